@@ -1,0 +1,240 @@
+/**
+ * The contract between the core and the channel adapters (email, Slack, Matrix).
+ *
+ * Adapters translate; the core decides. An adapter turns its channel's native events into one
+ * channel-neutral `InboundLetter` and hands it to `GatewayPort.accept`, which resolves only after
+ * the letter is durably committed; then the adapter answers on its channel. In the other
+ * direction the outbox worker hands each `OutboundMessage` to the target channel's adapter.
+ * Numbering, routing, templates, audit and retry policy stay in the core.
+ */
+import type { z } from 'zod';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+
+export type ChannelName = string;
+
+/** A person, a mailbox, a chat room or a thread, in one channel's own terms. */
+export interface ChannelAddress {
+  channel: ChannelName;
+  /** Email address, Slack user or conversation id, Matrix user or room id. */
+  id: string;
+  /** A thread on that channel: Slack thread ts, Matrix thread-root event id. */
+  thread?: string | undefined;
+  displayName?: string | undefined;
+}
+
+export interface Attachment {
+  /** The name the sender gave; informational only, never used as a path. */
+  filename: string | undefined;
+  contentType: string;
+  content: Uint8Array;
+}
+
+/** Why the channel says a message was written by a machine (RFC 3834 and friends). */
+export type AutomatedKind = 'auto-reply' | 'bulk' | 'bounce' | 'report';
+
+export interface InboundLetter {
+  channel: ChannelName;
+  /** The channel's own id of the message: Message-ID, Slack event id, Matrix event id. */
+  externalId: string;
+  receivedAt: Date;
+  /** Who wrote it, as the channel shows them (email: the From header). */
+  from: ChannelAddress;
+  /**
+   * Where receipts and answers go (email: the envelope sender, RFC 3834 §4). Absent for a null
+   * sender: such a letter is registered but never answered.
+   */
+  replyTo: ChannelAddress | undefined;
+  /** Destinations as the sender wrote them: department codes or addresses; the core routes them. */
+  to: string[];
+  subject: string | undefined;
+  text: string;
+  html?: string | undefined;
+  attachments: Attachment[];
+  /** The channel id of the message this one replies to (informational). */
+  inReplyTo?: string | undefined;
+  /**
+   * The secret token that binds an answer to the letter it answers (from a reply address or a
+   * thread link). The core checks it; an invalid one makes this a new letter.
+   */
+  answerToken?: string | undefined;
+  /** The original bytes, kept byte for byte, where the channel has them. */
+  raw?: Uint8Array | undefined;
+  /** Set when the channel's own markers say a machine wrote this: no receipt is ever sent. */
+  automated?: AutomatedKind | undefined;
+  /** Preferred language of the sender when the channel tells (Content-Language, Slack locale). */
+  language?: string | undefined;
+  /**
+   * The adapter answers the sender itself right after `accept` (e.g. a Slack ephemeral reply),
+   * so the core queues no receipt delivery for this letter.
+   */
+  receiptInline?: boolean | undefined;
+}
+
+/** What `accept` hands back once the letter is committed. */
+export interface Acceptance {
+  number: string;
+  receiptUrl: string;
+  /** The same message was registered before (same channel id and sender): nothing new queued. */
+  duplicate: boolean;
+  departments: string[];
+  /** Set when the letter was an answer: the number of the letter it answers. */
+  answers?: string | undefined;
+}
+
+export interface DepartmentView {
+  code: string;
+  names: Record<string, string>;
+  addresses: string[];
+  /** Channel name -> addresses on that channel (mailboxes, Slack channels, Matrix rooms). */
+  channels: Record<ChannelName, string[]>;
+}
+
+export type LetterStatus =
+  | 'registered'
+  | 'forwarded'
+  | 'acknowledged'
+  | 'transferred'
+  | 'answered'
+  | 'closed';
+
+export interface LetterSummary {
+  number: string;
+  direction: 'incoming' | 'outgoing';
+  channel: ChannelName;
+  sender: ChannelAddress;
+  subject: string | undefined;
+  departments: string[];
+  status: LetterStatus;
+  registeredAt: Date;
+  receiptUrl: string;
+  /** The number of the letter this one answers, for outgoing answers. */
+  answers?: string | undefined;
+}
+
+/** What a recipient address of the gateway's own domain leads to. */
+export type RecipientRoute =
+  | { kind: 'department'; code: string }
+  | { kind: 'answer'; token: string }
+  | { kind: 'bounce'; deliveryId: string }
+  | { kind: 'unknown' }
+  | { kind: 'foreign' };
+
+export type LetterAction = 'acknowledged' | 'transferred' | 'closed';
+
+export interface GatewayPort {
+  /** Registers the letter and queues its deliveries; resolves after commit. Throws WaslError. */
+  accept(letter: InboundLetter): Promise<Acceptance>;
+  /** Where an address leads, for checks at the channel's door (SMTP RCPT TO). */
+  routeRecipient(address: string): RecipientRoute;
+  departments(): readonly DepartmentView[];
+  findLetter(number: string): LetterSummary | undefined;
+  listLetters(filter: { department?: string; open?: boolean; limit?: number }): LetterSummary[];
+  /** Records who acknowledged, transferred or closed a letter; the register keeps every press. */
+  recordAction(input: {
+    number: string;
+    action: LetterAction;
+    actor: ChannelAddress;
+    toDepartment?: string;
+  }): Promise<LetterSummary>;
+  /**
+   * The answer token bound to the message this adapter sent earlier (by `send`'s externalId),
+   * so a reply in that thread can be tied back to its letter across restarts.
+   */
+  answerTokenForThread(channel: ChannelName, externalId: string): string | undefined;
+  /**
+   * Claims a channel event id once: true the first time, false ever after (also across a
+   * restart). For events that are not letters (button presses, commands) and must act once.
+   */
+  claimEvent(channel: ChannelName, eventId: string): boolean;
+  /** Keeps an outgoing message in the built-in mailbox (when no relay is configured). */
+  keepInMailbox(message: MailboxMessageInput): Promise<{ id: number }>;
+}
+
+export interface MailboxMessageInput {
+  deliveryId: number;
+  envelopeFrom: string;
+  recipients: string[];
+  subject: string;
+  raw: Uint8Array;
+}
+
+export type OutboundKind = 'forward' | 'receipt' | 'answer';
+
+/** One delivery the outbox hands to the target channel's adapter. */
+export interface OutboundMessage {
+  /** Stable across retries: use it to make sends idempotent (email Message-ID, Slack metadata). */
+  deliveryId: number;
+  kind: OutboundKind;
+  to: ChannelAddress;
+  /** Rendered by the core from templates/ in the letter's language. */
+  subject: string;
+  text: string;
+  html?: string | undefined;
+  attachments: Attachment[];
+  letter: LetterSummary;
+  /** The department the message goes to, for forwards. */
+  department?: DepartmentView | undefined;
+  /** On forwards: the token that binds a reply to this letter (reply address, button values). */
+  answerToken?: string | undefined;
+  /** The channel id of the message this one answers, when it lives on the same channel. */
+  inReplyTo?: string | undefined;
+  /** Which attempt this is, starting at 1. */
+  attempt: number;
+}
+
+export interface SendResult {
+  /** The channel's own id of what was sent (email Message-ID, Slack `channel:ts`, Matrix event id). */
+  externalId: string;
+}
+
+export interface ChannelAdapter {
+  readonly name: ChannelName;
+  start(): Promise<void>;
+  /** Stops intake first; must return only when no intake is in progress. */
+  stop(): Promise<void>;
+  /**
+   * Sends one message. Throws WaslError: `temporary: true` makes the outbox retry (honouring
+   * `retryAfterMs`), `temporary: false` marks the delivery failed at once.
+   */
+  send(message: OutboundMessage): Promise<SendResult>;
+}
+
+/** Lets an adapter answer HTTP requests on the gateway's web server (Slack's /slack/events). */
+export type HttpHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
+export interface HttpMount {
+  mount(path: string, handler: HttpHandler): void;
+}
+
+/** The gateway-wide settings an adapter may read. */
+export interface GatewaySettings {
+  domain: string;
+  publicUrl: string;
+  dataDir: string;
+  officeName: Record<string, string>;
+  defaultLanguage: string;
+  timezone: string;
+}
+
+export interface AdapterContext<Config> {
+  config: Config;
+  settings: GatewaySettings;
+  port: GatewayPort;
+  logger: Logger;
+  http: HttpMount;
+  now: () => Date;
+}
+
+/**
+ * An adapter module's export. Its configuration lives under `adapters.<name>` and is validated
+ * by its own schema; `create` returns undefined when the channel has no settings (it is off),
+ * with the reason, which the gateway logs once at start.
+ */
+export interface AdapterDefinition<Schema extends z.ZodType = z.ZodType> {
+  name: ChannelName;
+  configSchema: Schema;
+  /** Environment variables that override keys of this adapter's configuration. */
+  environment: Record<string, { key: string; type: 'string' | 'number' | 'boolean' }>;
+  create(context: AdapterContext<z.output<Schema>>): ChannelAdapter | { off: string };
+}
