@@ -147,6 +147,11 @@ export interface GatewayPort {
    * restart). For events that are not letters (button presses, commands) and must act once.
    */
   claimEvent(channel: ChannelName, eventId: string): boolean;
+  /**
+   * A bounce came back for one of our deliveries (to its VERP address): the delivery is marked
+   * failed and the letter shows it; the bounce itself is not registered as a letter.
+   */
+  reportUndeliverable(input: { deliveryId: number; reason: string }): Promise<{ number: string } | undefined>;
   /** Keeps an outgoing message in the built-in mailbox (when no relay is configured). */
   keepInMailbox(message: MailboxMessageInput): Promise<{ id: number }>;
 }
@@ -198,6 +203,8 @@ export interface ChannelAdapter {
    * `retryAfterMs`), `temporary: false` marks the delivery failed at once.
    */
   send(message: OutboundMessage): Promise<SendResult>;
+  /** The port the adapter listens on once started, when it has one (the SMTP server). */
+  readonly listeningPort?: number;
 }
 
 /** Lets an adapter answer HTTP requests on the gateway's web server (Slack's /slack/events). */
@@ -213,6 +220,8 @@ export interface GatewaySettings {
   publicUrl: string;
   dataDir: string;
   officeName: Record<string, string>;
+  /** The local part the gateway sends from (`courrier` in courrier@domain). */
+  fromLocalPart: string;
   defaultLanguage: string;
   timezone: string;
 }

@@ -1,0 +1,79 @@
+/**
+ * The email channel: the gateway's own SMTP server for intake, nodemailer for sending.
+ * Its settings live under `adapters.email`.
+ */
+import { z } from 'zod';
+import type { AdapterDefinition } from '../../src/channels/port.js';
+import { createMailSender } from './smtp-outgoing.js';
+import { createSmtpIntake } from './smtp-intake.js';
+
+const emailConfigSchema = z
+  .strictObject({
+    /** Turn the email channel off entirely (chat-only installations). */
+    enabled: z.boolean().default(true),
+    smtp: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        /** 0 picks a free port (tests). */
+        port: z.coerce.number().int().min(0).max(65535).default(2525),
+        /** Largest letter accepted, in bytes; larger ones get 552. */
+        maxSize: z.number().int().min(1024).default(25 * 1024 * 1024),
+        /** Look up each client's name in DNS. Off: a mail office should not depend on DNS to take a letter. */
+        reverseLookup: z.boolean().default(false),
+        /** Concurrent SMTP sessions at most; more are refused with 421. */
+        maxClients: z.number().int().min(1).default(200),
+        /** An idle session is closed after this many milliseconds. */
+        socketTimeoutMs: z.number().int().min(1000).default(60_000),
+        /** On stop, how long sessions in progress may finish, in milliseconds. */
+        closeTimeoutMs: z.number().int().min(0).default(15_000),
+        /** STARTTLS with this key and certificate (PEM files). Without it STARTTLS is not offered. */
+        tls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
+      })
+      .prefault({}),
+    outbound: z
+      .strictObject({
+        /** The relay for outgoing mail, e.g. smtp://127.0.0.1:2526. None: mail is kept in the built-in mailbox (/mailbox). */
+        url: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').nullable().default(null),
+        /** Connections kept open to the relay. */
+        maxConnections: z.number().int().min(1).default(5),
+        /** Connection, greeting and socket timeout, in milliseconds. */
+        timeoutMs: z.number().int().min(100).default(30_000),
+        /** Check the relay's TLS certificate. */
+        verifyCertificate: z.boolean().default(true),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type EmailConfig = z.output<typeof emailConfigSchema>;
+
+export const emailAdapter: AdapterDefinition<typeof emailConfigSchema> = {
+  name: 'email',
+  configSchema: emailConfigSchema,
+  environment: {
+    WASL_SMTP_PORT: { key: 'smtp.port', type: 'number' },
+    WASL_OUTBOUND_SMTP_URL: { key: 'outbound.url', type: 'string' },
+  },
+  create({ config, settings, port, logger, now }) {
+    if (!config.enabled) return { off: 'adapters.email.enabled is false' };
+    const log = logger.child({ channel: 'email' });
+    const identity = { domain: settings.domain, fromLocalPart: settings.fromLocalPart, officeName: settings.officeName[settings.defaultLanguage] ?? settings.domain };
+    const sender = createMailSender({ config: config.outbound, identity, port });
+    const intake = createSmtpIntake({ config: config.smtp, settings, port, logger: log, now });
+    return {
+      name: 'email',
+      async start() {
+        const bound = await intake.listen();
+        log.info({ phase: 'start', port: bound, relay: config.outbound.url ?? 'built-in mailbox' }, 'SMTP intake listening');
+      },
+      async stop() {
+        await intake.close();
+        sender.close();
+      },
+      send: sender.send,
+      get listeningPort() {
+        return intake.port;
+      },
+    };
+  },
+};

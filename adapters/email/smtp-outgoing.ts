@@ -1,0 +1,71 @@
+/**
+ * Sends mail through the configured relay (a pooled nodemailer transport, connections reused),
+ * or, when none is configured, composes the same message and keeps it in the built-in mailbox.
+ */
+import nodemailer from 'nodemailer';
+import type { GatewayPort, OutboundMessage, SendResult } from '../../src/channels/port.js';
+import { WaslError } from '../../src/errors.js';
+import type { EmailConfig } from './index.js';
+import { toMail, type MailIdentity } from './to-native.js';
+
+/** nodemailer's error: `responseCode` from the remote server, `code` for connection problems. */
+interface TransportError extends Error {
+  responseCode?: number;
+  code?: string;
+  response?: string;
+}
+
+/** A remote 5xx is final (the mail office must see it at once); 4xx and connection trouble are retried. */
+export function deliveryErrorFor(error: unknown): WaslError {
+  const failure = error as TransportError;
+  const text = failure.response ?? failure.message ?? String(error);
+  if (failure.responseCode && failure.responseCode >= 500) {
+    return new WaslError('delivery.refused', text, { temporary: false, cause: error, details: { responseCode: failure.responseCode } });
+  }
+  return new WaslError('delivery.unavailable', text, { temporary: true, cause: error, details: { responseCode: failure.responseCode, code: failure.code } });
+}
+
+export function createMailSender({ config, identity, port }: { config: EmailConfig['outbound']; identity: MailIdentity; port: GatewayPort }) {
+  const relay = config.url
+    ? nodemailer.createTransport({
+        url: config.url,
+        pool: true,
+        maxConnections: config.maxConnections,
+        connectionTimeout: config.timeoutMs,
+        greetingTimeout: config.timeoutMs,
+        socketTimeout: config.timeoutMs,
+        // The relay is the operator's own server; it may present a certificate for another name.
+        tls: { rejectUnauthorized: config.verifyCertificate },
+      } as Parameters<typeof nodemailer.createTransport>[0])
+    : undefined;
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+
+  async function send(message: OutboundMessage): Promise<SendResult> {
+    const mail = toMail({ message, identity });
+    if (relay) {
+      try {
+        await relay.sendMail(mail);
+      } catch (error) {
+        throw deliveryErrorFor(error);
+      }
+      return { externalId: String(mail.messageId) };
+    }
+    const composed = (await composer.sendMail(mail)) as unknown as { message: Buffer };
+    await port.keepInMailbox({
+      deliveryId: message.deliveryId,
+      envelopeFrom: mail.envelope.from,
+      recipients: [mail.envelope.to],
+      subject: message.subject,
+      raw: composed.message,
+    });
+    return { externalId: String(mail.messageId) };
+  }
+
+  return {
+    send,
+    usesBuiltInMailbox: relay === undefined,
+    close() {
+      relay?.close();
+    },
+  };
+}

@@ -1,0 +1,5 @@
+/** The one place the core learns which channel adapters exist. */
+import { emailAdapter } from '../../adapters/email/index.js';
+import type { AdapterDefinition } from './port.js';
+
+export const adapterDefinitions: readonly AdapterDefinition[] = [emailAdapter as unknown as AdapterDefinition];

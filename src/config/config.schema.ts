@@ -1,0 +1,139 @@
+/**
+ * The gateway's own configuration keys. Every key has a default so that the shipped
+ * `config/default.yaml` and an empty file both start a working gateway on one machine.
+ * Objects are strict: a misspelt key is an error that names it, not a silently ignored setting.
+ * Adapters own their schemas under `adapters.<name>`; `config.load.ts` composes them.
+ */
+import { z } from 'zod';
+
+export const LANGUAGES = ['ar', 'fr', 'en'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+const languageSchema = z.enum(LANGUAGES);
+
+const translatedName = z.strictObject({
+  ar: z.string().min(1),
+  fr: z.string().min(1),
+  en: z.string().min(1),
+});
+
+const emailAddress = z.email().transform((address) => address.toLowerCase());
+
+export const departmentSchema = z.strictObject({
+  code: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, "_" or "-", at most 32')
+    .transform((code) => code.toUpperCase()),
+  names: translatedName,
+  /** Addresses of the gateway's domain that reach this department. */
+  addresses: z.array(emailAddress).default([]),
+  /** Where the department's letters are delivered, per channel name (email mailboxes, Slack channels, Matrix rooms). */
+  channels: z.record(z.string(), z.array(z.string().min(1))).default({}),
+});
+
+export type DepartmentConfig = z.output<typeof departmentSchema>;
+
+export const coreConfigSchema = z.strictObject({
+  mail: z
+    .strictObject({
+      /** The gateway's mail domain: RCPT TO addresses of other domains are refused (no open relay). */
+      domain: z
+        .string()
+        .min(1)
+        .transform((domain) => domain.toLowerCase())
+        .default('wasl.local'),
+      /** The administration's name, as receipts show it. */
+      officeName: translatedName.default({
+        ar: 'مكتب الضبط',
+        fr: "Bureau d'ordre",
+        en: 'Mail office',
+      }),
+      /** The local part the gateway sends from (receipts, forwards). */
+      fromLocalPart: z.string().min(1).default('courrier'),
+    })
+    .prefault({}),
+  /** Base of every link the gateway hands out; defaults to the HTTP listen address. */
+  publicUrl: z.url().optional(),
+  /** Where the register (SQLite), keys and secrets live. Relative paths start at the working directory. */
+  dataDir: z.string().min(1).default('./data'),
+  /** The language of receipts and pages when nothing else decides. */
+  language: languageSchema.default('fr'),
+  /** IANA time zone for dates shown to people and for the year of registration numbers. */
+  timezone: z
+    .string()
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone });
+        return true;
+      } catch {
+        // Intl throws RangeError for an unknown zone: that is exactly what we are checking.
+        return false;
+      }
+    }, 'not a known IANA time zone')
+    .default('Africa/Casablanca'),
+  numbering: z
+    .strictObject({
+      /**
+       * The form of registration numbers. `{year}`, `{direction}` (A incoming, D outgoing) and
+       * `{seq:N}` (the sequence, zero-padded to N digits) are replaced.
+       */
+      format: z
+        .string()
+        .refine((format) => /\{seq(:\d+)?\}/.test(format), 'must contain {seq} or {seq:N}')
+        .refine((format) => format.includes('{year}'), 'must contain {year}: numbers restart each year')
+        .default('{year}-{direction}-{seq:6}'),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      /** 0 picks a free port (tests). */
+      port: z.coerce.number().int().min(0).max(65535).default(8080),
+    })
+    .prefault({}),
+  routing: z
+    .strictObject({
+      /**
+       * The department (usually the mail office itself) that gets letters no rule routes: a reply
+       * whose answer token is not valid is registered as a new letter for it.
+       */
+      fallbackDepartment: z.string().transform((code) => code.toUpperCase()).optional(),
+    })
+    .prefault({}),
+  outbox: z
+    .strictObject({
+      /** How often the worker looks for due deliveries when nothing wakes it, in milliseconds. */
+      pollIntervalMs: z.number().int().min(10).default(1000),
+      /** Deliveries sent at the same time, across all channels. */
+      concurrency: z.number().int().min(1).max(256).default(8),
+      /** Attempts before a delivery is marked failed (the mail office sees it). */
+      maxAttempts: z.number().int().min(1).default(12),
+      /** First retry delay in milliseconds; doubles each attempt, with ±20% jitter. */
+      retryBaseMs: z.number().int().min(1).default(30_000),
+      /** Longest delay between two attempts, in milliseconds. */
+      retryMaxMs: z.number().int().min(1).default(3_600_000),
+    })
+    .prefault({}),
+  receipts: z
+    .strictObject({
+      /** Receipts sent to one sender address per hour at most, whatever the headers say (loop guard). */
+      perSenderPerHour: z.number().int().min(1).default(10),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  departments: z.array(departmentSchema).default([]),
+});
+
+export type CoreConfig = z.output<typeof coreConfigSchema>;
+
+/** Environment variables the core honours; adapters declare their own. */
+export const coreEnvironment: Record<string, { key: string; type: 'string' | 'number' | 'boolean' }> = {
+  WASL_DATA_DIR: { key: 'dataDir', type: 'string' },
+  WASL_HTTP_PORT: { key: 'http.port', type: 'number' },
+  WASL_PUBLIC_URL: { key: 'publicUrl', type: 'string' },
+  WASL_LOG_LEVEL: { key: 'log.level', type: 'string' },
+};

@@ -1,0 +1,27 @@
+/**
+ * Opens the register's SQLite file, sets the pragmas in this one place, and applies the committed
+ * migrations. synchronous=FULL with WAL: a commit is on disk before `accept()` resolves, which is
+ * what lets the SMTP adapter answer 250.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { MIGRATIONS_DIR } from '../paths.js';
+import * as schema from './schema.js';
+
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+
+export function openDatabase(file: string): Db {
+  mkdirSync(dirname(file), { recursive: true });
+  const client = new Database(file);
+  client.pragma('journal_mode = WAL');
+  client.pragma('synchronous = FULL');
+  client.pragma('foreign_keys = ON');
+  // Another process (the CLI beside a running gateway) may hold the write lock briefly.
+  client.pragma('busy_timeout = 5000');
+  const db = drizzle(client, { schema });
+  migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+  return db;
+}

@@ -1,0 +1,4 @@
+/** Every table, for drizzle's typed queries and for drizzle-kit's migration generator. */
+export * from '../letters/letters.tables.js';
+export * from '../outbox/outbox.tables.js';
+export * from '../mailbox/mailbox.tables.js';

@@ -1,0 +1,152 @@
+/**
+ * Builds a gateway from a validated configuration: the register, the outbox, the web server and
+ * every channel adapter that has settings. `start` opens the doors; `stop` closes intake first,
+ * lets sends in flight finish, then closes the register.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { adapterDefinitions } from './channels/registry.js';
+import type { ChannelAdapter, GatewayPort, GatewaySettings } from './channels/port.js';
+import type { WaslConfig } from './config/config.load.js';
+import { openDatabase, type Db } from './db/db.js';
+import * as letterRepository from './letters/letters.repository.js';
+import { createRegister, type Register } from './letters/letters.usecases.js';
+import { createLogger } from './logger.js';
+import { keepMessage } from './mailbox/mailbox.repository.js';
+import { recordBounce } from './outbox/bounces.js';
+import { createComposer } from './outbox/compose.js';
+import { deliveryByExternalId } from './outbox/outbox.repository.js';
+import { createOutboxWorker, type OutboxWorker } from './outbox/outbox.worker.js';
+import { createAnswerTokens, loadOrCreateSecret } from './receipts/tokens.js';
+import { createRouter } from './routing/routing.js';
+import { loadTemplates } from './templates/templates.js';
+import { createWebServer } from './web/server.js';
+
+export interface Gateway {
+  config: WaslConfig;
+  db: Db;
+  port: GatewayPort;
+  register: Register;
+  outbox: OutboxWorker;
+  adapters: ReadonlyMap<string, ChannelAdapter>;
+  /** Channels that are off, with the reason (said once at start). */
+  channelsOff: ReadonlyMap<string, string>;
+  /** The bound HTTP address, once started. */
+  readonly httpUrl: string;
+  readonly publicUrl: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createGateway({
+  config,
+  logger = createLogger(config.log.level),
+  now = () => new Date(),
+  env = process.env,
+}: {
+  config: WaslConfig;
+  logger?: Logger;
+  now?: () => Date;
+  env?: NodeJS.ProcessEnv;
+}): Gateway {
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const db = openDatabase(join(dataDir, 'wasl.sqlite'));
+  const answerTokens = createAnswerTokens(loadOrCreateSecret({ dataDir, env }));
+  const router = createRouter({ domain: config.mail.domain, departments: config.departments });
+  const templates = loadTemplates();
+  const adapters = new Map<string, ChannelAdapter>();
+  const channelsOff = new Map<string, string>();
+  let httpUrl = '';
+  const publicUrl = () => (config.publicUrl ?? httpUrl).replace(/\/$/, '');
+
+  let outbox: OutboxWorker | undefined;
+  const register = createRegister({
+    db,
+    config,
+    router,
+    answerTokens,
+    now,
+    publicUrl,
+    activeChannels: () => new Set(adapters.keys()),
+    onQueued: () => outbox?.wake(),
+    logger,
+  });
+
+  const port: GatewayPort = {
+    accept: (letter) => register.accept(letter),
+    routeRecipient: (address) => router.routeRecipient(address),
+    departments: () => router.departments,
+    findLetter: (number) => register.findLetter(number),
+    listLetters: (filter) => register.listLetters(filter),
+    recordAction: (input) => register.recordAction(input),
+    answerTokenForThread(channel, externalId) {
+      const delivery = deliveryByExternalId(db, { channel, externalId });
+      return delivery?.kind === 'forward' ? answerTokens.tokenFor(delivery.letterId) : undefined;
+    },
+    claimEvent: (channel, eventId) => letterRepository.claimEvent(db, { channel, eventId }),
+    reportUndeliverable: async ({ deliveryId, reason }) => recordBounce(db, { deliveryId, reason, at: now() }),
+    keepInMailbox: async (message) => keepMessage(db, { message, at: now() }),
+  };
+
+  const web = createWebServer({ config, db, router, templates, logger });
+  const settings: GatewaySettings = {
+    domain: config.mail.domain,
+    get publicUrl() {
+      return publicUrl();
+    },
+    dataDir,
+    officeName: config.mail.officeName,
+    fromLocalPart: config.mail.fromLocalPart,
+    defaultLanguage: config.language,
+    timezone: config.timezone,
+  };
+  for (const definition of adapterDefinitions) {
+    const created = definition.create({
+      config: config.adapters[definition.name],
+      settings,
+      port,
+      logger: logger.child({ channel: definition.name }),
+      http: web,
+      now,
+    });
+    if ('off' in created) channelsOff.set(definition.name, created.off);
+    else adapters.set(definition.name, created);
+  }
+
+  const composer = createComposer({ db, config, templates, router, register, answerTokens, now });
+  outbox = createOutboxWorker({ db, adapters, composer, config: config.outbox, now, logger: logger.child({ phase: 'outbox' }) });
+  const worker = outbox;
+
+  return {
+    config,
+    db,
+    port,
+    register,
+    outbox: worker,
+    adapters,
+    channelsOff,
+    get httpUrl() {
+      return httpUrl;
+    },
+    get publicUrl() {
+      return publicUrl();
+    },
+    async start() {
+      httpUrl = await web.listen();
+      for (const [name, reason] of channelsOff) logger.info({ channel: name, phase: 'start' }, `channel off: ${reason}`);
+      for (const adapter of adapters.values()) await adapter.start();
+      worker.start();
+      logger.info({ phase: 'start', http: httpUrl, publicUrl: publicUrl(), channels: [...adapters.keys()] }, 'wasl gateway started');
+    },
+    async stop() {
+      // Intake first: nothing new is accepted while the rest winds down.
+      await Promise.allSettled([...adapters.values()].map((adapter) => adapter.stop()));
+      await worker.stop();
+      await web.close();
+      db.$client.close();
+      logger.info({ phase: 'stop' }, 'wasl gateway stopped');
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/** Pure rules of the register: number forms, the year a letter belongs to, content hashes. */
+import { createHash } from 'node:crypto';
+
+export type Direction = 'A' | 'D';
+
+export function formatNumber({ format, year, direction, sequence }: { format: string; year: number; direction: Direction; sequence: number }): string {
+  return format
+    .replaceAll('{year}', String(year))
+    .replaceAll('{direction}', direction)
+    .replace(/\{seq(?::(\d+))?\}/g, (_match, width: string | undefined) => String(sequence).padStart(Number(width ?? 0), '0'));
+}
+
+/** The registration year is the year on the office's calendar, not UTC's: a letter at 00:30 on 1 January in Casablanca belongs to the new year. */
+export function yearIn({ date, timezone }: { date: Date; timezone: string }): number {
+  return Number(new Intl.DateTimeFormat('en', { timeZone: timezone, year: 'numeric' }).format(date));
+}
+
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** A readable date and time in the office's zone and the reader's language. */
+export function formatDateTime({ date, timezone, language }: { date: Date; timezone: string; language: string }): string {
+  const locale = language === 'ar' ? 'ar-MA-u-nu-latn' : language === 'fr' ? 'fr-FR' : 'en-GB';
+  return new Intl.DateTimeFormat(locale, { timeZone: timezone, dateStyle: 'long', timeStyle: 'medium' }).format(date) + ` (${timezone})`;
+}

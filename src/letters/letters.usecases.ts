@@ -1,0 +1,310 @@
+/**
+ * Registering letters and what happens to them. `accept` is the heart of the gateway: it numbers
+ * the letter, keeps its original and attachments, and queues every delivery it owes in one
+ * transaction, so the channel may acknowledge (SMTP 250) as soon as it resolves.
+ */
+import type { Logger } from 'pino';
+import type {
+  Acceptance,
+  ChannelAddress,
+  InboundLetter,
+  LetterAction,
+  LetterStatus,
+  LetterSummary,
+} from '../channels/port.js';
+import type { WaslConfig } from '../config/config.load.js';
+import type { Db } from '../db/db.js';
+import { WaslError } from '../errors.js';
+import type { AnswerTokens } from '../receipts/tokens.js';
+import { newReceiptToken } from '../receipts/tokens.js';
+import type { Router } from '../routing/routing.js';
+import { formatNumber, sha256Hex, yearIn, type Direction } from './letters.models.js';
+import * as repository from './letters.repository.js';
+import type { LetterRow, NewDeliveryRow, Tx } from './letters.repository.js';
+
+const OPEN_STATUSES: LetterStatus[] = ['registered', 'forwarded', 'acknowledged', 'transferred'];
+
+export interface Register {
+  accept(letter: InboundLetter): Promise<Acceptance>;
+  recordAction(input: { number: string; action: LetterAction; actor: ChannelAddress; toDepartment?: string | undefined }): Promise<LetterSummary>;
+  summary(row: LetterRow): LetterSummary;
+  findLetter(number: string): LetterSummary | undefined;
+  listLetters(filter: { department?: string | undefined; open?: boolean | undefined; limit?: number | undefined }): LetterSummary[];
+  receiptUrl(token: string): string;
+}
+
+interface RegisterOptions {
+  db: Db;
+  config: WaslConfig;
+  router: Router;
+  answerTokens: AnswerTokens;
+  now: () => Date;
+  publicUrl: () => string;
+  /** Channels that have a running adapter: forwards are queued only for those. */
+  activeChannels: () => ReadonlySet<string>;
+  /** Called after a commit that queued deliveries, so the outbox starts at once. */
+  onQueued: () => void;
+  logger: Logger;
+}
+
+/** What the letter is, once its answer token and destinations are understood. */
+type Classification =
+  | { kind: 'incoming'; departments: string[] }
+  | { kind: 'answer'; original: LetterRow }
+  /** A machine-written reply to one of our forwards: kept for the mail office, never passed on (loop guard). */
+  | { kind: 'set-aside'; departments: string[] };
+
+export function createRegister(options: RegisterOptions): Register {
+  const { db, config, router, answerTokens, now, logger } = options;
+
+  const receiptUrl = (token: string) => `${options.publicUrl()}/r/${token}`;
+
+  function summary(row: LetterRow): LetterSummary {
+    const answered = row.answersLetterId === null ? undefined : repository.letterById(db, row.answersLetterId);
+    return {
+      number: row.number,
+      direction: row.direction === 'A' ? 'incoming' : 'outgoing',
+      channel: row.channel,
+      sender: { channel: row.channel, id: row.senderId, displayName: row.senderName ?? undefined },
+      subject: row.subject ?? undefined,
+      departments: repository.departmentsOf(db, row.id),
+      status: row.status as LetterStatus,
+      registeredAt: row.registeredAt,
+      receiptUrl: receiptUrl(row.receiptToken),
+      answers: answered?.number,
+    };
+  }
+
+  function classify(letter: InboundLetter): Classification {
+    const answeredId = letter.answerToken ? answerTokens.letterIdOf(letter.answerToken) : undefined;
+    const original = answeredId === undefined ? undefined : repository.letterById(db, answeredId);
+    const validOriginal = original?.direction === 'A' ? original : undefined;
+    if (letter.answerToken && !validOriginal) {
+      logger.info({ channel: letter.channel, phase: 'classify' }, 'answer token not valid: registering a new letter');
+    }
+    if (validOriginal && !letter.automated) return { kind: 'answer', original: validOriginal };
+
+    const departments = new Set<string>();
+    const unknown: string[] = [];
+    for (const destination of letter.to) {
+      const route = destination.includes('@') ? router.routeRecipient(destination) : undefined;
+      if (route && (route.kind === 'answer' || route.kind === 'bounce')) continue;
+      const code = router.resolveDestination(destination);
+      if (code) departments.add(code);
+      else unknown.push(destination);
+    }
+    if (unknown.length > 0) {
+      throw new WaslError('department.unknown', `no department is reached by ${unknown.join(', ')}`, { details: { destinations: unknown } });
+    }
+    if (validOriginal) {
+      for (const code of repository.departmentsOf(db, validOriginal.id)) departments.add(code);
+      return { kind: 'set-aside', departments: [...departments].sort() };
+    }
+    const fallback = config.routing.fallbackDepartment;
+    if (departments.size === 0 && fallback) departments.add(fallback);
+    if (departments.size === 0) {
+      throw new WaslError('department.unknown', 'the letter names no department');
+    }
+    return { kind: 'incoming', departments: [...departments].sort() };
+  }
+
+  function forwardsFor({ letterId, codes, at }: { letterId: number; codes: readonly string[]; at: Date }): NewDeliveryRow[] {
+    const active = options.activeChannels();
+    const rows: NewDeliveryRow[] = [];
+    for (const code of codes) {
+      const department = router.department(code);
+      if (!department) continue;
+      for (const [channel, targets] of Object.entries(department.channels)) {
+        if (!active.has(channel)) {
+          logger.warn({ letter: letterId, channel, department: code }, 'channel is off: no forward queued on it');
+          continue;
+        }
+        for (const targetId of targets) {
+          rows.push(newDelivery({ letterId, kind: 'forward', target: { channel, id: targetId }, departmentCode: code, at }));
+        }
+      }
+    }
+    return rows;
+  }
+
+  function receiptFor(tx: Tx, { letterId, replyTo, at }: { letterId: number; replyTo: ChannelAddress; at: Date }): NewDeliveryRow {
+    const sent = repository.countReceiptsSince(tx, { channel: replyTo.channel, targetId: replyTo.id, since: new Date(at.getTime() - 3_600_000) });
+    const row = newDelivery({ letterId, kind: 'receipt', target: replyTo, at });
+    if (sent >= config.receipts.perSenderPerHour) {
+      // The cap holds whatever the headers say: a sender we answer too often may be an auto-responder.
+      return { ...row, status: 'suppressed', lastErrorCode: 'receipt.rate_limited', lastError: `more than ${config.receipts.perSenderPerHour} receipts an hour to this sender` };
+    }
+    return row;
+  }
+
+  async function accept(letter: InboundLetter): Promise<Acceptance> {
+    const classification = classify(letter);
+    const original = letter.raw ?? Buffer.from(JSON.stringify(canonicalChatOriginal(letter)), 'utf8');
+    const originalSha256 = sha256Hex(original);
+    const files = letter.attachments.map((attachment) => ({ ...attachment, sha256: sha256Hex(attachment.content) }));
+    const direction: Direction = classification.kind === 'answer' ? 'D' : 'A';
+    const replyTo = letter.replyTo;
+
+    const result = db.transaction((tx) => {
+      const existing = repository.findByChannelMessage(tx, { channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId });
+      if (existing) return { row: existing, duplicate: true };
+
+      const at = now();
+      const year = yearIn({ date: at, timezone: config.timezone });
+      const sequence = repository.takeSequence(tx, { year, direction });
+      const number = formatNumber({ format: config.numbering.format, year, direction, sequence });
+      repository.storeBlob(tx, { sha256: originalSha256, content: original });
+      for (const file of files) repository.storeBlob(tx, { sha256: file.sha256, content: file.content });
+
+      const departments = classification.kind === 'answer' ? repository.departmentsOf(tx, classification.original.id) : classification.departments;
+      const row = repository.insertLetter(tx, {
+        number,
+        year,
+        direction,
+        sequence,
+        channel: letter.channel,
+        externalId: letter.externalId,
+        senderId: letter.from.id,
+        senderName: letter.from.displayName ?? null,
+        replyChannel: replyTo?.channel ?? null,
+        replyId: replyTo?.id ?? null,
+        replyThread: replyTo?.thread ?? null,
+        subject: letter.subject ?? null,
+        bodyText: letter.text,
+        bodyHtml: letter.html ?? null,
+        originalSha256,
+        originalSize: original.byteLength,
+        receivedAt: letter.receivedAt,
+        registeredAt: at,
+        status: 'registered',
+        receiptToken: newReceiptToken(),
+        language: pickLanguage(letter.language, config.language),
+        automated: letter.automated ?? null,
+        answersLetterId: classification.kind === 'answer' ? classification.original.id : null,
+      });
+      repository.insertDepartments(tx, { letterId: row.id, codes: departments });
+      repository.insertAttachments(
+        tx,
+        files.map((file, position) => ({
+          letterId: row.id,
+          position,
+          sha256: file.sha256,
+          filename: file.filename ?? null,
+          contentType: file.contentType,
+          size: file.content.byteLength,
+        })),
+      );
+      repository.appendEvent(tx, { letterId: row.id, type: 'registered', at, actor: letter.from });
+
+      const queued: NewDeliveryRow[] = [];
+      if (classification.kind === 'answer') {
+        const { original: answered } = classification;
+        repository.appendEvent(tx, { letterId: answered.id, type: 'answered', at, actor: letter.from, detail: { answer: number } });
+        repository.setStatus(tx, { letterId: answered.id, status: 'answered' });
+        if (answered.replyChannel && answered.replyId) {
+          queued.push(
+            newDelivery({ letterId: row.id, kind: 'answer', target: { channel: answered.replyChannel, id: answered.replyId, thread: answered.replyThread ?? undefined }, at }),
+          );
+        }
+      } else if (classification.kind === 'incoming') {
+        queued.push(...forwardsFor({ letterId: row.id, codes: departments, at }));
+        if (replyTo && !letter.automated && !letter.receiptInline) queued.push(receiptFor(tx, { letterId: row.id, replyTo, at }));
+      }
+      repository.insertDeliveries(tx, queued);
+      return { row, duplicate: false, queued: queued.length };
+    });
+
+    if (!result.duplicate) options.onQueued();
+    const view = summary(result.row);
+    return { number: view.number, receiptUrl: view.receiptUrl, duplicate: result.duplicate, departments: view.departments, answers: view.answers };
+  }
+
+  async function recordAction({ number, action, actor, toDepartment }: { number: string; action: LetterAction; actor: ChannelAddress; toDepartment?: string | undefined }): Promise<LetterSummary> {
+    const target = toDepartment ? router.department(toDepartment) : undefined;
+    if (action === 'transferred' && !target) {
+      throw new WaslError('department.unknown', `no department has the code ${toDepartment ?? '(none)'}`);
+    }
+    const row = db.transaction((tx) => {
+      const letter = repository.letterByNumber(tx, number);
+      if (!letter) throw new WaslError('letter.unknown', `no letter has the number ${number}`);
+      const at = now();
+      repository.appendEvent(tx, { letterId: letter.id, type: action, at, actor, departmentCode: target?.code });
+      repository.setStatus(tx, { letterId: letter.id, status: action });
+      if (target) {
+        repository.insertDepartments(tx, { letterId: letter.id, codes: [target.code] });
+        repository.insertDeliveries(tx, forwardsFor({ letterId: letter.id, codes: [target.code], at }));
+      }
+      return repository.letterById(tx, letter.id)!;
+    });
+    if (target) options.onQueued();
+    return summary(row);
+  }
+
+  return {
+    accept,
+    recordAction,
+    summary,
+    receiptUrl,
+    findLetter(number) {
+      const row = repository.letterByNumber(db, number.trim());
+      return row ? summary(row) : undefined;
+    },
+    listLetters({ department, open, limit }) {
+      return repository
+        .listLetterRows(db, { department: department?.toUpperCase(), statuses: open ? OPEN_STATUSES : undefined, limit: limit ?? 50 })
+        .map(summary);
+    },
+  };
+}
+
+export function newDelivery({
+  letterId,
+  kind,
+  target,
+  departmentCode,
+  at,
+}: {
+  letterId: number;
+  kind: NewDeliveryRow['kind'];
+  target: ChannelAddress;
+  departmentCode?: string | undefined;
+  at: Date;
+}): NewDeliveryRow {
+  return {
+    letterId,
+    kind,
+    channel: target.channel,
+    targetId: target.id,
+    targetThread: target.thread ?? null,
+    targetName: target.displayName ?? null,
+    departmentCode: departmentCode ?? null,
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: at,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+/** A chat message has no bytes of its own: its original is this fixed JSON form of what was received. */
+function canonicalChatOriginal(letter: InboundLetter) {
+  return {
+    channel: letter.channel,
+    externalId: letter.externalId,
+    receivedAt: letter.receivedAt.toISOString(),
+    from: { id: letter.from.id, displayName: letter.from.displayName ?? null },
+    to: letter.to,
+    subject: letter.subject ?? null,
+    text: letter.text,
+    attachments: letter.attachments.map((attachment) => ({
+      filename: attachment.filename ?? null,
+      contentType: attachment.contentType,
+      sha256: sha256Hex(attachment.content),
+    })),
+  };
+}
+
+function pickLanguage(wanted: string | undefined, fallback: string): string {
+  const primary = wanted?.toLowerCase().slice(0, 2);
+  return primary === 'ar' || primary === 'fr' || primary === 'en' ? primary : fallback;
+}

@@ -1,0 +1,125 @@
+/**
+ * Turns a queued delivery into the channel-neutral message an adapter sends: texts from
+ * templates/ in the reader's language, the letter's facts, its attachments.
+ */
+import type { Attachment, OutboundMessage } from '../channels/port.js';
+import type { Language } from '../config/config.schema.js';
+import type { WaslConfig } from '../config/config.load.js';
+import type { Db } from '../db/db.js';
+import { WaslError } from '../errors.js';
+import { formatDateTime } from '../letters/letters.models.js';
+import * as letterRepository from '../letters/letters.repository.js';
+import type { DeliveryRow, LetterRow } from '../letters/letters.repository.js';
+import type { Register } from '../letters/letters.usecases.js';
+import type { AnswerTokens } from '../receipts/tokens.js';
+import type { Router } from '../routing/routing.js';
+import { isLanguage, type Templates } from '../templates/templates.js';
+
+export interface Composer {
+  compose(delivery: DeliveryRow): OutboundMessage;
+}
+
+export function createComposer({
+  db,
+  config,
+  templates,
+  router,
+  register,
+  answerTokens,
+  now,
+}: {
+  db: Db;
+  config: WaslConfig;
+  templates: Templates;
+  router: Router;
+  register: Register;
+  answerTokens: AnswerTokens;
+  now: () => Date;
+}): Composer {
+  const languageOf = (letter: LetterRow): Language => (isLanguage(letter.language) ? letter.language : config.language);
+  const when = (date: Date, language: Language) => formatDateTime({ date, timezone: config.timezone, language });
+  const departmentNames = (codes: readonly string[], language: Language) =>
+    codes.map((code) => router.department(code)?.names[language] ?? code).join(', ');
+
+  function attachmentsOf(letter: LetterRow): Attachment[] {
+    return letterRepository.attachmentsOf(db, letter.id).map((row) => {
+      const content = letterRepository.readBlob(db, row.sha256);
+      if (!content) throw new WaslError('register.blob_missing', `attachment ${row.sha256} of ${letter.number} is missing`);
+      return { filename: row.filename ?? undefined, contentType: row.contentType, content };
+    });
+  }
+
+  function commonView(letter: LetterRow, language: Language) {
+    const subject = letter.subject ?? (templates.strings(language).receipt as Record<string, string>).noSubject!;
+    return {
+      office: config.mail.officeName[language],
+      number: letter.number,
+      subject,
+      registeredAt: when(letter.registeredAt, language),
+      departments: departmentNames(letterRepository.departmentsOf(db, letter.id), language),
+      receiptUrl: register.receiptUrl(letter.receiptToken),
+      senderName: letter.senderName ?? letter.senderId,
+      senderAddress: letter.senderId,
+      channel: letter.channel,
+      body: letter.bodyText,
+    };
+  }
+
+  function compose(delivery: DeliveryRow): OutboundMessage {
+    const letter = letterRepository.letterById(db, delivery.letterId);
+    if (!letter) throw new WaslError('register.letter_missing', `delivery ${delivery.id} names no letter`);
+    const to = { channel: delivery.channel, id: delivery.targetId, thread: delivery.targetThread ?? undefined, displayName: delivery.targetName ?? undefined };
+    const base = { deliveryId: delivery.id, kind: delivery.kind, to, letter: register.summary(letter), attempt: delivery.attempts };
+
+    if (delivery.kind === 'forward') {
+      const language = config.language;
+      const files = attachmentsOf(letter);
+      const rendered = templates.mail({ name: 'forward-mail', language, view: { ...commonView(letter, language), attachmentCount: files.length } });
+      return {
+        ...base,
+        ...rendered,
+        attachments: files,
+        department: delivery.departmentCode ? router.department(delivery.departmentCode) : undefined,
+        answerToken: answerTokens.tokenFor(letter.id),
+      };
+    }
+
+    const answered = letter.answersLetterId === null ? undefined : letterRepository.letterById(db, letter.answersLetterId);
+    if (delivery.kind === 'answer') {
+      if (!answered) throw new WaslError('register.letter_missing', `answer ${letter.number} answers no letter`);
+      const language = languageOf(answered);
+      const rendered = templates.mail({
+        name: 'answer-mail',
+        language,
+        view: { ...commonView(letter, language), originalNumber: answered.number, originalSubject: commonView(answered, language).subject },
+      });
+      return { ...base, ...rendered, attachments: attachmentsOf(letter), inReplyTo: sameChannel(answered, to.channel) };
+    }
+
+    const language = languageOf(answered ?? letter);
+    if (answered) {
+      // The receipt of an answer goes to whoever answered, once the answer has reached the sender.
+      const rendered = templates.mail({
+        name: 'answer-sent-mail',
+        language,
+        view: {
+          ...commonView(letter, language),
+          originalNumber: answered.number,
+          originalSubject: commonView(answered, language).subject,
+          recipient: answered.senderName ? `${answered.senderName} <${answered.senderId}>` : answered.senderId,
+          deliveredAt: when(now(), language),
+        },
+      });
+      return { ...base, ...rendered, attachments: [], inReplyTo: sameChannel(letter, to.channel) };
+    }
+    const rendered = templates.mail({ name: 'receipt-mail', language, view: commonView(letter, language) });
+    return { ...base, ...rendered, attachments: [], inReplyTo: sameChannel(letter, to.channel) };
+  }
+
+  return { compose };
+}
+
+/** A channel message id means something only on its own channel (an email Message-ID for an email reply). */
+function sameChannel(letter: LetterRow, channel: string): string | undefined {
+  return letter.channel === channel ? letter.externalId : undefined;
+}

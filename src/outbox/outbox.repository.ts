@@ -1,0 +1,93 @@
+/** Reads and moves deliveries through pending -> sending -> sent | failed. */
+import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
+import type { Db } from '../db/db.js';
+import type { DeliveryRow, Tx } from '../letters/letters.repository.js';
+import { letters } from '../letters/letters.tables.js';
+import { deliveries } from './outbox.tables.js';
+
+export type DeliveryStatus = DeliveryRow['status'];
+
+/** After a crash, what was being sent is sent again: at least once, never dropped. */
+export function returnInterruptedToQueue(db: Db, at: Date): number {
+  return db.update(deliveries).set({ status: 'pending', nextAttemptAt: at, updatedAt: at }).where(eq(deliveries.status, 'sending')).run().changes;
+}
+
+/** Claims up to `limit` due deliveries in one transaction, so two workers never take the same one. */
+export function claimDue(db: Db, { at, limit }: { at: Date; limit: number }): DeliveryRow[] {
+  return db.transaction((tx) => {
+    const due = tx
+      .select()
+      .from(deliveries)
+      .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAt, at)))
+      .orderBy(asc(deliveries.nextAttemptAt), asc(deliveries.id))
+      .limit(limit)
+      .all();
+    if (due.length === 0) return [];
+    return tx
+      .update(deliveries)
+      .set({ status: 'sending', attempts: sql`${deliveries.attempts} + 1`, updatedAt: at })
+      .where(inArray(deliveries.id, due.map((row) => row.id)))
+      .returning()
+      .all()
+      .sort((left, right) => left.id - right.id);
+  });
+}
+
+export function nextDueAt(db: Db): Date | undefined {
+  return db
+    .select({ at: deliveries.nextAttemptAt })
+    .from(deliveries)
+    .where(eq(deliveries.status, 'pending'))
+    .orderBy(asc(deliveries.nextAttemptAt))
+    .limit(1)
+    .get()?.at;
+}
+
+export function markSent(tx: Tx, { id, externalId, at }: { id: number; externalId: string; at: Date }): void {
+  tx.update(deliveries).set({ status: 'sent', externalId, updatedAt: at, lastError: null, lastErrorCode: null }).where(eq(deliveries.id, id)).run();
+}
+
+export function markRetry(
+  tx: Tx,
+  { id, at, nextAttemptAt, errorCode, error }: { id: number; at: Date; nextAttemptAt: Date; errorCode: string; error: string },
+): void {
+  tx.update(deliveries).set({ status: 'pending', nextAttemptAt, updatedAt: at, lastErrorCode: errorCode, lastError: error }).where(eq(deliveries.id, id)).run();
+}
+
+export function markFailed(tx: Tx, { id, at, errorCode, error }: { id: number; at: Date; errorCode: string; error: string }): void {
+  tx.update(deliveries).set({ status: 'failed', updatedAt: at, lastErrorCode: errorCode, lastError: error }).where(eq(deliveries.id, id)).run();
+}
+
+export function deliveryById(tx: Tx, id: number): DeliveryRow | undefined {
+  return tx.select().from(deliveries).where(eq(deliveries.id, id)).get();
+}
+
+export function deliveryByExternalId(tx: Tx, { channel, externalId }: { channel: string; externalId: string }): DeliveryRow | undefined {
+  return tx
+    .select()
+    .from(deliveries)
+    .where(and(eq(deliveries.channel, channel), eq(deliveries.externalId, externalId)))
+    .get();
+}
+
+export interface DeliveryListing extends DeliveryRow {
+  number: string;
+}
+
+export function listDeliveries(db: Db, { statuses, limit }: { statuses?: DeliveryStatus[] | undefined; limit: number }): DeliveryListing[] {
+  return db
+    .select({ delivery: deliveries, number: letters.number })
+    .from(deliveries)
+    .innerJoin(letters, eq(letters.id, deliveries.letterId))
+    .where(statuses ? inArray(deliveries.status, statuses) : undefined)
+    .orderBy(desc(deliveries.id))
+    .limit(limit)
+    .all()
+    .map((row) => ({ ...row.delivery, number: row.number }));
+}
+
+/** Puts failed deliveries back in the queue with a fresh run of attempts (the mail office's "retry"). */
+export function requeueFailed(db: Db, { ids, at }: { ids?: number[] | undefined; at: Date }): number {
+  const condition = ids ? and(eq(deliveries.status, 'failed'), inArray(deliveries.id, ids)) : eq(deliveries.status, 'failed');
+  return db.update(deliveries).set({ status: 'pending', attempts: 0, nextAttemptAt: at, updatedAt: at }).where(condition).run().changes;
+}

@@ -1,0 +1,38 @@
+/**
+ * The durable outbox: every message the gateway owes someone (a forward, a receipt, an answer)
+ * is a row written in the same transaction as the letter, so a letter that got its "250" is
+ * never without its deliveries, even if the process dies right after.
+ */
+import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { letters } from '../letters/letters.tables.js';
+
+export const deliveries = sqliteTable(
+  'deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    letterId: integer('letter_id')
+      .notNull()
+      .references(() => letters.id),
+    kind: text('kind', { enum: ['forward', 'receipt', 'answer'] }).notNull(),
+    channel: text('channel').notNull(),
+    targetId: text('target_id').notNull(),
+    targetThread: text('target_thread'),
+    targetName: text('target_name'),
+    departmentCode: text('department_code'),
+    status: text('status', { enum: ['pending', 'sending', 'sent', 'failed', 'suppressed'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at', { mode: 'timestamp_ms' }).notNull(),
+    lastErrorCode: text('last_error_code'),
+    lastError: text('last_error'),
+    /** The channel's id of what was sent (email Message-ID, Slack channel:ts, Matrix event id). */
+    externalId: text('external_id'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [
+    index('deliveries_due_index').on(table.status, table.nextAttemptAt),
+    index('deliveries_letter_index').on(table.letterId),
+    index('deliveries_external_index').on(table.channel, table.externalId),
+    index('deliveries_target_index').on(table.kind, table.channel, table.targetId, table.createdAt),
+  ],
+);

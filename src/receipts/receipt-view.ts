@@ -1,0 +1,78 @@
+/**
+ * What a receipt says about a letter: the facts for `/r/{token}.json` (language-neutral: codes and
+ * ISO times) and their readable form for the page. The history names departments, never people or
+ * internal accounts: the receipt is public to whoever holds the link.
+ */
+import type { Language } from '../config/config.schema.js';
+import type { WaslConfig } from '../config/config.load.js';
+import type { Db } from '../db/db.js';
+import { formatDateTime } from '../letters/letters.models.js';
+import * as repository from '../letters/letters.repository.js';
+import type { LetterRow } from '../letters/letters.repository.js';
+import type { Router } from '../routing/routing.js';
+import type { Strings } from '../templates/templates.js';
+
+export interface ReceiptFacts {
+  number: string;
+  direction: 'incoming' | 'outgoing';
+  registeredAt: string;
+  receivedAt: string;
+  channel: string;
+  sender: { id: string; name: string | null };
+  subject: string | null;
+  departments: { code: string; names: Record<string, string> }[];
+  status: string;
+  original: { sha256: string; size: number };
+  attachments: { filename: string | null; contentType: string; size: number; sha256: string }[];
+  history: { type: string; at: string; department: string | null }[];
+  answers: string | null;
+  answeredBy: string[];
+}
+
+/** Events a receipt shows; internal bookkeeping (delivery failures) stays for the mail office. */
+const PUBLIC_EVENTS = new Set(['registered', 'forwarded', 'acknowledged', 'transferred', 'answered', 'closed', 'receipt_sent', 'receipt_undeliverable', 'answer_delivered']);
+
+export function receiptFacts({ db, router, letter }: { db: Db; router: Router; letter: LetterRow }): ReceiptFacts {
+  const answered = letter.answersLetterId === null ? undefined : repository.letterById(db, letter.answersLetterId);
+  return {
+    number: letter.number,
+    direction: letter.direction === 'A' ? 'incoming' : 'outgoing',
+    registeredAt: letter.registeredAt.toISOString(),
+    receivedAt: letter.receivedAt.toISOString(),
+    channel: letter.channel,
+    sender: { id: letter.senderId, name: letter.senderName },
+    subject: letter.subject,
+    departments: repository.departmentsOf(db, letter.id).map((code) => ({ code, names: router.department(code)?.names ?? { ar: code, fr: code, en: code } })),
+    status: letter.status,
+    original: { sha256: letter.originalSha256, size: letter.originalSize },
+    attachments: repository.attachmentsOf(db, letter.id).map((row) => ({ filename: row.filename, contentType: row.contentType, size: row.size, sha256: row.sha256 })),
+    history: repository
+      .eventsOf(db, letter.id)
+      .filter((event) => PUBLIC_EVENTS.has(event.type))
+      .map((event) => ({ type: event.type, at: event.at.toISOString(), department: event.departmentCode })),
+    answers: answered?.number ?? null,
+    answeredBy: repository.answersTo(db, letter.id).map((row) => row.number),
+  };
+}
+
+/** The facts in words of one language, for the receipt page. */
+export function receiptPageView({ facts, strings, language, config }: { facts: ReceiptFacts; strings: Strings; language: Language; config: WaslConfig }) {
+  const words = strings as Record<string, Record<string, string>>;
+  const when = (iso: string) => formatDateTime({ date: new Date(iso), timezone: config.timezone, language });
+  const departmentName = (code: string | null) => (code ? (facts.departments.find((department) => department.code === code)?.names[language] ?? code) : '');
+  return {
+    office: config.mail.officeName[language],
+    number: facts.number,
+    registeredAt: when(facts.registeredAt),
+    channelName: words.channelName?.[facts.channel] ?? facts.channel,
+    sender: facts.sender.name ? `${facts.sender.name} <${facts.sender.id}>` : facts.sender.id,
+    subject: facts.subject ?? words.receipt?.noSubject,
+    departments: facts.departments.map((department) => department.names[language]).join(', '),
+    statusLabel: words.status?.[facts.status] ?? facts.status,
+    sha256: facts.original.sha256,
+    attachments: facts.attachments,
+    history: facts.history.map((event) => ({ at: when(event.at), label: words.event?.[event.type] ?? event.type, department: departmentName(event.department) })),
+    answers: facts.answers,
+    answeredBy: facts.answeredBy,
+  };
+}

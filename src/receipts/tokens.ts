@@ -1,0 +1,46 @@
+/**
+ * The secrets that make links and reply addresses unguessable.
+ * - Receipt tokens: 144 random bits, the capability behind `/r/{token}`.
+ * - Answer tokens: bind a reply address or a chat thread to one letter with an HMAC, so knowing a
+ *   registration number is not enough to inject an answer into someone else's letter. Lower-case
+ *   hex, because some mail systems lower-case local parts.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function newReceiptToken(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+export interface AnswerTokens {
+  tokenFor(letterId: number): string;
+  /** The letter id the token was made for, or undefined when it is not one of ours. */
+  letterIdOf(token: string): number | undefined;
+}
+
+export function createAnswerTokens(secret: Buffer): AnswerTokens {
+  const mac = (letterId: number) => createHmac('sha256', secret).update(`answer:${letterId}`).digest().subarray(0, 16);
+  return {
+    tokenFor: (letterId) => `${letterId.toString(36)}-${mac(letterId).toString('hex')}`,
+    letterIdOf(token) {
+      const match = /^([0-9a-z]{1,12})-([0-9a-f]{32})$/.exec(token.toLowerCase());
+      if (!match) return undefined;
+      const letterId = Number.parseInt(match[1]!, 36);
+      const given = Buffer.from(match[2]!, 'hex');
+      return timingSafeEqual(given, mac(letterId)) ? letterId : undefined;
+    },
+  };
+}
+
+/** The gateway's HMAC secret: WASL_SECRET (hex or text) or a file made once in the data directory. */
+export function loadOrCreateSecret({ dataDir, env }: { dataDir: string; env: NodeJS.ProcessEnv }): Buffer {
+  if (env.WASL_SECRET) return Buffer.from(env.WASL_SECRET, 'utf8');
+  const file = join(dataDir, 'secret.key');
+  if (existsSync(file)) return readFileSync(file);
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32);
+  writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return secret;
+}

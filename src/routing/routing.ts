@@ -1,0 +1,58 @@
+/**
+ * Routing rules: which department a destination reaches, and what an address of the gateway's
+ * own domain means (a department, an answer to a letter, a bounce of one of our messages).
+ */
+import type { DepartmentView, RecipientRoute } from '../channels/port.js';
+import type { DepartmentConfig } from '../config/config.schema.js';
+
+/** Local-part prefixes of the addresses the gateway makes itself (RFC 5233 subaddressing). */
+export const ANSWER_PREFIX = 'reply+';
+export const BOUNCE_PREFIX = 'bounce+';
+
+export interface Router {
+  departments: readonly DepartmentView[];
+  department(code: string): DepartmentView | undefined;
+  routeRecipient(address: string): RecipientRoute;
+  /** A department code (any case) or one of its addresses -> the department's code. */
+  resolveDestination(destination: string): string | undefined;
+}
+
+export function createRouter({ domain, departments }: { domain: string; departments: readonly DepartmentConfig[] }): Router {
+  const views: DepartmentView[] = departments.map((department) => ({
+    code: department.code,
+    names: department.names,
+    addresses: department.addresses,
+    channels: department.channels,
+  }));
+  const byCode = new Map(views.map((view) => [view.code, view]));
+  const byAddress = new Map(views.flatMap((view) => view.addresses.map((address) => [address, view.code] as const)));
+
+  function routeRecipient(address: string): RecipientRoute {
+    const normalized = address.trim().toLowerCase();
+    const at = normalized.lastIndexOf('@');
+    if (at < 1 || normalized.slice(at + 1) !== domain) return { kind: 'foreign' };
+    const code = byAddress.get(normalized);
+    if (code) return { kind: 'department', code };
+    const localPart = normalized.slice(0, at);
+    if (localPart.startsWith(ANSWER_PREFIX) && localPart.length > ANSWER_PREFIX.length) {
+      return { kind: 'answer', token: localPart.slice(ANSWER_PREFIX.length) };
+    }
+    if (localPart.startsWith(BOUNCE_PREFIX)) {
+      const deliveryId = localPart.slice(BOUNCE_PREFIX.length);
+      if (/^\d+$/.test(deliveryId)) return { kind: 'bounce', deliveryId };
+    }
+    return { kind: 'unknown' };
+  }
+
+  return {
+    departments: views,
+    department: (code) => byCode.get(code.toUpperCase()),
+    routeRecipient,
+    resolveDestination(destination) {
+      const trimmed = destination.trim();
+      if (byCode.has(trimmed.toUpperCase())) return trimmed.toUpperCase();
+      const route = routeRecipient(trimmed);
+      return route.kind === 'department' ? route.code : undefined;
+    },
+  };
+}

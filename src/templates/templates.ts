@@ -1,0 +1,70 @@
+/**
+ * Every text a person reads comes from templates/ (Handlebars). Mails are whole texts per
+ * language (`receipt-mail.fr.txt`: a `Subject:` line, a blank line, the body) so translators
+ * work on real sentences; pages share one HTML structure and take their words from
+ * `strings.<lang>.yaml`, so the three languages cannot drift apart in layout.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Handlebars from 'handlebars';
+import { parse } from 'yaml';
+import { LANGUAGES, type Language } from '../config/config.schema.js';
+import { TEMPLATES_DIR } from '../paths.js';
+
+export type MailTemplate = 'receipt-mail' | 'forward-mail' | 'answer-mail' | 'answer-sent-mail';
+export type PageTemplate = 'receipt-page' | 'mailbox-page' | 'home-page';
+
+export interface RenderedMail {
+  subject: string;
+  text: string;
+}
+
+export type Strings = Record<string, unknown>;
+
+export interface Templates {
+  mail(input: { name: MailTemplate; language: Language; view: object }): RenderedMail;
+  page(input: { name: PageTemplate; language: Language; view: object }): string;
+  strings(language: Language): Strings;
+}
+
+export function isLanguage(value: string | undefined): value is Language {
+  return (LANGUAGES as readonly string[]).includes(value ?? '');
+}
+
+/** Loads and compiles every template once, at start, so a broken template stops the gateway early. */
+export function loadTemplates(directory = TEMPLATES_DIR): Templates {
+  const text = Handlebars.create();
+  const html = Handlebars.create();
+  html.registerPartial('layout', readFileSync(join(directory, 'layout.html'), 'utf8'));
+  for (const helpers of [text, html]) {
+    helpers.registerHelper('eq', (left: unknown, right: unknown) => left === right);
+  }
+
+  const strings = new Map<Language, Strings>();
+  const mails = new Map<string, Handlebars.TemplateDelegate>();
+  const mailNames: MailTemplate[] = ['receipt-mail', 'forward-mail', 'answer-mail', 'answer-sent-mail'];
+  for (const language of LANGUAGES) {
+    strings.set(language, parse(readFileSync(join(directory, `strings.${language}.yaml`), 'utf8')) as Strings);
+    for (const name of mailNames) {
+      const source = readFileSync(join(directory, `${name}.${language}.txt`), 'utf8');
+      mails.set(`${name}.${language}`, text.compile(source, { noEscape: true }));
+    }
+  }
+  const pages = new Map<PageTemplate, Handlebars.TemplateDelegate>();
+  for (const name of ['receipt-page', 'mailbox-page', 'home-page'] as const) {
+    pages.set(name, html.compile(readFileSync(join(directory, `${name}.html`), 'utf8')));
+  }
+
+  return {
+    strings: (language) => strings.get(language)!,
+    mail({ name, language, view }) {
+      const rendered = mails.get(`${name}.${language}`)!({ ...view, t: strings.get(language) });
+      const match = /^Subject: (.*)\r?\n\r?\n([\s\S]*)$/.exec(rendered);
+      if (!match) throw new Error(`template ${name}.${language}.txt must start with a "Subject:" line and a blank line`);
+      return { subject: match[1]!.trim(), text: match[2]!.replace(/\n{3,}/g, '\n\n') };
+    },
+    page({ name, language, view }) {
+      return pages.get(name)!({ ...view, t: strings.get(language), lang: language, dir: language === 'ar' ? 'rtl' : 'ltr' });
+    },
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * The gateway's web face: receipt pages anyone with the link can open, the built-in mailbox,
+ * a health check, and the paths adapters mount (Slack's /slack/events). Plain node:http: a handful
+ * of GET routes do not need a framework, and adapters get the raw request they expect.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { HttpHandler, HttpMount } from '../channels/port.js';
+import { LANGUAGES, type Language } from '../config/config.schema.js';
+import type { WaslConfig } from '../config/config.load.js';
+import type { Db } from '../db/db.js';
+import { letterByReceiptToken } from '../letters/letters.repository.js';
+import { listMessages, messageById } from '../mailbox/mailbox.repository.js';
+import { receiptFacts, receiptPageView } from '../receipts/receipt-view.js';
+import type { Router } from '../routing/routing.js';
+import { isLanguage, type Templates } from '../templates/templates.js';
+import { formatDateTime } from '../letters/letters.models.js';
+
+export interface WebServer extends HttpMount {
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const LANGUAGE_LABELS: Record<Language, string> = { ar: 'العربية', fr: 'Français', en: 'English' };
+
+/** `?lang=` first, then Accept-Language (by q-value), then the configured default. */
+export function negotiateLanguage({ query, acceptLanguage, fallback }: { query: string | null; acceptLanguage: string | undefined; fallback: Language }): Language {
+  if (isLanguage(query ?? undefined)) return query as Language;
+  const ranked = (acceptLanguage ?? '')
+    .split(',')
+    .map((part) => {
+      const [tag = '', ...parameters] = part.trim().split(';');
+      const q = parameters.map((p) => /^\s*q=([\d.]+)/.exec(p)?.[1]).find(Boolean);
+      return { primary: tag.trim().toLowerCase().slice(0, 2), q: q === undefined ? 1 : Number(q) };
+    })
+    .filter((entry) => entry.q > 0)
+    .sort((left, right) => right.q - left.q);
+  return (ranked.find((entry) => isLanguage(entry.primary))?.primary as Language | undefined) ?? fallback;
+}
+
+export function createWebServer({
+  config,
+  db,
+  router,
+  templates,
+  logger,
+}: {
+  config: WaslConfig;
+  db: Db;
+  router: Router;
+  templates: Templates;
+  logger: Logger;
+}): WebServer {
+  const mounts = new Map<string, HttpHandler>();
+
+  function send(response: ServerResponse, { status, type, body, headers = {} }: { status: number; type: string; body: string | Buffer; headers?: Record<string, string> }) {
+    response.writeHead(status, {
+      'content-type': type,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      ...headers,
+    });
+    response.end(body);
+  }
+
+  const notFound = (response: ServerResponse) => send(response, { status: 404, type: 'text/plain; charset=utf-8', body: 'Not found\n' });
+
+  function receipt(request: IncomingMessage, response: ServerResponse, url: URL, match: RegExpExecArray): void {
+    const [, token = '', extension] = match;
+    const letter = letterByReceiptToken(db, token);
+    if (!letter) return notFound(response);
+    const facts = receiptFacts({ db, router, letter });
+    if (extension === '.json') {
+      return send(response, { status: 200, type: 'application/json; charset=utf-8', body: JSON.stringify(facts, null, 2) });
+    }
+    const language = negotiateLanguage({ query: url.searchParams.get('lang'), acceptLanguage: request.headers['accept-language'], fallback: config.language });
+    const view = receiptPageView({ facts, strings: templates.strings(language), language, config });
+    const languages = LANGUAGES.map((code) => ({ code, label: LANGUAGE_LABELS[code] }));
+    const html = templates.page({ name: 'receipt-page', language, view: { ...view, languages, jsonUrl: `${token}.json` } });
+    send(response, { status: 200, type: 'text/html; charset=utf-8', body: html, headers: { 'content-language': language, 'x-robots-tag': 'noindex' } });
+  }
+
+  function mailbox(request: IncomingMessage, response: ServerResponse, url: URL): void {
+    const id = /^\/mailbox\/(\d+)$/.exec(url.pathname)?.[1];
+    if (id) {
+      const message = messageById(db, Number(id));
+      if (!message) return notFound(response);
+      return send(response, { status: 200, type: 'text/plain; charset=utf-8', body: message.raw });
+    }
+    const language = negotiateLanguage({ query: url.searchParams.get('lang'), acceptLanguage: request.headers['accept-language'], fallback: config.language });
+    const messages = listMessages(db, 200).map((message) => ({
+      ...message,
+      storedAt: formatDateTime({ date: message.storedAt, timezone: config.timezone, language }),
+    }));
+    const html = templates.page({ name: 'mailbox-page', language, view: { office: config.mail.officeName[language], messages } });
+    send(response, { status: 200, type: 'text/html; charset=utf-8', body: html });
+  }
+
+  function home(request: IncomingMessage, response: ServerResponse, url: URL): void {
+    const language = negotiateLanguage({ query: url.searchParams.get('lang'), acceptLanguage: request.headers['accept-language'], fallback: config.language });
+    const departments = router.departments.map((department) => ({ code: department.code, name: department.names[language], addresses: department.addresses }));
+    const html = templates.page({ name: 'home-page', language, view: { office: config.mail.officeName[language], departments } });
+    send(response, { status: 200, type: 'text/html; charset=utf-8', body: html });
+  }
+
+  function handle(request: IncomingMessage, response: ServerResponse): void {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    for (const [path, handler] of mounts) {
+      if (url.pathname === path || url.pathname.startsWith(`${path}/`)) return handler(request, response);
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return send(response, { status: 405, type: 'text/plain; charset=utf-8', body: 'Method not allowed\n', headers: { allow: 'GET, HEAD' } });
+    }
+    if (url.pathname === '/healthz') {
+      db.$client.prepare('select 1').get();
+      return send(response, { status: 200, type: 'application/json', body: '{"status":"ok"}' });
+    }
+    const receiptMatch = /^\/r\/([A-Za-z0-9_-]{16,64})(\.json)?$/.exec(url.pathname);
+    if (receiptMatch) return receipt(request, response, url, receiptMatch);
+    if (url.pathname === '/mailbox' || url.pathname.startsWith('/mailbox/')) return mailbox(request, response, url);
+    if (url.pathname === '/') return home(request, response, url);
+    notFound(response);
+  }
+
+  const server: Server = createServer((request, response) => {
+    try {
+      handle(request, response);
+    } catch (error) {
+      logger.error({ err: error, phase: 'web' }, 'request failed');
+      if (!response.headersSent) send(response, { status: 500, type: 'text/plain; charset=utf-8', body: 'Internal error\n' });
+      else response.destroy();
+    }
+  });
+
+  return {
+    mount(path, handler) {
+      mounts.set(path.replace(/\/$/, ''), handler);
+    },
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.http.port, config.http.host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve(`http://${host}:${address.port}`);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
