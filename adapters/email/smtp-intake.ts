@@ -84,6 +84,8 @@ export function createSmtpIntake({
     disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     ...(tls ?? {}),
     disableReverseLookup: !config.reverseLookup,
+    // RFC 3463 codes (550 5.1.1, 451 4.3.0) tell clients precisely what went wrong; smtp-server hides them unless asked.
+    hideENHANCEDSTATUSCODES: false,
     maxClients: config.maxClients,
     socketTimeout: config.socketTimeoutMs,
     closeTimeout: config.closeTimeoutMs,

@@ -1,0 +1,300 @@
+/**
+ * The email gateway end to end: real SMTP over loopback into the gateway, a real SMTP server as
+ * the department's and the sender's mailbox, the receipt page fetched over HTTP, a real SQLite file.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { count } from 'drizzle-orm';
+import { letters, deliveries, blobs } from '../../src/db/schema.js';
+import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { composeMessage } from '../helpers/messages.js';
+import { sendLetter } from '../helpers/smtp-client.js';
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+let running: TestGateway | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+async function start(options: Parameters<typeof startTestGateway>[0] = {}) {
+  running = await startTestGateway(options);
+  return running;
+}
+
+function letterCount(test: TestGateway): number {
+  return test.gateway.db.select({ n: count() }).from(letters).get()!.n;
+}
+
+const numberIn = (text: string | undefined) => /\d{4}-A-\d{6}/.exec(text ?? '')?.[0];
+
+describe('a letter sent by email', () => {
+  it('is registered with a number in the 250 reply, forwarded to the department and answered with a working receipt link', async () => {
+    const test = await start();
+    const attachment = randomBytes(3000);
+    const message = await composeMessage({
+      from: 'Amina Benali <amina@citizen.test>',
+      to: 'rh@wasl.local',
+      subject: 'Demande d’attestation de travail',
+      text: 'Bonjour, je souhaite obtenir une attestation de travail.',
+      attachments: [{ filename: 'piece.bin', content: attachment, contentType: 'application/octet-stream' }],
+    });
+
+    const reply = await sendLetter({ port: test.smtpPort, from: 'amina@citizen.test', to: ['rh@wasl.local'], message });
+
+    expect(reply.data?.code).toBe(250);
+    const number = numberIn(reply.data?.text);
+    expect(number).toMatch(new RegExp(`^${new Date().getFullYear()}-A-000001$`));
+
+    const [forward] = await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    expect(forward!.parsed.subject).toBe(`[${number}] Demande d’attestation de travail`);
+    expect(forward!.parsed.text).toContain(`Courrier ${number}`);
+    expect(forward!.parsed.text).toContain('je souhaite obtenir une attestation');
+    expect(forward!.parsed.replyTo?.value[0]?.address).toMatch(/^reply\+[0-9a-z]+-[0-9a-f]{32}@wasl\.local$/);
+    expect(forward!.parsed.headers.get('x-wasl-number')).toBe(number);
+    expect(Buffer.compare(forward!.parsed.attachments[0]!.content, attachment)).toBe(0);
+
+    const [receipt] = await test.relay!.waitForMessages(1, { to: 'amina@citizen.test' });
+    expect(receipt!.parsed.headers.get('auto-submitted')).toBe('auto-replied');
+    expect(receipt!.mailFrom).toMatch(/^bounce\+\d+@wasl\.local$/);
+    const link = /http:\/\/127\.0\.0\.1:\d+\/r\/([A-Za-z0-9_-]{24})/.exec(receipt!.parsed.text ?? '');
+    expect(link, 'receipt link in the receipt mail').not.toBeNull();
+    expect(link![0].startsWith(test.httpUrl)).toBe(true);
+
+    const page = await fetch(link![0]);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain(number);
+    expect(html).toContain('Ressources humaines');
+    expect(html).toContain('Amina Benali');
+    expect(html).toContain(sha256(message));
+
+    const facts = (await (await fetch(`${link![0]}.json`)).json()) as Record<string, unknown>;
+    expect(facts).toMatchObject({
+      number,
+      channel: 'email',
+      sender: { id: 'amina@citizen.test', name: 'Amina Benali' },
+      subject: 'Demande d’attestation de travail',
+      departments: [{ code: 'RH' }],
+      original: { sha256: sha256(message), size: message.length },
+    });
+    await waitFor(async () => ((await (await fetch(`${link![0]}.json`)).json()) as { status: string }).status === 'forwarded', { what: 'status forwarded' });
+  });
+
+  it('keeps the original byte for byte and each attachment once, by its hash, whatever name it was given', async () => {
+    const test = await start();
+    const content = randomBytes(5000);
+    const message = await composeMessage({
+      from: 'sender@citizen.test',
+      to: 'rh@wasl.local',
+      subject: 'Pièces',
+      text: 'Voir pièces jointes.',
+      attachments: [
+        { filename: '../../etc/passwd', content, contentType: 'application/octet-stream' },
+        { filename: 'copie.bin', content, contentType: 'application/octet-stream' },
+      ],
+    });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'sender@citizen.test', to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(250);
+
+    const stored = test.gateway.db.select().from(blobs).all();
+    const original = stored.find((row) => row.sha256 === sha256(message));
+    expect(original && Buffer.compare(original.content, message)).toBe(0);
+    // Two attachments with the same bytes are one stored blob.
+    expect(stored.filter((row) => row.sha256 === sha256(content))).toHaveLength(1);
+
+    const facts = (await (await fetch(`${receiptUrlOf(test, numberIn(reply.data?.text)!)}.json`)).json()) as { attachments: { sha256: string; filename: string }[] };
+    expect(facts.attachments.map((attachment) => attachment.sha256)).toEqual([sha256(content), sha256(content)]);
+  });
+
+  it('to several departments is one letter with one number, forwarded to each', async () => {
+    const test = await start();
+    const message = await composeMessage({ from: 'x@citizen.test', to: ['rh@wasl.local', 'urbanisme@wasl.local'], subject: 'Permis', text: 'Bonjour' });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'x@citizen.test', to: ['rh@wasl.local', 'urbanisme@wasl.local'], message });
+    expect(reply.data?.code).toBe(250);
+    const number = numberIn(reply.data?.text);
+
+    const [toRh] = await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    const [toUrb] = await test.relay!.waitForMessages(1, { to: 'urb-team@dept.test' });
+    expect(toRh!.parsed.subject).toContain(number);
+    expect(toUrb!.parsed.subject).toContain(number);
+    expect(letterCount(test)).toBe(1);
+    await test.relay!.waitForMessages(1, { to: 'x@citizen.test' });
+    expect(test.relay!.to('x@citizen.test')).toHaveLength(1);
+  });
+
+  it('sent twice with the same Message-ID and sender is the same letter: same number, no second forward', async () => {
+    const test = await start();
+    const message = await composeMessage({ from: 'twice@citizen.test', to: 'rh@wasl.local', subject: 'Deux fois', text: 'Bonjour', messageId: '<same-id@citizen.test>' });
+    const first = await sendLetter({ port: test.smtpPort, from: 'twice@citizen.test', to: ['rh@wasl.local'], message });
+    await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    const second = await sendLetter({ port: test.smtpPort, from: 'twice@citizen.test', to: ['rh@wasl.local'], message });
+
+    expect(first.data?.code).toBe(250);
+    expect(second.data?.code).toBe(250);
+    expect(second.data?.text).toContain('Already registered');
+    expect(numberIn(second.data?.text)).toBe(numberIn(first.data?.text));
+    expect(letterCount(test)).toBe(1);
+    await test.gateway.outbox.idle();
+    expect(test.relay!.to('rh-team@dept.test')).toHaveLength(1);
+    expect(test.relay!.to('twice@citizen.test')).toHaveLength(1);
+  });
+
+  it('with an Arabic subject from a UTF-8 address (SMTPUTF8) keeps both intact', async () => {
+    const test = await start();
+    const from = 'أمينة@مواطن.test';
+    const subject = 'طلب شهادة السكنى';
+    const message = [
+      `From: أمينة <${from}>`,
+      'To: rh@wasl.local',
+      `Subject: ${subject}`,
+      'Message-ID: <arabic-1@citizen.test>',
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: 8bit',
+      '',
+      'السلام عليكم، أطلب شهادة السكنى.',
+      '',
+    ].join('\r\n');
+
+    const reply = await sendLetter({ port: test.smtpPort, from, to: ['rh@wasl.local'], message, mailParameters: ' SMTPUTF8 BODY=8BITMIME' });
+
+    expect(reply.mail.code).toBe(250);
+    expect(reply.data?.code).toBe(250);
+    const [forward] = await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    expect(forward!.parsed.subject).toContain(subject);
+    expect(forward!.parsed.text).toContain('أطلب شهادة السكنى');
+    expect(forward!.parsed.text).toContain(from);
+    const [receipt] = await test.relay!.waitForMessages(1, { to: from });
+    expect(receipt!.parsed.subject).toContain(subject);
+  });
+});
+
+describe('a letter the gateway refuses', () => {
+  it('to an unknown department address is refused with 550 5.1.1 saying where to find the addresses, and nothing is stored', async () => {
+    const test = await start();
+    const reply = await sendLetter({ port: test.smtpPort, from: 'x@citizen.test', to: ['nobody@wasl.local'], message: 'Subject: x\r\n\r\nx' });
+    expect(reply.rcpt[0]!.code).toBe(550);
+    expect(reply.rcpt[0]!.text).toMatch(/^5\.1\.1 <nobody@wasl\.local> reaches no department of wasl\.local; the list of addresses is at http/);
+    expect(reply.data).toBeUndefined();
+    expect(letterCount(test)).toBe(0);
+  });
+
+  it('for another domain is refused: the gateway is not an open relay', async () => {
+    const test = await start();
+    const reply = await sendLetter({ port: test.smtpPort, from: 'x@citizen.test', to: ['someone@elsewhere.test'], message: 'Subject: x\r\n\r\nx' });
+    expect(reply.rcpt[0]!.code).toBe(550);
+    expect(reply.rcpt[0]!.text).toContain('no relay');
+    expect(letterCount(test)).toBe(0);
+  });
+
+  it('over the size limit gets 552 and nothing is stored', async () => {
+    const test = await start({ config: { adapters: { email: { smtp: { maxSize: 2048 } } } } });
+    const message = await composeMessage({ from: 'big@citizen.test', to: 'rh@wasl.local', subject: 'Gros', text: 'x'.repeat(10_000) });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'big@citizen.test', to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(552);
+    expect(letterCount(test)).toBe(0);
+    // A client that declares the size up front is refused before sending it.
+    const declared = await sendLetter({ port: test.smtpPort, from: 'big@citizen.test', to: ['rh@wasl.local'], message, mailParameters: ` SIZE=${message.length}` });
+    expect(declared.mail.code).toBe(552);
+  });
+});
+
+describe('loop protection', () => {
+  it.each([
+    ['an auto-reply (Auto-Submitted)', 'Auto-Submitted: auto-replied', 'ooo@citizen.test'],
+    ['bulk mail (Precedence: bulk)', 'Precedence: bulk', 'news@citizen.test'],
+    ['a message asking for no auto-response', 'X-Auto-Response-Suppress: All', 'suppress@citizen.test'],
+    ['a message from the null sender', 'X-Test: null-sender', ''],
+  ])('%s is registered and forwarded but never answered with a receipt', async (_label, header, envelopeFrom) => {
+    const test = await start();
+    const message = `From: Someone <someone@citizen.test>\r\nTo: rh@wasl.local\r\nSubject: Absent\r\nMessage-ID: <${randomBytes(6).toString('hex')}@citizen.test>\r\n${header}\r\n\r\nJe suis absent.\r\n`;
+    const reply = await sendLetter({ port: test.smtpPort, from: envelopeFrom, to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(250);
+    await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    await test.gateway.outbox.idle();
+    expect(test.gateway.db.select().from(deliveries).all().map((row) => row.kind)).toEqual(['forward']);
+    expect(test.relay!.messages.filter((message) => message.rcptTo[0] !== 'rh-team@dept.test')).toHaveLength(0);
+  });
+});
+
+describe('deliveries that cannot go out at once', () => {
+  it('are sent after a restart when the gateway stopped with deliveries pending', async () => {
+    const test = await start();
+    await test.relay!.stop();
+    const message = await composeMessage({ from: 'patient@citizen.test', to: 'rh@wasl.local', subject: 'En attente', text: 'Bonjour' });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'patient@citizen.test', to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(250);
+    await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.attempts >= 1 && row.status === 'pending'), { what: 'a failed first attempt' });
+
+    await test.stopGateway();
+    await test.relay!.start();
+    await test.restart();
+
+    await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    await test.relay!.waitForMessages(1, { to: 'patient@citizen.test' });
+    expect(test.gateway.db.select().from(deliveries).all().map((row) => row.status)).toEqual(['sent', 'sent']);
+  });
+
+  it('wait while the department mailbox answers 4xx, then go through once it is back', async () => {
+    const test = await start();
+    test.relay!.mode = 'tempfail';
+    const message = await composeMessage({ from: 'busy@citizen.test', to: 'rh@wasl.local', subject: 'Occupé', text: 'Bonjour' });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'busy@citizen.test', to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(250);
+    await waitFor(() => test.relay!.refused >= 2, { what: 'two refused attempts' });
+    test.relay!.mode = 'accept';
+
+    const [forward] = await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    expect(forward!.parsed.subject).toContain(numberIn(reply.data?.text));
+    const forwardRow = test.gateway.db.select().from(deliveries).all().find((row) => row.kind === 'forward')!;
+    await waitFor(() => test.gateway.db.select().from(deliveries).all().find((row) => row.id === forwardRow.id)!.status === 'sent', { what: 'the forward marked sent' });
+    expect(test.gateway.db.select().from(deliveries).all().find((row) => row.id === forwardRow.id)!.attempts).toBeGreaterThan(1);
+  });
+
+  it('that the department server refuses for good (5xx) are marked failed at once, for the mail office to see', async () => {
+    const test = await start();
+    test.relay!.mode = 'reject';
+    const message = await composeMessage({ from: 'refused@citizen.test', to: 'rh@wasl.local', subject: 'Refusé', text: 'Bonjour' });
+    await sendLetter({ port: test.smtpPort, from: 'refused@citizen.test', to: ['rh@wasl.local'], message });
+    await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.status === 'failed'), { what: 'deliveries failed' });
+    const rows = test.gateway.db.select().from(deliveries).all();
+    expect(rows.every((row) => row.attempts === 1 && row.lastErrorCode === 'delivery.refused')).toBe(true);
+  });
+});
+
+function receiptUrlOf(test: TestGateway, number: string): string {
+  return test.gateway.port.findLetter(number)!.receiptUrl;
+}
+
+describe('the receipt page', () => {
+  it('answers an unknown token with a plain 404 that reveals nothing', async () => {
+    const test = await start();
+    const response = await fetch(`${test.httpUrl}/r/${randomBytes(18).toString('base64url')}`);
+    expect(response.status).toBe(404);
+    expect(await response.text()).toBe('Not found\n');
+  });
+
+  it('speaks the language asked by ?lang=, else Accept-Language, else the configured default', async () => {
+    const test = await start();
+    const message = await composeMessage({ from: 'lang@citizen.test', to: 'rh@wasl.local', subject: 'Langues', text: 'x' });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'lang@citizen.test', to: ['rh@wasl.local'], message });
+    const url = receiptUrlOf(test, numberIn(reply.data?.text)!);
+
+    const arabic = await (await fetch(`${url}?lang=ar`)).text();
+    expect(arabic).toContain('dir="rtl"');
+    expect(arabic).toContain('وصل الاستلام');
+    const english = await (await fetch(url, { headers: { 'accept-language': 'de;q=1, en;q=0.8, fr;q=0.5' } })).text();
+    expect(english).toContain('Receipt of registration');
+    const french = await (await fetch(url)).text();
+    expect(french).toContain('Accusé de réception');
+  });
+
+  it('/healthz answers', async () => {
+    const test = await start();
+    const response = await fetch(`${test.httpUrl}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * Starts a real gateway for a test: a fresh data directory with a real SQLite file, SMTP and HTTP
+ * on 127.0.0.1 with free ports, and (by default) a real SMTP sink as the outbound relay, standing
+ * in for every department's and sender's mailbox.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { adapterDefinitions } from '../../src/channels/registry.js';
+import { parseConfig, type WaslConfig } from '../../src/config/config.load.js';
+import { createGateway, type Gateway } from '../../src/gateway.js';
+import { startMailSink, type MailSink } from './mail-sink.js';
+
+export { waitFor } from './wait.js';
+
+export type PartialConfig = Record<string, unknown>;
+
+export const TEST_DEPARTMENTS = [
+  { code: 'BO', names: { ar: 'مكتب الضبط', fr: "Bureau d'ordre", en: 'Mail office' }, addresses: ['courrier@wasl.local'], channels: { email: ['bo-team@dept.test'] } },
+  { code: 'RH', names: { ar: 'الموارد البشرية', fr: 'Ressources humaines', en: 'Human resources' }, addresses: ['rh@wasl.local'], channels: { email: ['rh-team@dept.test'] } },
+  { code: 'URB', names: { ar: 'التعمير', fr: 'Urbanisme', en: 'Urban planning' }, addresses: ['urbanisme@wasl.local'], channels: { email: ['urb-team@dept.test'] } },
+];
+
+function testConfig(relayUrl: string | null, dataDir: string): PartialConfig {
+  return {
+    dataDir,
+    mail: { domain: 'wasl.local' },
+    language: 'fr',
+    http: { host: '127.0.0.1', port: 0 },
+    routing: { fallbackDepartment: 'BO' },
+    outbox: { pollIntervalMs: 50, concurrency: 4, maxAttempts: 5, retryBaseMs: 100, retryMaxMs: 1000 },
+    log: { level: 'silent' },
+    departments: TEST_DEPARTMENTS,
+    adapters: { email: { smtp: { host: '127.0.0.1', port: 0, maxSize: 256 * 1024 }, outbound: { url: relayUrl, timeoutMs: 2000 } } },
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Objects merge key by key; arrays and values replace. */
+export function deepMerge(base: PartialConfig, override: PartialConfig): PartialConfig {
+  const merged: PartialConfig = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    merged[key] = isPlainObject(value) && isPlainObject(base[key]) ? deepMerge(base[key] as PartialConfig, value) : value;
+  }
+  return merged;
+}
+
+export interface TestGateway {
+  gateway: Gateway;
+  config: WaslConfig;
+  readonly httpUrl: string;
+  readonly smtpPort: number;
+  dataDir: string;
+  /** The relay every outgoing mail goes to (undefined with `relay: false`: the built-in mailbox keeps mail). */
+  relay: MailSink | undefined;
+  /** Stops the gateway and starts a new one on the same data directory (and ports). */
+  restart(): Promise<void>;
+  stopGateway(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTestGateway({
+  config = {},
+  env = {},
+  relay = true,
+}: {
+  config?: PartialConfig;
+  env?: Record<string, string>;
+  relay?: boolean;
+} = {}): Promise<TestGateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wasl-test-'));
+  const sink = relay ? await startMailSink() : undefined;
+  const settings = parseConfig({ raw: deepMerge(testConfig(sink?.url ?? null, dataDir), config), env, adapters: adapterDefinitions });
+  const logger = pino({ level: 'silent' });
+  let gateway = createGateway({ config: settings, logger, env });
+  await gateway.start();
+  let running = true;
+  const smtpPortOf = (current: Gateway) => current.adapters.get('email')?.listeningPort ?? 0;
+  let smtpPort = smtpPortOf(gateway);
+  let httpUrl = gateway.httpUrl;
+
+  const handle: TestGateway = {
+    get gateway() {
+      return gateway;
+    },
+    config: settings,
+    get httpUrl() {
+      return httpUrl;
+    },
+    get smtpPort() {
+      return smtpPort;
+    },
+    dataDir,
+    relay: sink,
+    async stopGateway() {
+      if (running) await gateway.stop();
+      running = false;
+    },
+    async restart() {
+      await handle.stopGateway();
+      const port = Number(new URL(httpUrl).port);
+      const again = deepMerge(settings as unknown as PartialConfig, { http: { port }, adapters: { email: { smtp: { port: smtpPort } } } });
+      gateway = createGateway({ config: parseConfig({ raw: again, env, adapters: adapterDefinitions }), logger, env });
+      await gateway.start();
+      running = true;
+      smtpPort = smtpPortOf(gateway);
+      httpUrl = gateway.httpUrl;
+    },
+    async stop() {
+      await handle.stopGateway();
+      await sink?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}
