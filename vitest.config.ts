@@ -9,5 +9,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Real servers on 127.0.0.1:0; nothing leaves the machine.
     env: { WASL_LOG_LEVEL: 'silent' },
+    // The JSON report lets .ci/run print "N passed, N failed", so a run that executed no test shows.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest-report.json' },
   },
 });

@@ -67,16 +67,19 @@ export async function startTestGateway({
   config = {},
   env = {},
   relay = true,
+  now,
 }: {
   config?: PartialConfig;
   env?: Record<string, string>;
   relay?: boolean;
+  /** The gateway's clock, for numbering across a year boundary. */
+  now?: () => Date;
 } = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wasl-test-'));
   const sink = relay ? await startMailSink() : undefined;
   const settings = parseConfig({ raw: deepMerge(testConfig(sink?.url ?? null, dataDir), config), env, adapters: adapterDefinitions });
   const logger = pino({ level: 'silent' });
-  let gateway = createGateway({ config: settings, logger, env });
+  let gateway = createGateway({ config: settings, logger, env, now });
   await gateway.start();
   let running = true;
   const smtpPortOf = (current: Gateway) => current.adapters.get('email')?.listeningPort ?? 0;
@@ -104,7 +107,7 @@ export async function startTestGateway({
       await handle.stopGateway();
       const port = Number(new URL(httpUrl).port);
       const again = deepMerge(settings as unknown as PartialConfig, { http: { port }, adapters: { email: { smtp: { port: smtpPort } } } });
-      gateway = createGateway({ config: parseConfig({ raw: again, env, adapters: adapterDefinitions }), logger, env });
+      gateway = createGateway({ config: parseConfig({ raw: again, env, adapters: adapterDefinitions }), logger, env, now });
       await gateway.start();
       running = true;
       smtpPort = smtpPortOf(gateway);

@@ -1,0 +1,112 @@
+/** The `wasl` command as an operator uses it: start, list, show, and clear failures. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runWasl, spawnWasl } from '../helpers/cli.js';
+import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { composeMessage } from '../helpers/messages.js';
+import { sendLetter, SmtpSession } from '../helpers/smtp-client.js';
+import { stringify } from 'yaml';
+
+describe('wasl with a bad configuration', () => {
+  it('stops with exit code 2 and one message naming the key, before opening any socket', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'wasl-cli-'));
+    const file = join(directory, 'bad.yaml');
+    writeFileSync(file, 'http:\n  port: eighty\nmail:\n  domian: x.test\n');
+    const result = await runWasl({ args: ['--config', file, 'start'] });
+    rmSync(directory, { recursive: true, force: true });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('invalid configuration');
+    expect(result.stderr).toContain('http.port:');
+    expect(result.stderr).toContain('mail.domian: unknown key');
+  });
+
+  it('names a bad environment override too', async () => {
+    const result = await runWasl({ args: ['departments', 'list'], env: { WASL_HTTP_PORT: 'x' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('http.port (from WASL_HTTP_PORT)');
+  });
+});
+
+describe('wasl start', () => {
+  it('runs the gateway on the shipped defaults (ports and data directory from the environment), takes a letter, and exits 0 on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wasl-start-'));
+    const child = spawnWasl({ args: ['start'], env: { WASL_DATA_DIR: dataDir, WASL_HTTP_PORT: '0', WASL_SMTP_PORT: '0' } });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => /Web (http:\/\/[\d.:]+), SMTP port (\d+)/.test(stderr), { timeoutMs: 20_000, what: 'the start line' });
+    const [, web, smtp] = /Web (http:\/\/[\d.:]+), SMTP port (\d+)/.exec(stderr)!;
+
+    expect((await fetch(`${web}/healthz`)).status).toBe(200);
+    const reply = await sendLetter({ port: Number(smtp), from: 'x@citizen.test', to: ['rh@wasl.local'], message: 'Subject: Bonjour\r\n\r\nBonjour\r\n' });
+    expect(reply.data?.code).toBe(250);
+    // The built-in mailbox keeps the forward and the receipt, for /mailbox to show.
+    await waitFor(async () => (await (await fetch(`${web}/mailbox`)).text()).includes('Accusé de réception'), { what: 'the receipt in /mailbox' });
+
+    child.kill('SIGTERM');
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+});
+
+describe('wasl letters and departments', () => {
+  let test: TestGateway;
+  let number: string;
+  let configFile: string;
+
+  beforeAll(async () => {
+    test = await startTestGateway();
+    const message = await composeMessage({ from: 'Nadia <nadia@citizen.test>', to: 'rh@wasl.local', subject: 'Attestation', text: 'x', attachments: [{ filename: 'a.txt', content: 'abc' }] });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'nadia@citizen.test', to: ['rh@wasl.local'], message });
+    number = /\d{4}-A-\d{6}/.exec(reply.data!.text)![0];
+    await test.gateway.outbox.idle();
+    configFile = join(test.dataDir, 'wasl.yaml');
+    writeFileSync(configFile, stringify({ ...test.config, publicUrl: 'https://courrier.example.gov' }));
+  });
+  afterAll(async () => {
+    await test.stop();
+  });
+
+  it('letters list --json gives the register for scripts', async () => {
+    const result = await runWasl({ args: ['--config', configFile, 'letters', 'list', '--json'] });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([expect.objectContaining({ number, subject: 'Attestation', departments: ['RH'], status: 'forwarded' })]);
+  });
+
+  it('letters show gives the facts, attachments, history and deliveries of one letter', async () => {
+    const text = await runWasl({ args: ['--config', configFile, 'letters', 'show', number] });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`Number:      ${number}`);
+    expect(text.stdout).toContain('Receipt:     https://courrier.example.gov/r/');
+    expect(text.stdout).toMatch(/a\.txt\s+text\/plain/);
+    const json = JSON.parse((await runWasl({ args: ['--config', configFile, 'letters', 'show', number, '--json'] })).stdout);
+    expect(json.history.map((event: { type: string }) => event.type)).toEqual(expect.arrayContaining(['registered', 'forwarded', 'receipt_sent']));
+    expect(json.deliveries.map((delivery: { kind: string; status: string }) => `${delivery.kind}:${delivery.status}`)).toEqual(['forward:sent', 'receipt:sent']);
+  });
+
+  it('letters show of an unknown number says so and exits 1', async () => {
+    const result = await runWasl({ args: ['--config', configFile, 'letters', 'show', '1999-A-000001'] });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no letter has the number 1999-A-000001');
+  });
+
+  it('departments list --json gives codes, names, addresses and channels', async () => {
+    const result = await runWasl({ args: ['--config', configFile, 'departments', 'list', '--json'] });
+    expect(JSON.parse(result.stdout).map((department: { code: string }) => department.code)).toEqual(['BO', 'RH', 'URB']);
+  });
+});
+
+describe('SMTP greeting', () => {
+  it('does not look the client up in DNS by default and advertises 8BITMIME and SMTPUTF8', async () => {
+    const test = await startTestGateway();
+    const { session } = await SmtpSession.open(test.smtpPort);
+    const ehlo = await session.command('EHLO client.test');
+    await session.quit();
+    await test.stop();
+    expect(ehlo.text).toContain('8BITMIME');
+    expect(ehlo.text).toContain('SMTPUTF8');
+    expect(test.config.adapters.email).toMatchObject({ smtp: { reverseLookup: false } });
+  });
+});

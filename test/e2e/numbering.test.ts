@@ -1,0 +1,49 @@
+/** Numbers are gapless and unique per year, even with many senders at once. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { letters } from '../../src/db/schema.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { sendLetter } from '../helpers/smtp-client.js';
+
+let running: TestGateway | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+const letter = (id: string) => `From: s${id}@citizen.test\r\nTo: rh@wasl.local\r\nSubject: Lettre ${id}\r\nMessage-ID: <${id}@citizen.test>\r\n\r\nCorps ${id}\r\n`;
+
+describe('registration numbers under concurrent sessions', () => {
+  it('are gapless and unique when 20 sessions send 5 letters each at the same time', async () => {
+    running = await startTestGateway({ config: { receipts: { perSenderPerHour: 1000 } } });
+    const test = running;
+    const sessions = Array.from({ length: 20 }, (_, session) =>
+      (async () => {
+        const replies = [];
+        for (let index = 0; index < 5; index++) {
+          const id = `${session}-${index}`;
+          replies.push(await sendLetter({ port: test.smtpPort, from: `s${id}@citizen.test`, to: ['rh@wasl.local'], message: letter(id) }));
+        }
+        return replies;
+      })(),
+    );
+    const replies = (await Promise.all(sessions)).flat();
+    expect(replies.every((reply) => reply.data?.code === 250)).toBe(true);
+
+    const year = new Date().getFullYear();
+    const numbers = replies.map((reply) => /\d{4}-A-\d{6}/.exec(reply.data!.text)![0]).sort();
+    const expected = Array.from({ length: 100 }, (_, index) => `${year}-A-${String(index + 1).padStart(6, '0')}`);
+    expect(numbers).toEqual(expected);
+    expect(test.gateway.db.select().from(letters).all().map((row) => row.number).sort()).toEqual(expected);
+  });
+
+  it('restart at 000001 with the new year on the office calendar', async () => {
+    let now = new Date('2026-12-31T22:00:00Z');
+    running = await startTestGateway({ now: () => now });
+    const test = running;
+    const first = await sendLetter({ port: test.smtpPort, from: 'a@citizen.test', to: ['rh@wasl.local'], message: letter('y1') });
+    now = new Date('2026-12-31T23:30:00Z'); // 00:30 on 1 January 2027 in Casablanca
+    const second = await sendLetter({ port: test.smtpPort, from: 'a@citizen.test', to: ['rh@wasl.local'], message: letter('y2') });
+    const third = await sendLetter({ port: test.smtpPort, from: 'a@citizen.test', to: ['rh@wasl.local'], message: letter('y3') });
+    expect([first, second, third].map((reply) => /\d{4}-A-\d{6}/.exec(reply.data!.text)![0])).toEqual(['2026-A-000001', '2027-A-000001', '2027-A-000002']);
+  });
+});

@@ -1,0 +1,75 @@
+/** The configuration is checked whole at start, and every problem names its key. */
+import { describe, expect, it } from 'vitest';
+import { adapterDefinitions } from '../../src/channels/registry.js';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/config.load.js';
+
+const adapters = adapterDefinitions;
+
+function problemsOf(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig({ raw, env, adapters });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('configuration', () => {
+  it('the shipped default starts with no external server: SQLite in ./data, SMTP 127.0.0.1:2525, HTTP 127.0.0.1:8080, the built-in mailbox', () => {
+    const config = loadConfig({ env: {}, adapters });
+    expect(config).toMatchObject({ dataDir: './data', http: { host: '127.0.0.1', port: 8080 }, mail: { domain: 'wasl.local' }, timezone: 'Africa/Casablanca' });
+    expect(config.adapters.email).toMatchObject({ smtp: { host: '127.0.0.1', port: 2525, reverseLookup: false }, outbound: { url: null } });
+    expect(config.departments.length).toBeGreaterThan(1);
+  });
+
+  it('an empty file is a working configuration: every key has a default', () => {
+    expect(parseConfig({ raw: null, adapters }).http.port).toBe(8080);
+  });
+
+  it('a value of the wrong type is refused with its key named', () => {
+    expect(problemsOf({ http: { port: 'eighty' } })).toEqual([expect.stringMatching(/^http\.port: /)]);
+  });
+
+  it('a misspelt key is refused rather than silently ignored', () => {
+    expect(problemsOf({ mail: { domian: 'x.test' } })).toEqual(['mail.domian: unknown key']);
+    expect(problemsOf({ adapters: { email: { smtp: { prot: 25 } } } })).toEqual(['adapters.email.smtp.prot: unknown key']);
+  });
+
+  it('reports every problem at once', () => {
+    const problems = problemsOf({ language: 'de', timezone: 'Mars/Olympus', numbering: { format: '{seq}' } });
+    expect(problems.map((problem) => problem.split(':')[0])).toEqual(['language', 'timezone', 'numbering.format']);
+  });
+
+  it('refuses department addresses outside the mail domain, duplicates, and an unknown fallback department', () => {
+    const names = { ar: 'أ', fr: 'A', en: 'A' };
+    const problems = problemsOf({
+      routing: { fallbackDepartment: 'ZZ' },
+      departments: [
+        { code: 'A', names, addresses: ['a@elsewhere.test'] },
+        { code: 'a', names, addresses: [] },
+      ],
+    });
+    expect(problems).toEqual([
+      'departments[0].addresses[0]: a@elsewhere.test is not of the mail domain wasl.local',
+      'departments[1].code: duplicate department code A',
+      'routing.fallbackDepartment: no department has the code ZZ',
+    ]);
+  });
+
+  it('environment variables override the file, and a bad one names the key it sets', () => {
+    const config = parseConfig({
+      raw: {},
+      env: { WASL_DATA_DIR: '/tmp/x', WASL_SMTP_PORT: '2600', WASL_HTTP_PORT: '8100', WASL_PUBLIC_URL: 'https://courrier.example.gov', WASL_OUTBOUND_SMTP_URL: 'smtp://127.0.0.1:2526' },
+      adapters,
+    });
+    expect(config).toMatchObject({ dataDir: '/tmp/x', http: { port: 8100 }, publicUrl: 'https://courrier.example.gov' });
+    expect(config.adapters.email).toMatchObject({ smtp: { port: 2600 }, outbound: { url: 'smtp://127.0.0.1:2526' } });
+    expect(problemsOf({}, { WASL_SMTP_PORT: 'abc' })).toEqual(['adapters.email.smtp.port (from WASL_SMTP_PORT): "abc" is not a number']);
+    expect(problemsOf({}, { WASL_OUTBOUND_SMTP_URL: 'http://x' })).toEqual(['adapters.email.outbound.url: must start with smtp:// or smtps://']);
+  });
+
+  it('a missing file is named', () => {
+    expect(() => loadConfig({ file: '/nonexistent/wasl.yaml', env: {}, adapters })).toThrow(/\/nonexistent\/wasl\.yaml: no such file/);
+  });
+});
