@@ -60,6 +60,13 @@ export interface InboundLetter {
   answerToken?: string | undefined;
   /** The original bytes, kept byte for byte, where the channel has them. */
   raw?: Uint8Array | undefined;
+  /**
+   * What the channel could verify about the sender (email: SPF, DKIM, DMARC results), recorded
+   * on the letter and shown on its receipt.
+   */
+  authentication?: SenderAuthentication | undefined;
+  /** Set when the channel's policy holds the letter for the mail office: registered, never forwarded. */
+  quarantined?: boolean | undefined;
   /** Set when the channel's own markers say a machine wrote this: no receipt is ever sent. */
   automated?: AutomatedKind | undefined;
   /** Preferred language of the sender when the channel tells (Content-Language, Slack locale). */
@@ -69,6 +76,17 @@ export interface InboundLetter {
    * so the core queues no receipt delivery for this letter.
    */
   receiptInline?: boolean | undefined;
+}
+
+/** Verdicts of sender authentication, e.g. { spf: 'pass', dkim: 'fail', dmarc: 'none' }. */
+export interface SenderAuthentication {
+  spf?: string | undefined;
+  dkim?: string | undefined;
+  dmarc?: string | undefined;
+  /** The domain the verdicts speak for (email: the From domain). */
+  domain?: string | undefined;
+  /** A one-line summary, as an Authentication-Results header would give it. */
+  summary?: string | undefined;
 }
 
 /** What `accept` hands back once the letter is committed. */

@@ -181,6 +181,7 @@ export function createRegister(options: RegisterOptions): Register {
         language: pickLanguage(letter.language, config.language),
         automated: letter.automated ?? null,
         answersLetterId: classification.kind === 'answer' ? classification.original.id : null,
+        authentication: letter.authentication ? JSON.stringify(letter.authentication) : null,
       });
       repository.insertDepartments(tx, { letterId: row.id, codes: departments });
       repository.insertAttachments(
@@ -206,6 +207,9 @@ export function createRegister(options: RegisterOptions): Register {
             newDelivery({ letterId: row.id, kind: 'answer', target: { channel: answered.replyChannel, id: answered.replyId, thread: answered.replyThread ?? undefined }, at }),
           );
         }
+      } else if (classification.kind === 'incoming' && letter.quarantined) {
+        // Held for the mail office: in the register and visible, but neither forwarded nor receipted.
+        repository.appendEvent(tx, { letterId: row.id, type: 'quarantined', at });
       } else if (classification.kind === 'incoming') {
         queued.push(...forwardsFor({ letterId: row.id, codes: departments, at }));
         if (replyTo && !letter.automated && !letter.receiptInline) queued.push(receiptFor(tx, { letterId: row.id, replyTo, at }));

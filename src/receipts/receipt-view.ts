@@ -27,6 +27,8 @@ export interface ReceiptFacts {
   history: { type: string; at: string; department: string | null }[];
   answers: string | null;
   answeredBy: string[];
+  /** What could be verified about the sender (SPF, DKIM, DMARC), when the channel has it. */
+  authentication: Record<string, string> | null;
 }
 
 /** Events a receipt shows; internal bookkeeping (delivery failures) stays for the mail office. */
@@ -52,6 +54,7 @@ export function receiptFacts({ db, router, letter }: { db: Db; router: Router; l
       .map((event) => ({ type: event.type, at: event.at.toISOString(), department: event.departmentCode })),
     answers: answered?.number ?? null,
     answeredBy: repository.answersTo(db, letter.id).map((row) => row.number),
+    authentication: letter.authentication ? (JSON.parse(letter.authentication) as Record<string, string>) : null,
   };
 }
 
