@@ -52,6 +52,10 @@ export function createSmtpIntake({
   };
   const tls = config.tls ? { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) } : undefined;
   let boundPort = 0;
+  /** Set on stop: new sessions get 421, sessions already in DATA finish. */
+  let closing = false;
+  let inData = 0;
+  let drained: (() => void) | undefined;
 
   async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
     const chunks: Buffer[] = [];
@@ -90,6 +94,10 @@ export function createSmtpIntake({
     socketTimeout: config.socketTimeoutMs,
     closeTimeout: config.closeTimeoutMs,
     logger: false,
+    onConnect(_session, callback) {
+      if (closing) return callback(smtpError(421, `${settings.domain} is shutting down, please try again later`));
+      callback();
+    },
     onRcptTo(address, session, callback) {
       const route = port.routeRecipient(address.address);
       switch (route.kind) {
@@ -110,7 +118,13 @@ export function createSmtpIntake({
       }
     },
     onData(stream, session, callback) {
-      receive(stream, session).then(
+      inData += 1;
+      receive(stream, session)
+        .finally(() => {
+          inData -= 1;
+          if (inData === 0) drained?.();
+        })
+        .then(
         (message) => callback(null, message),
         (error: unknown) => {
           // Drain whatever is left so smtp-server can send our answer (it waits for the stream's end).
@@ -139,9 +153,28 @@ export function createSmtpIntake({
         });
       });
     },
-    /** Stops taking sessions (421 to new ones); waits for sessions in DATA up to closeTimeoutMs. */
-    close(): Promise<void> {
-      return new Promise((resolve) => server.close(() => resolve()));
+    /**
+     * Stops intake: new sessions get 421 at once, letters already in DATA are finished and
+     * answered (up to closeTimeoutMs), then the server closes; idle sessions get 421 too.
+     */
+    async close(): Promise<void> {
+      closing = true;
+      if (inData > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (drained = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, config.closeTimeoutMs))),
+        ]);
+        clearTimeout(timer);
+      }
+      // Sessions still open are idle between letters: smtp-server tells them 421 and closes.
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const connection of (server as unknown as { connections: Set<{ send(code: number, text: string): void; close(): void }> }).connections) {
+          connection.send(421, `${settings.domain} is shutting down, please try again later`);
+          connection.close();
+        }
+      });
     },
   };
 }
