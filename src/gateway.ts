@@ -52,7 +52,7 @@ export function createGateway({
 }): Gateway {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const db = openDatabase(join(dataDir, 'wasl.sqlite'));
+  const db = openDatabase({ file: join(dataDir, 'wasl.sqlite'), busyTimeoutMs: config.database.busyTimeoutMs });
   const answerTokens = createAnswerTokens(loadOrCreateSecret({ dataDir, env }));
   const router = createRouter({ domain: config.mail.domain, departments: config.departments });
   const templates = loadTemplates();

@@ -119,19 +119,20 @@ export function createSmtpIntake({
     },
     onData(stream, session, callback) {
       inData += 1;
-      receive(stream, session)
-        .finally(() => {
-          inData -= 1;
-          if (inData === 0) drained?.();
-        })
-        .then(
-        (message) => callback(null, message),
+      // Answer first, then count the session out: a stop waiting for it must not close the connection before its 250.
+      const answer = (error: Error | null, message?: string) => {
+        callback(error, message);
+        inData -= 1;
+        if (inData === 0) drained?.();
+      };
+      receive(stream, session).then(
+        (message) => answer(null, message),
         (error: unknown) => {
           // Drain whatever is left so smtp-server can send our answer (it waits for the stream's end).
           stream.resume();
-          if (error instanceof Error && 'responseCode' in error) return callback(error);
+          if (error instanceof Error && 'responseCode' in error) return answer(error);
           logger.warn({ channel: 'email', phase: 'intake', err: error }, 'letter refused');
-          callback(smtpReplyFor(error));
+          answer(smtpReplyFor(error));
         },
       );
     },

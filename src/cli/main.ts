@@ -33,7 +33,7 @@ function config(): WaslConfig & { source: string } {
 function openRegister() {
   const settings = config();
   const dataDir = resolve(settings.dataDir);
-  const db = openDatabase(join(dataDir, 'wasl.sqlite'));
+  const db = openDatabase({ file: join(dataDir, 'wasl.sqlite'), busyTimeoutMs: settings.database.busyTimeoutMs });
   const router = createRouter({ domain: settings.mail.domain, departments: settings.departments });
   const register = createRegister({
     db,

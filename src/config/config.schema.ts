@@ -56,6 +56,12 @@ export const coreConfigSchema = z.strictObject({
   publicUrl: z.url().optional(),
   /** Where the register (SQLite), keys and secrets live. Relative paths start at the working directory. */
   dataDir: z.string().min(1).default('./data'),
+  database: z
+    .strictObject({
+      /** How long a write waits for another process's lock (the CLI, a backup) before the sender is told 451, in milliseconds. */
+      busyTimeoutMs: z.number().int().min(0).default(5000),
+    })
+    .prefault({}),
   /** The language of receipts and pages when nothing else decides. */
   language: languageSchema.default('fr'),
   /** IANA time zone for dates shown to people and for the year of registration numbers. */

@@ -13,14 +13,14 @@ import * as schema from './schema.js';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
-export function openDatabase(file: string): Db {
+export function openDatabase({ file, busyTimeoutMs = 5000 }: { file: string; busyTimeoutMs?: number }): Db {
   mkdirSync(dirname(file), { recursive: true });
   const client = new Database(file);
   client.pragma('journal_mode = WAL');
   client.pragma('synchronous = FULL');
   client.pragma('foreign_keys = ON');
   // Another process (the CLI beside a running gateway) may hold the write lock briefly.
-  client.pragma('busy_timeout = 5000');
+  client.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
   const db = drizzle(client, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS_DIR });
   return db;

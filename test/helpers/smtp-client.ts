@@ -50,6 +50,11 @@ export class SmtpSession {
     });
   }
 
+  /** Writes raw bytes without waiting for a reply (part of a message body, a broken command). */
+  write(text: string): void {
+    this.socket.write(Buffer.from(text, 'utf8'));
+  }
+
   async command(line: string): Promise<SmtpReply> {
     this.socket.write(`${line}\r\n`);
     return this.read();

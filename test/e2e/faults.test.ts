@@ -1,0 +1,84 @@
+/**
+ * When the register cannot store a letter, the sender is told to try later (451), never 250;
+ * and a stop lets letters in progress finish.
+ */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { letters } from '../../src/db/schema.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { sendLetter, SmtpSession } from '../helpers/smtp-client.js';
+
+let running: TestGateway | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+const letter = (id: string) => `From: f@citizen.test\r\nTo: rh@wasl.local\r\nSubject: ${id}\r\nMessage-ID: <${id}@citizen.test>\r\n\r\nx\r\n`;
+
+describe('a register that cannot write', () => {
+  it('when the disk is full, the sender gets 451 and nothing is stored; once there is room, the same letter gets 250', async () => {
+    running = await startTestGateway();
+    const test = running;
+    const client = test.gateway.db.$client;
+    // Cap the file at its current size: SQLite then fails writes with SQLITE_FULL, as on a full disk.
+    const pages = client.pragma('page_count', { simple: true }) as number;
+    client.pragma(`max_page_count = ${pages}`);
+    const big = `From: f@citizen.test\r\nTo: rh@wasl.local\r\nSubject: full\r\nMessage-ID: <full@citizen.test>\r\n\r\n${'x'.repeat(100_000)}\r\n`;
+
+    const refused = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: big });
+    expect(refused.data?.code).toBe(451);
+    expect(refused.data?.text).toMatch(/^4\.3\.0 .*try again later/);
+    expect(test.gateway.db.select().from(letters).all()).toHaveLength(0);
+
+    client.pragma('max_page_count = 1073741823');
+    const accepted = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: big });
+    expect(accepted.data?.code).toBe(250);
+    expect(test.gateway.db.select().from(letters).all()).toHaveLength(1);
+  });
+
+  it('when another process holds the database locked, the sender gets 451 and nothing is stored', async () => {
+    running = await startTestGateway({ config: { database: { busyTimeoutMs: 200 } } });
+    const test = running;
+    const other = new Database(join(test.dataDir, 'wasl.sqlite'));
+    other.exec('BEGIN EXCLUSIVE');
+    try {
+      const reply = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: letter('locked') });
+      expect(reply.data?.code).toBe(451);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(test.gateway.db.select().from(letters).all()).toHaveLength(0);
+    const retried = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: letter('locked') });
+    expect(retried.data?.code).toBe(250);
+  });
+});
+
+describe('a graceful stop', () => {
+  it('finishes the letter being sent, tells new sessions 421, and keeps every accepted letter', async () => {
+    running = await startTestGateway();
+    const test = running;
+    const { session } = await SmtpSession.open(test.smtpPort);
+    await session.command('EHLO client.test');
+    await session.command('MAIL FROM:<f@citizen.test>');
+    await session.command('RCPT TO:<rh@wasl.local>');
+    expect((await session.command('DATA')).code).toBe(354);
+    session.write('From: f@citizen.test\r\nSubject: en cours\r\nMessage-ID: <inflight@citizen.test>\r\n\r\nPremière partie\r\n');
+
+    const stopping = test.stopGateway();
+    const late = await SmtpSession.open(test.smtpPort);
+    expect(late.greeting.code).toBe(421);
+    await late.session.quit();
+
+    session.write('Fin.\r\n.\r\n');
+    const answer = await session.read();
+    expect(answer.code).toBe(250);
+    await session.quit();
+    await stopping;
+
+    await test.restart();
+    expect(test.gateway.port.findLetter(/\d{4}-A-\d{6}/.exec(answer.text)![0])?.subject).toBe('en cours');
+  });
+});
