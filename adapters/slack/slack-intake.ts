@@ -1,0 +1,430 @@
+/**
+ * Slack's side of the door: a Bolt app that takes the slash command, the send form, the buttons
+ * of forwarded letters and the replies in their threads, and turns them into calls on the port.
+ *
+ * Over HTTP the receiver runs with `processBeforeResponse`, so Slack gets its HTTP answer only
+ * once the letter is committed: a thread answer that could not be stored gets a 500 and Slack
+ * sends the event again (same event id, which `accept` recognises), and the command's ephemeral
+ * reply already carries the registration number. Slack waits 3 seconds for that answer; `accept`
+ * takes milliseconds, and slower work (fetching files) happens before it, within the same budget.
+ */
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi, type Logger as BoltLogger } from '@slack/bolt';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Acceptance, Attachment, DepartmentView, GatewayPort, HttpMount, InboundLetter } from '../../src/channels/port.js';
+import { isWaslError, toWaslError, WaslError } from '../../src/errors.js';
+import { languageOfLocale, say, type PhraseKey, type SlackLanguage } from './messages.js';
+import type { SlackConfig } from './index.js';
+import { slackError } from './slack-outgoing.js';
+import {
+  FORM,
+  SLACK,
+  commandLetter,
+  decodeFormContext,
+  formLetter,
+  formValuesOf,
+  isThreadReplyByPerson,
+  messageFileRefs,
+  parseCommand,
+  threadAnswerLetter,
+  threadKey,
+  type FormContext,
+  type MessageEvent,
+  type SlackFileRef,
+  type SlackUser,
+  type SubmittedView,
+} from './to-letter.js';
+import {
+  ACTION_OF,
+  type Block,
+  afterAction,
+  departmentsList,
+  ephemeral,
+  letterNumberOfBlock,
+  listText,
+  registeredText,
+  registeredView,
+  sendForm,
+  statusText,
+} from './to-native.js';
+
+type WebClient = InstanceType<typeof webApi.WebClient>;
+
+/** Bolt logs through our pino logger, one level down: its info lines are our debug. */
+function boltLogger(logger: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  return {
+    debug: (...message: unknown[]) => logger.trace({ phase: 'slack.bolt' }, message.map(String).join(' ')),
+    info: (...message: unknown[]) => logger.debug({ phase: 'slack.bolt' }, message.map(String).join(' ')),
+    warn: (...message: unknown[]) => logger.warn({ phase: 'slack.bolt' }, message.map(String).join(' ')),
+    error: (...message: unknown[]) => logger.error({ phase: 'slack.bolt' }, message.map(String).join(' ')),
+    setLevel: (next: LogLevel) => (level = next),
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+function humanSize(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
+}
+
+/** Which phrase tells a person why their letter was not taken, by error code. */
+function refusalPhrase(error: WaslError): PhraseKey {
+  if (error.code === 'department.unknown') return 'unknownDepartment';
+  if (error.code === 'letter.too_large') return 'tooLarge';
+  return 'notRegistered';
+}
+
+export interface SlackIntake {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The receiver's own port, when it has one (not on the gateway's HTTP server, not Socket Mode). */
+  readonly listeningPort: number | undefined;
+}
+
+export function createSlackIntake({
+  config,
+  port,
+  http,
+  client,
+  language: defaultLanguage,
+  logger,
+  now,
+}: {
+  config: SlackConfig & { botToken: string };
+  port: GatewayPort;
+  http: HttpMount;
+  client: WebClient;
+  language: SlackLanguage;
+  logger: Logger;
+  now: () => Date;
+}): SlackIntake {
+  const log = boltLogger(logger);
+  const apiUrl = config.apiUrl;
+  const receiver = config.socketMode
+    ? new SocketModeReceiver({ appToken: config.appToken ?? '', logger: log, installerOptions: { clientOptions: apiUrl ? { slackApiUrl: apiUrl } : {} } })
+    : new HTTPReceiver({
+        signingSecret: config.signingSecret ?? '',
+        endpoints: [config.path],
+        processBeforeResponse: true,
+        logger: log,
+        // The signed bytes, to keep as the letter's original (byte for byte, as the register promises).
+        customPropertiesExtractor: (request) => ({ rawBody: (request as { rawBody?: Buffer }).rawBody }),
+      });
+
+  /** Who we are, asked once (auth.test) and asked again after a failure rather than cached broken. */
+  let identity: Promise<{ botId: string | undefined; botUserId: string | undefined }> | undefined;
+  function whoAmI() {
+    identity ??= client.auth.test().then(
+      (result) => ({ botId: result.bot_id, botUserId: result.user_id }),
+      (error: unknown) => {
+        identity = undefined;
+        throw error;
+      },
+    );
+    return identity;
+  }
+
+  const app = new App({
+    receiver,
+    logger: log,
+    // A custom authorize instead of `token`: Bolt would otherwise call auth.test in its constructor
+    // and leave a rejected promise behind when Slack is unreachable at start.
+    authorize: async () => ({ botToken: config.botToken, ...(await whoAmI()) }),
+    ignoreSelf: true,
+  });
+  app.error(async (error) => {
+    logger.warn({ phase: 'slack.intake', err: error.message }, 'Slack request not handled');
+    // Rethrown so the HTTP receiver answers 500 and Slack sends the event again later.
+    throw error;
+  });
+
+  const people = new Map<string, { user: SlackUser; until: number }>();
+  /** The person's name and language (users.info with locale), cached for ten minutes. */
+  async function person({ id, fallbackName }: { id: string; fallbackName: string | undefined }): Promise<SlackUser> {
+    const cached = people.get(id);
+    if (cached && cached.until > Date.now()) return cached.user;
+    try {
+      const result = await client.users.info({ user: id, include_locale: true });
+      const profile = result.user?.profile;
+      const user: SlackUser = {
+        id,
+        displayName: profile?.display_name || profile?.real_name || result.user?.real_name || result.user?.name || fallbackName,
+        language: result.user?.locale ? languageOfLocale({ locale: result.user.locale, fallback: defaultLanguage }) : undefined,
+      };
+      people.set(id, { user, until: Date.now() + 600_000 });
+      return user;
+    } catch (error) {
+      logger.debug({ phase: 'slack.people', err: slackMessage(error) }, 'users.info failed; going on without name and locale');
+      return { id, displayName: fallbackName, language: undefined };
+    }
+  }
+
+  const languageFor = (user: SlackUser): SlackLanguage => languageOfLocale({ locale: user.language, fallback: defaultLanguage });
+
+  function departmentOfChannel(channel: string): DepartmentView | undefined {
+    return port.departments().find((department) => (department.channels[SLACK] ?? []).includes(channel));
+  }
+
+  function findDepartment(code: string): DepartmentView | undefined {
+    return port.departments().find((department) => department.code.toLowerCase() === code.toLowerCase());
+  }
+
+  /**
+   * Fetches the files of a form or message with the bot token. A file we cannot read is refused
+   * rather than registered empty: Slack answers an unauthorised download with a sign-in page.
+   */
+  async function download(files: SlackFileRef[]): Promise<Attachment[]> {
+    const total = files.reduce((sum, file) => sum + (file.size ?? 0), 0);
+    if (total > config.maxFileBytes) {
+      throw new WaslError('letter.too_large', `files of ${total} bytes`, { details: { size: total, limit: config.maxFileBytes } });
+    }
+    const attachments: Attachment[] = [];
+    let received = 0;
+    for (const file of files) {
+      const url = file.url ?? (await client.files.info({ file: file.id })).file?.url_private_download;
+      if (!url) throw new WaslError('slack.file_unreadable', `file ${file.id} has no download address`, { temporary: true });
+      const response = await fetch(url, { headers: { authorization: `Bearer ${config.botToken}` }, signal: AbortSignal.timeout(config.requestTimeoutMs) });
+      const type = response.headers.get('content-type') ?? '';
+      if (!response.ok || (type.startsWith('text/html') && !file.mimetype.startsWith('text/html'))) {
+        throw new WaslError('slack.file_unreadable', `file ${file.id}: HTTP ${response.status} ${type}`, { temporary: response.status >= 500 });
+      }
+      const content = new Uint8Array(await response.arrayBuffer());
+      received += content.byteLength;
+      if (received > config.maxFileBytes) {
+        throw new WaslError('letter.too_large', `files of more than ${received} bytes`, { details: { size: received, limit: config.maxFileBytes } });
+      }
+      attachments.push({ filename: file.name, contentType: file.mimetype, content });
+    }
+    return attachments;
+  }
+
+  function refusalText({ error, language }: { error: WaslError; language: SlackLanguage }): string {
+    const size = Number(error.details?.size ?? 0);
+    return say({
+      language,
+      key: refusalPhrase(error),
+      values: {
+        department: String((error.details?.destinations as string[] | undefined)?.join(', ') ?? ''),
+        departments: departmentsList(port.departments()),
+        size: humanSize(size),
+        limit: humanSize(config.maxFileBytes),
+      },
+    });
+  }
+
+  /** Tells the sender the number where they typed the command; by DM when that link is gone. */
+  async function confirm({ context, user, text }: { context: FormContext; user: SlackUser; text: string }): Promise<void> {
+    if (context.responseUrl) {
+      try {
+        const response = await fetch(context.responseUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(ephemeral(text)),
+          signal: AbortSignal.timeout(config.requestTimeoutMs),
+        });
+        if (response.ok) return;
+        logger.debug({ phase: 'slack.confirm', status: response.status }, 'response_url refused; sending a DM instead');
+      } catch (error) {
+        logger.debug({ phase: 'slack.confirm', err: slackMessage(error) }, 'response_url unreachable; sending a DM instead');
+      }
+    }
+    await client.chat.postMessage({ channel: user.id, text });
+  }
+
+  async function accept(letter: InboundLetter): Promise<Acceptance> {
+    const acceptance = await port.accept(letter);
+    logger.info({ phase: 'slack.accepted', letter: acceptance.number, duplicate: acceptance.duplicate }, 'letter registered from Slack');
+    return acceptance;
+  }
+
+  app.command(config.command, async ({ command, ack }) => {
+    const user = await person({ id: command.user_id, fallbackName: command.user_name });
+    const language = languageFor(user);
+    const values = { command: config.command, departments: departmentsList(port.departments()) };
+    const reply = (key: PhraseKey, extra: Record<string, string> = {}) => ack(ephemeral(say({ language, key, values: { ...values, ...extra } })));
+    const parsed = parseCommand(command.text ?? '');
+    switch (parsed.kind) {
+      case 'help':
+        return reply('help');
+      case 'send-usage':
+        return reply('sendUsage');
+      case 'unknown':
+        return reply('unknownCommand', { word: parsed.word });
+      case 'send-form': {
+        const context: FormContext = { channel: command.channel_id, responseUrl: command.response_url, language };
+        try {
+          await client.views.open({
+            trigger_id: command.trigger_id,
+            view: sendForm({ departments: port.departments(), language, context, initialDepartment: departmentOfChannel(command.channel_id)?.code }) as never,
+          });
+        } catch (error) {
+          logger.warn({ phase: 'slack.form', err: slackMessage(error) }, 'views.open failed');
+          return reply('modalUnavailable');
+        }
+        return ack();
+      }
+      case 'send': {
+        if (!findDepartment(parsed.department)) return reply('unknownDepartment', { department: parsed.department });
+        if (!parsed.subject && !parsed.body) return reply('emptyBody');
+        const letter = commandLetter({ triggerId: command.trigger_id, command: parsed, user, channel: command.channel_id, place: config.replyTo, receivedAt: now() });
+        try {
+          return await ack(ephemeral(registeredText({ acceptance: await accept(letter), language })));
+        } catch (caught) {
+          return ack(ephemeral(refusalText({ error: toWaslError(caught), language })));
+        }
+      }
+      case 'status': {
+        if (!parsed.number) return reply('missingNumber');
+        const letter = port.findLetter(parsed.number);
+        if (!letter) return reply('unknownNumber', { number: parsed.number });
+        const inItsDepartment = letter.departments.some((code) => (findDepartment(code)?.channels[SLACK] ?? []).includes(command.channel_id));
+        const isSender = letter.sender.channel === SLACK && letter.sender.id === command.user_id;
+        return ack(ephemeral(statusText({ letter, language, showSubject: isSender || inItsDepartment })));
+      }
+      case 'list': {
+        const department = departmentOfChannel(command.channel_id);
+        if (!department) return reply('noDepartmentHere');
+        const letters = port.listLetters({ department: department.code, open: true, limit: config.listLimit });
+        return ack(ephemeral(listText({ letters, department, language })));
+      }
+    }
+  });
+
+  app.view(FORM.callbackId, async ({ ack, body, view }) => {
+    const submitted = view as unknown as SubmittedView;
+    const values = formValuesOf(submitted);
+    const user = await person({ id: body.user.id, fallbackName: body.user.name });
+    const language = languageFor(user);
+    const context = decodeFormContext(submitted.private_metadata) ?? { channel: body.user.id, responseUrl: undefined, language };
+    const fieldError = (block: string, text: string) => ack({ response_action: 'errors', errors: { [block]: text } });
+    if (!values.department || !findDepartment(values.department)) {
+      return fieldError(FORM.department, say({ language, key: 'unknownDepartment', values: { department: values.department ?? '', departments: departmentsList(port.departments()) } }));
+    }
+    if (!values.subject && !values.body && values.files.length === 0) return fieldError(FORM.body, say({ language, key: 'emptyBody' }));
+    let acceptance: Acceptance;
+    try {
+      const attachments = await download(values.files);
+      acceptance = await accept(formLetter({ viewId: submitted.id, values, user, context, place: config.replyTo, attachments, receivedAt: now() }));
+    } catch (caught) {
+      const error = isWaslError(caught) ? caught : slackError(caught);
+      const block = error.code === 'department.unknown' ? FORM.department : error.code.startsWith('letter.') || error.code.startsWith('slack.file') ? FORM.files : FORM.body;
+      // The form stays open with what the person wrote, so they can send it again.
+      return fieldError(block, refusalText({ error, language }));
+    }
+    await ack({ response_action: 'update', view: registeredView({ acceptance, language }) as never });
+    const text = registeredText({ acceptance, language });
+    await confirm({ context, user, text }).catch((error: unknown) => {
+      // The form already shows the number; the ephemeral copy is a courtesy.
+      logger.warn({ phase: 'slack.confirm', letter: acceptance.number, err: slackMessage(error) }, 'could not send the confirmation');
+    });
+  });
+
+  app.action(/^wasl\.(acknowledge|transfer|close)$/, async ({ ack, body, action, respond }) => {
+    await ack();
+    if (body.type !== 'block_actions' || !('action_id' in action)) return;
+    const number = letterNumberOfBlock(action.block_id);
+    const letterAction = ACTION_OF[action.action_id];
+    const channel = body.container?.channel_id ?? body.channel?.id;
+    const ts = body.container?.message_ts ?? body.message?.ts;
+    if (!number || !letterAction || !channel || !ts) return;
+    const toDepartment = action.type === 'static_select' ? action.selected_option?.value : undefined;
+    // A press is acted on once, whatever Slack or an impatient double click sends again.
+    if (!port.claimEvent(SLACK, `action:${channel}:${ts}:${action.action_id}:${action.action_ts}:${body.user.id}`)) return;
+    const user = await person({ id: body.user.id, fallbackName: body.user.name });
+    try {
+      await port.recordAction({ number, action: letterAction, actor: { channel: SLACK, id: user.id, displayName: user.displayName }, toDepartment });
+    } catch (caught) {
+      const error = toWaslError(caught);
+      await respond({ response_type: 'ephemeral', replace_original: false, text: say({ language: languageFor(user), key: 'actionRefused', values: { reason: error.message } }) });
+      return;
+    }
+    const target = toDepartment ? findDepartment(toDepartment) : undefined;
+    const blocks = afterAction({
+      blocks: (body.message?.blocks ?? []) as Block[],
+      action: letterAction,
+      actorId: user.id,
+      at: now(),
+      toDepartment: target ? `${target.code} — ${target.names[defaultLanguage] ?? target.code}` : toDepartment,
+      language: defaultLanguage,
+    });
+    try {
+      await client.chat.update({ channel, ts, text: body.message?.text ?? number, blocks: blocks as never });
+    } catch (error) {
+      // The press is recorded in the register; only its display in Slack lags.
+      logger.warn({ phase: 'slack.action', letter: number, err: slackMessage(error) }, 'chat.update failed');
+    }
+  });
+
+  app.event('message', async ({ event, body, context }) => {
+    const message = event as unknown as MessageEvent;
+    if (!isThreadReplyByPerson(message)) return;
+    const answerToken = port.answerTokenForThread(SLACK, threadKey({ channel: message.channel, ts: message.thread_ts }));
+    if (!answerToken) return;
+    const user = await person({ id: message.user, fallbackName: undefined });
+    const raw = context.rawBody instanceof Buffer ? new Uint8Array(context.rawBody) : undefined;
+    try {
+      const attachments = await download(messageFileRefs(message));
+      await accept(threadAnswerLetter({ eventId: String(body.event_id), event: message, user, answerToken, attachments, raw, receivedAt: now() }));
+    } catch (caught) {
+      const error = isWaslError(caught) ? caught : slackError(caught);
+      // Over HTTP, Slack retries the event when we answer 500; Socket Mode already acknowledged it.
+      if (error.temporary && !config.socketMode) throw error;
+      const text = error.temporary ? say({ language: languageFor(user), key: 'answerNotRegistered' }) : refusalText({ error, language: languageFor(user) });
+      await client.chat.postEphemeral({ channel: message.channel, user: message.user, thread_ts: message.thread_ts, text });
+    }
+  });
+
+  let stopping = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  let listening: AddressInfo | undefined;
+
+  function handle(request: IncomingMessage, response: ServerResponse): void {
+    if (stopping) {
+      // Slack tries again later, by which time the gateway is back.
+      response.writeHead(503, { 'retry-after': '10' }).end();
+      return;
+    }
+    inFlight += 1;
+    response.once('close', () => {
+      inFlight -= 1;
+      if (inFlight === 0) drained?.();
+    });
+    try {
+      (receiver as HTTPReceiver).requestListener(request, response);
+    } catch {
+      // Bolt throws for anything but a POST to its endpoint: nothing of ours lives there.
+      response.writeHead(request.method === 'POST' ? 404 : 405, { allow: 'POST' }).end();
+    }
+  }
+
+  if (!config.socketMode && config.port === null) http.mount(config.path, handle);
+
+  return {
+    get listeningPort() {
+      return listening?.port;
+    },
+    async start() {
+      if (config.socketMode) {
+        await app.start();
+      } else if (config.port !== null) {
+        const server = await (receiver as HTTPReceiver).start({ port: config.port, host: config.host });
+        listening = server.address() as AddressInfo;
+      }
+    },
+    async stop() {
+      stopping = true;
+      if (config.socketMode || config.port !== null) {
+        await app.stop().catch((error: unknown) => logger.debug({ phase: 'slack.stop', err: slackMessage(error) }, 'receiver already stopped'));
+      }
+      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+    },
+  };
+}
+
+function slackMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
