@@ -13,9 +13,18 @@ export class SmtpSession {
   private buffer = '';
   private waiting: ((reply: SmtpReply) => void) | undefined;
   private readonly replies: SmtpReply[] = [];
+  private closed = false;
+  private failWaiting: ((error: Error) => void) | undefined;
 
   private constructor(private readonly socket: Socket) {
     socket.setEncoding('utf8');
+    // A server that dies mid-session must fail the read, not leave it pending.
+    socket.setTimeout(15_000, () => socket.destroy());
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.closed = true;
+      this.failWaiting?.(new Error('connection closed before a reply'));
+    });
     socket.on('data', (data: string) => {
       this.buffer += data;
       let end: number;
@@ -28,6 +37,7 @@ export class SmtpSession {
         if (this.waiting) {
           const resolve = this.waiting;
           this.waiting = undefined;
+          this.failWaiting = undefined;
           resolve(reply);
         } else this.replies.push(reply);
       }
@@ -37,6 +47,7 @@ export class SmtpSession {
   static async open(port: number): Promise<{ session: SmtpSession; greeting: SmtpReply }> {
     const socket = connect({ host: '127.0.0.1', port });
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    socket.removeAllListeners('error');
     const session = new SmtpSession(socket);
     return { session, greeting: await session.read() };
   }
@@ -44,9 +55,10 @@ export class SmtpSession {
   read(): Promise<SmtpReply> {
     const queued = this.replies.shift();
     if (queued) return Promise.resolve(queued);
+    if (this.closed) return Promise.reject(new Error('connection closed before a reply'));
     return new Promise((resolve, reject) => {
       this.waiting = resolve;
-      this.socket.once('close', () => reject(new Error('connection closed before a reply')));
+      this.failWaiting = reject;
     });
   }
 
