@@ -1,0 +1,45 @@
+/** The one table: per run (connection mode, sessions), each figure for wasl and Postfix, and their ratio. */
+
+const number = (value, digits = 0) =>
+  Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—';
+
+function ratio({ wasl, postfix }) {
+  return Number.isFinite(wasl) && Number.isFinite(postfix) && postfix > 0 ? `${(wasl / postfix).toFixed(2)}×` : '—';
+}
+
+const FIGURES = [
+  { label: 'intake, letters/s (first to last 250)', pick: (run) => run.intakeRate, format: (v) => number(v) },
+  { label: 'end to end, letters/s (all at the sink)', pick: (run) => run.endToEndRate, format: (v) => number(v) },
+  { label: '250 after DATA under load, p50 ms', pick: (run) => run.loadLatency.p50, format: (v) => number(v, 1) },
+  { label: '250 after DATA under load, p99 ms', pick: (run) => run.loadLatency.p99, format: (v) => number(v, 1) },
+  { label: '250 after DATA, idle, p50 ms', pick: (run) => run.idleLatency.p50, format: (v) => number(v, 1) },
+  { label: '250 after DATA, idle, p99 ms', pick: (run) => run.idleLatency.p99, format: (v) => number(v, 1) },
+  { label: 'peak memory, MB', pick: (run) => run.peakMemoryBytes / 2 ** 20, format: (v) => number(v, 1) },
+  { label: 'on disk per letter, KB', pick: (run) => run.diskBytesPerLetter / 1024, format: (v) => number(v, 1) },
+];
+
+function pad(cells, widths) {
+  return cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+}
+
+/** `runs`: results keyed by `${mode}/${sessions}`, each { wasl?, postfix?, sink? }. */
+export function formatTable(runs) {
+  const rows = [['run / figure', 'wasl', 'postfix', 'wasl/postfix', 'smtp-sink']];
+  for (const [key, systems] of runs) {
+    const [mode, sessions] = key.split('/');
+    const reference = systems.wasl ?? systems.postfix ?? systems.sink;
+    const letters = reference ? ` (${mode === 'reuse' ? 'reused' : 'new'} connections)` : '';
+    rows.push([`${sessions} session${sessions === '1' ? '' : 's'}${letters}`, '', '', '', '']);
+    for (const figure of FIGURES) {
+      const wasl = systems.wasl ? figure.pick(systems.wasl) : Number.NaN;
+      const postfix = systems.postfix ? figure.pick(systems.postfix) : Number.NaN;
+      const sink = figure === FIGURES[0] && systems.sink ? figure.pick(systems.sink) : Number.NaN;
+      rows.push([`  ${figure.label}`, figure.format(wasl), figure.format(postfix), ratio({ wasl, postfix }), figure.format(sink)]);
+    }
+    const counts = (run) => (run ? `${run.accepted}${run.truncated ? '*' : ''}/${run.sinkMessages}` : '—');
+    rows.push(['  letters 250-ed / messages at sink', counts(systems.wasl), counts(systems.postfix), '', systems.sink ? String(systems.sink.accepted) : '—']);
+  }
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  const rule = widths.map((width) => '-'.repeat(width)).join('  ');
+  return [pad(rows[0], widths), rule, ...rows.slice(1).map((row) => pad(row, widths))].join('\n');
+}

@@ -1,0 +1,301 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: wasl against Postfix, same load, same sink, same machine, one table.
+ * See bench/README.md for what each figure means and how to reproduce them.
+ *
+ * Environment (all optional):
+ *   BENCH_LETTERS=20000        letters per run
+ *   BENCH_SESSIONS="1 10 50"   concurrent SMTP sessions, one run each
+ *   BENCH_MODES="reuse new"    reuse: many letters per connection (smtp-source -d); new: one per connection
+ *   BENCH_SYSTEMS="sink wasl postfix"   what to measure (sink: smtp-sink alone, the ceiling)
+ *   BENCH_RUN_SECONDS=150      a run's load stops after this long (slow configurations are measured on what they did)
+ *   BENCH_DRAIN_SECONDS=180    how long to wait for every forward and receipt to reach the sink
+ *   BENCH_LATENCY_SAMPLES=200  latency probes during the load (one at a time, spread over the run)
+ *   BENCH_IDLE_SAMPLES=100     latency probes after the load, on an idle server
+ *   BENCH_LOG_LEVEL=info       the gateway's log level (its log goes to a file, as in production)
+ *   BENCH_NODE_OPTIONS=""      extra node flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+ *   BENCH_JSON=FILE            where to write the figures as JSON (default bench/results/<date>.json)
+ */
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { cleanUp } from './lib/cleanup.mjs';
+import { runLoad } from './lib/load.mjs';
+import { directoryBytes, freePort, percentile, sampleFamilyMemory } from './lib/measure.mjs';
+import { preparePostfix } from './lib/postfix.mjs';
+import { openProbe } from './lib/probe.mjs';
+import { formatTable } from './lib/report.mjs';
+import { startSink } from './lib/sink.mjs';
+import { startWasl, WASL_RECIPIENT } from './lib/wasl.mjs';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(benchDir, '..');
+const LETTER_FILE = join(benchDir, 'letter-4k.eml');
+
+function fail(message) {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(1);
+}
+
+function settings(env) {
+  const integer = (name, fallback) => {
+    const value = env[name] === undefined || env[name] === '' ? fallback : Number(env[name]);
+    if (!Number.isInteger(value) || value < 0) fail(`${name} must be a whole number, got "${env[name]}"`);
+    return value;
+  };
+  const list = (name, fallback, allowed) => {
+    const values = (env[name] || fallback).split(/[\s,]+/).filter(Boolean);
+    for (const value of values) if (allowed && !allowed.includes(value)) fail(`${name}: "${value}" is not one of ${allowed.join(', ')}`);
+    return values;
+  };
+  const sessions = list('BENCH_SESSIONS', '1 10 50').map(Number);
+  if (sessions.some((count) => !Number.isInteger(count) || count < 1)) fail('BENCH_SESSIONS must list whole numbers ≥ 1');
+  return {
+    letters: Math.max(1, integer('BENCH_LETTERS', 20_000)),
+    sessions,
+    modes: list('BENCH_MODES', 'reuse new', ['reuse', 'new']),
+    systems: list('BENCH_SYSTEMS', 'sink wasl postfix', ['sink', 'wasl', 'postfix']),
+    runSeconds: integer('BENCH_RUN_SECONDS', 150),
+    drainSeconds: integer('BENCH_DRAIN_SECONDS', 180),
+    latencySamples: Math.max(1, integer('BENCH_LATENCY_SAMPLES', 200)),
+    idleSamples: integer('BENCH_IDLE_SAMPLES', 100),
+    logLevel: env.BENCH_LOG_LEVEL || 'info',
+    nodeOptions: (env.BENCH_NODE_OPTIONS || '').split(/\s+/).filter(Boolean),
+    jsonFile: env.BENCH_JSON || join(benchDir, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+  };
+}
+
+/** Postfix's programs live in /usr/sbin, which a non-login shell's PATH may lack. */
+function findCommands(names) {
+  const path = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
+  process.env.PATH = [...new Set(path)].join(delimiter);
+  return names.filter((name) => {
+    return !path.some((directory) => {
+      try {
+        accessSync(join(directory, name), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  });
+}
+
+function newestModification(directory) {
+  let newest = 0;
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestModification(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function checkPrerequisites(config) {
+  const needed = ['timeout', 'smtp-source', 'smtp-sink'];
+  if (config.systems.includes('postfix')) needed.push('postfix', 'postconf', 'postsuper', 'postqueue');
+  const missing = findCommands(needed);
+  if (missing.length > 0) {
+    fail(
+      `missing ${missing.join(', ')}. The benchmark drives Postfix's smtp-source and smtp-sink and runs Postfix as the peer; install it with:\n` +
+        "  echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections\n" +
+        '  DEBIAN_FRONTEND=noninteractive apt-get install -y postfix',
+    );
+  }
+  if (config.systems.includes('postfix') && process.getuid?.() !== 0) {
+    fail('Postfix is started, stopped and reconfigured as the peer: run as root (or BENCH_SYSTEMS="sink wasl" to leave it out)');
+  }
+  if (config.systems.includes('wasl')) {
+    const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+    if (!existsSync(cli)) fail('the gateway is not built: run `npm run build` first');
+    const sources = Math.max(newestModification(join(repoRoot, 'src')), newestModification(join(repoRoot, 'adapters')));
+    if (sources > statSync(cli).mtimeMs) process.stderr.write('bench: warning: src/ or adapters/ changed since the last build; `npm run build` to measure the current code\n');
+  }
+}
+
+const rate = ({ count, fromMs, toMs }) => (count > 0 && toMs > fromMs ? count / ((toMs - fromMs) / 1000) : Number.NaN);
+const latencyFigures = (values) => ({ p50: percentile(values, 50), p99: percentile(values, 99), samples: values.length });
+
+/**
+ * One run against one system: the load from smtp-source, the latency probe riding along, then
+ * waiting until the sink has every message the letters owe (wasl: a forward and a receipt each;
+ * Postfix: the relayed letter), then idle latency.
+ */
+async function measureRun({ config, system, mode, sessions, sink, target }) {
+  const baseline = sink.count;
+  const probe = await openProbe({ port: target.port, recipient: target.recipient, letterFile: LETTER_FILE, tag: `${system}-${mode}-${sessions}-${process.pid}` });
+  const probeEvery = Math.max(1, Math.floor(config.letters / config.latencySamples));
+  let nextProbe = probeEvery;
+  const load = await runLoad({
+    port: target.port,
+    sessions,
+    reuse: mode === 'reuse',
+    letters: config.letters,
+    maxSeconds: config.runSeconds,
+    recipient: target.recipient,
+    onCount: (accepted) => {
+      if (accepted < nextProbe) return;
+      nextProbe = (Math.floor(accepted / probeEvery) + 1) * probeEvery;
+      probe.sendIfIdle();
+    },
+  }).done;
+  if (load.failed) throw new Error(`smtp-source against ${system} stopped (${load.exitDetail}) after ${load.accepted} letters: ${load.errorText}`);
+  await probe.settle();
+  const loadLatencies = probe.takeLatencies();
+  const lettersDuringLoad = load.accepted + probe.sent;
+  const owed = baseline + target.messagesPerLetter * lettersDuringLoad;
+  const completeAt = await sink.reached({ target: owed, timeoutMs: config.drainSeconds * 1000 });
+  const idleLatencies = completeAt === null ? [] : await probe.sendSequentially(config.idleSamples);
+  probe.close();
+  const allOwed = baseline + target.messagesPerLetter * (lettersDuringLoad + idleLatencies.length);
+  // Let the idle probes' messages arrive too, so that none spills into the next run's count.
+  if (completeAt !== null) await sink.reached({ target: allOwed, timeoutMs: 30_000 });
+  return {
+    system,
+    mode,
+    sessions,
+    accepted: load.accepted,
+    truncated: load.truncated,
+    loadSeconds: (load.lastAt - load.firstAt) / 1000,
+    intakeRate: rate({ count: load.accepted - 1, fromMs: load.firstAt, toMs: load.lastAt }),
+    // Counted like intake (smtp-source's letters only) though the clock runs until the probe's letters are through too.
+    endToEndRate: completeAt === null ? Number.NaN : rate({ count: load.accepted, fromMs: load.firstAt, toMs: completeAt }),
+    endToEndSeconds: completeAt === null ? Number.NaN : (completeAt - load.firstAt) / 1000,
+    lettersSent: lettersDuringLoad + idleLatencies.length,
+    sinkMessages: sink.count - baseline,
+    sinkMessagesOwed: allOwed - baseline,
+    loadLatency: latencyFigures(loadLatencies),
+    idleLatency: latencyFigures(idleLatencies),
+  };
+}
+
+async function runSink({ config, mode, sessions, sink }) {
+  const baseline = sink.count;
+  const load = await runLoad({ port: sink.port, sessions, reuse: mode === 'reuse', letters: config.letters, maxSeconds: config.runSeconds, recipient: 'dept@sink.test' }).done;
+  if (load.failed) throw new Error(`smtp-source against smtp-sink stopped (${load.exitDetail}): ${load.errorText}`);
+  await sink.reached({ target: baseline + load.accepted, timeoutMs: 10_000 });
+  return {
+    system: 'sink',
+    accepted: load.accepted,
+    truncated: load.truncated,
+    intakeRate: rate({ count: load.accepted - 1, fromMs: load.firstAt, toMs: load.lastAt }),
+    sinkMessages: sink.count - baseline,
+  };
+}
+
+async function runWasl({ config, mode, sessions, sink }) {
+  const gateway = await startWasl({
+    repoRoot,
+    sinkPort: sink.port,
+    logLevel: config.logLevel,
+    maxSeconds: config.runSeconds + config.drainSeconds + 300,
+    nodeOptions: config.nodeOptions,
+  });
+  try {
+    const run = await measureRun({ config, system: 'wasl', mode, sessions, sink, target: { port: gateway.smtpPort, recipient: WASL_RECIPIENT, messagesPerLetter: 2 } });
+    const peakMemoryBytes = gateway.peakResidentBytes();
+    await gateway.stop();
+    const facts = gateway.registerFacts();
+    const dataBytes = directoryBytes(gateway.dataDir);
+    return { ...run, peakMemoryBytes, ...facts, dataBytes, diskBytesPerLetter: facts.registered > 0 ? dataBytes / facts.registered : Number.NaN };
+  } finally {
+    await gateway.stop().catch(() => undefined);
+    gateway.discard();
+  }
+}
+
+async function runPostfix({ config, mode, sessions, sink, postfix }) {
+  const masterPid = await postfix.restart();
+  const memory = sampleFamilyMemory({ rootPid: masterPid });
+  try {
+    const run = await measureRun({ config, system: 'postfix', mode, sessions, sink, target: { port: postfix.port, recipient: WASL_RECIPIENT, messagesPerLetter: 1 } });
+    await postfix.waitForEmptyQueue({ timeoutMs: 60_000 });
+    // Postfix deletes a queue file once the letter is relayed: nothing is kept per letter.
+    return { ...run, peakMemoryBytes: memory.stop(), diskBytesPerLetter: Number.NaN };
+  } finally {
+    memory.stop();
+  }
+}
+
+function describeMachine() {
+  const cpu = cpus();
+  let postfixVersion = 'not used';
+  try {
+    postfixVersion = execFileSync('postconf', ['-h', 'mail_version'], { encoding: 'utf8' }).trim();
+  } catch {
+    // Postfix is not installed or not on PATH: the header says so.
+  }
+  return `node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Postfix ${postfixVersion}`;
+}
+
+/**
+ * Every letter that got a 250 is registered, and no delivery failed. A run stopped at the time
+ * limit may also have registered letters whose 250 smtp-source never read.
+ */
+function registerMatches(run) {
+  return run.failedDeliveries === 0 && (run.truncated ? run.registered >= run.lettersSent : run.registered === run.lettersSent);
+}
+
+async function main() {
+  const config = settings(process.env);
+  checkPrerequisites(config);
+  const runCount = config.modes.length * config.sessions.length;
+  // The whole invocation is bounded: every run is bounded, and so is their sum.
+  const budgetSeconds = runCount * config.systems.length * (config.runSeconds + config.drainSeconds + 120) + 120;
+  const watchdog = setTimeout(() => fail(`the benchmark exceeded its time budget of ${budgetSeconds} s; stopping`), budgetSeconds * 1000);
+
+  process.stdout.write(`wasl benchmark: ${config.letters} letters per run, ${describeMachine()}\n`);
+  const sink = await startSink({ port: await freePort(), maxSeconds: budgetSeconds + 60, runningAsRoot: process.getuid?.() === 0 });
+  const postfix = config.systems.includes('postfix') ? preparePostfix({ port: await freePort(), sinkPort: sink.port }) : undefined;
+
+  const runs = new Map();
+  for (const mode of config.modes) {
+    for (const sessions of config.sessions) {
+      const results = {};
+      runs.set(`${mode}/${sessions}`, results);
+      for (const system of config.systems) {
+        const started = Date.now();
+        if (system === 'sink') results.sink = await runSink({ config, mode, sessions, sink });
+        if (system === 'wasl') results.wasl = await runWasl({ config, mode, sessions, sink });
+        if (system === 'postfix') results.postfix = await runPostfix({ config, mode, sessions, sink, postfix });
+        const run = results[system];
+        const extra = system === 'wasl' ? `, registered ${run.registered}, failed deliveries ${run.failedDeliveries}` : '';
+        process.stderr.write(
+          `bench: ${system} ${mode} ${sessions} session(s): ${run.accepted} letters${run.truncated ? ' (stopped at the time limit)' : ''}, ` +
+            `intake ${Math.round(run.intakeRate)}/s${run.endToEndRate !== undefined ? `, end to end ${Math.round(run.endToEndRate)}/s` : ''}` +
+            `${extra} [${((Date.now() - started) / 1000).toFixed(0)} s]\n`,
+        );
+      }
+    }
+  }
+  await postfix?.stop();
+  sink.stop();
+  clearTimeout(watchdog);
+
+  process.stdout.write(`\n${formatTable(runs)}\n`);
+  const truncated = [...runs.values()].some((results) => Object.values(results).some((run) => run.truncated));
+  process.stdout.write(
+    `\n${truncated ? '* the load was stopped at BENCH_RUN_SECONDS; figures cover what was sent by then.\n' : ''}` +
+      'Messages at the sink include the latency probe\'s letters; wasl owes 2 per letter (forward and receipt), Postfix 1.\n',
+  );
+  const problems = [...runs.values()].flatMap((results) =>
+    [results.wasl, results.postfix]
+      .filter(Boolean)
+      .filter((run) => run.sinkMessages < run.sinkMessagesOwed || (run.system === 'wasl' && !registerMatches(run)))
+      .map(
+        (run) =>
+          `${run.system} ${run.mode}/${run.sessions}: ${run.sinkMessages} of ${run.sinkMessagesOwed} messages reached the sink` +
+          (run.system === 'wasl' ? `, ${run.registered} registered for ${run.lettersSent} letters 250-ed, ${run.failedDeliveries} failed deliveries` : ''),
+      ),
+  );
+  mkdirSync(dirname(config.jsonFile), { recursive: true });
+  writeFileSync(config.jsonFile, `${JSON.stringify({ machine: describeMachine(), config, runs: Object.fromEntries(runs) }, null, 2)}\n`);
+  process.stdout.write(`figures as JSON: ${config.jsonFile}\n`);
+  if (problems.length > 0) fail(`some letters did not come through:\n  ${problems.join('\n  ')}`);
+}
+
+main().catch((error) => {
+  cleanUp();
+  fail(error.stack ?? String(error));
+});
