@@ -124,6 +124,11 @@ export const coreConfigSchema = z.strictObject({
     .strictObject({
       /** Receipts sent to one sender address per hour at most, whatever the headers say (loop guard). */
       perSenderPerHour: z.number().int().min(1).default(10),
+      /**
+       * Languages of the receipt email, in order. Empty: the letter's own language (else `language`).
+       * Two, e.g. [ar, fr]: one email carrying both texts, as bilingual administrations write.
+       */
+      mailLanguages: z.array(languageSchema).max(3).default([]),
     })
     .prefault({}),
   log: z

@@ -112,8 +112,15 @@ export function createComposer({
       });
       return { ...base, ...rendered, attachments: [], inReplyTo: sameChannel(letter, to.channel) };
     }
-    const rendered = templates.mail({ name: 'receipt-mail', language, view: commonView(letter, language) });
-    return { ...base, ...rendered, attachments: [], inReplyTo: sameChannel(letter, to.channel) };
+    const languages = config.receipts.mailLanguages.length > 0 ? config.receipts.mailLanguages : [language];
+    const versions = languages.map((each) => templates.mail({ name: 'receipt-mail', language: each, view: commonView(letter, each) }));
+    return {
+      ...base,
+      subject: versions.map((version) => version.subject).join(' / '),
+      text: versions.map((version) => version.text.trimEnd()).join(`\n\n${'='.repeat(60)}\n\n`) + '\n',
+      attachments: [],
+      inReplyTo: sameChannel(letter, to.channel),
+    };
   }
 
   return { compose };

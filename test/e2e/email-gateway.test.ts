@@ -298,3 +298,26 @@ describe('the receipt page', () => {
     expect(await response.json()).toEqual({ status: 'ok' });
   });
 });
+
+describe('the receipt email', () => {
+  it('carries Arabic and French in one message when configured so', async () => {
+    const test = await start({ config: { receipts: { mailLanguages: ['ar', 'fr'] } } });
+    const message = await composeMessage({ from: 'bi@citizen.test', to: 'rh@wasl.local', subject: 'Deux langues', text: 'x' });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'bi@citizen.test', to: ['rh@wasl.local'], message });
+    const number = numberIn(reply.data?.text)!;
+    const [receipt] = await test.relay!.waitForMessages(1, { to: 'bi@citizen.test' });
+    expect(receipt!.parsed.subject).toBe(`[${number}] وصل الاستلام: Deux langues / [${number}] Accusé de réception : Deux langues`);
+    const text = receipt!.parsed.text!;
+    expect(text.indexOf('استلم مكتب الضبط مراسلتكم')).toBeGreaterThanOrEqual(0);
+    expect(text.indexOf("Bureau d'ordre a bien reçu votre courrier")).toBeGreaterThan(text.indexOf('استلم مكتب الضبط مراسلتكم'));
+    expect(text.match(new RegExp(`/r/[A-Za-z0-9_-]{24}`, 'g'))).toHaveLength(2);
+  });
+
+  it('is in the language the sender wrote in (Content-Language) when no languages are configured', async () => {
+    const test = await start();
+    const message = await composeMessage({ from: 'en@citizen.test', to: 'rh@wasl.local', subject: 'Certificate', text: 'x', headers: { 'Content-Language': 'en-GB' } });
+    await sendLetter({ port: test.smtpPort, from: 'en@citizen.test', to: ['rh@wasl.local'], message });
+    const [receipt] = await test.relay!.waitForMessages(1, { to: 'en@citizen.test' });
+    expect(receipt!.parsed.subject).toMatch(/^\[\d{4}-A-\d{6}\] Receipt: Certificate$/);
+  });
+});
