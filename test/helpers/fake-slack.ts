@@ -21,6 +21,8 @@ export interface SlackCall {
   args: Record<string, unknown>;
   /** The bearer token the call carried. */
   token: string | undefined;
+  /** What the fake answered (a posted message's `channel` and `ts`, an opened view's `id`). */
+  result?: Record<string, unknown>;
 }
 
 export interface ResponseUrlPost {
@@ -235,8 +237,9 @@ export async function startFakeSlack({ port = 0, botToken = 'xoxb-test-token' }:
       failed.push(call);
       return json(response, 200, { ok: false, error: 'invalid_auth' });
     }
+    call.result = answer(method, call.args);
     calls.push(call);
-    json(response, 200, answer(method, call.args));
+    json(response, 200, call.result);
   }
 
   const fake: FakeSlack = {

@@ -1,0 +1,382 @@
+/**
+ * The Slack channel end to end: a real gateway (SQLite, SMTP, HTTP on 127.0.0.1), the real Bolt
+ * receiver and Web API client, and a local stand-in for Slack that records what Slack would have
+ * received. Requests reach the gateway signed exactly as Slack signs them.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deliveries, letterEvents, letters } from '../../src/db/schema.js';
+import { FAKE_TEAM, signedRequest, startFakeSlack, type FakeSlack, type SignedResponse, type SlackCall } from '../helpers/fake-slack.js';
+import { startTestGateway, TEST_DEPARTMENTS, waitFor, type PartialConfig, type TestGateway } from '../helpers/gateway.js';
+import { composeMessage } from '../helpers/messages.js';
+import { sendLetter } from '../helpers/smtp-client.js';
+
+const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
+const TOKEN = 'xoxb-test-token';
+const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/slack', name), 'utf8')) as Record<string, unknown>;
+
+/** RH and URB also have Slack channels; BO keeps email only. */
+const DEPARTMENTS = TEST_DEPARTMENTS.map((department) =>
+  department.code === 'RH' ? { ...department, channels: { ...department.channels, slack: ['C0RH'] } } : department.code === 'URB' ? { ...department, channels: { ...department.channels, slack: ['C0URB'] } } : department,
+);
+
+interface Setup {
+  test: TestGateway;
+  slack: FakeSlack;
+  url: string;
+  post(kind: 'event' | 'command' | 'interaction', payload: Record<string, unknown>, options?: { timestamp?: number; signature?: string; headers?: Record<string, string> }): Promise<SignedResponse>;
+}
+
+let running: { test: TestGateway; slack: FakeSlack } | undefined;
+afterEach(async () => {
+  await running?.test.stop();
+  await running?.slack.stop();
+  running = undefined;
+});
+
+async function start({ slackConfig = {}, outbox = {} }: { slackConfig?: PartialConfig; outbox?: PartialConfig } = {}): Promise<Setup> {
+  const slack = await startFakeSlack({ botToken: TOKEN });
+  slack.addUser({ id: 'U0ALICE', name: 'alice', realName: 'Alice Benali', locale: 'en-US' });
+  slack.addUser({ id: 'U0BOB', name: 'bob', realName: 'Bob Haddad', locale: 'fr-FR' });
+  const test = await startTestGateway({
+    config: { departments: DEPARTMENTS, outbox, adapters: { slack: slackConfig } },
+    env: { WASL_SLACK_SIGNING_SECRET: SECRET, WASL_SLACK_BOT_TOKEN: TOKEN, WASL_SLACK_API_URL: slack.apiUrl },
+  });
+  running = { test, slack };
+  const url = `${test.httpUrl}/slack/events`;
+  return {
+    test,
+    slack,
+    url,
+    post: (kind, payload, options = {}) => signedRequest({ url, secret: SECRET, kind, payload, ...options }),
+  };
+}
+
+function command({ slack, text, user = 'U0ALICE', channel = 'C0GENERAL' }: { slack: FakeSlack; text: string; user?: string; channel?: string }) {
+  return {
+    ...fixture('command-send.json'),
+    text,
+    user_id: user,
+    user_name: user === 'U0ALICE' ? 'alice' : 'bob',
+    channel_id: channel,
+    response_url: slack.responseUrl(),
+    trigger_id: `${Date.now()}.${Math.random().toString().slice(2)}`,
+  };
+}
+
+/** The `view_submission` Slack sends when the person presses Send on the form it opened. */
+function submission({ opened, values }: { opened: SlackCall; values: Record<string, unknown> }) {
+  const view = opened.args.view as Record<string, unknown>;
+  const payload = fixture('view-submission.json') as { view: Record<string, unknown> };
+  return { ...payload, view: { ...payload.view, id: 'V0FORM42', private_metadata: view.private_metadata, state: { values } } };
+}
+
+function formValues({ department, subject, body, files = [] }: { department: string; subject: string; body: string; files?: unknown[] }) {
+  return {
+    department: { value: { type: 'static_select', selected_option: { value: department } } },
+    subject: { value: { type: 'plain_text_input', value: subject } },
+    body: { value: { type: 'plain_text_input', value: body } },
+    files: { value: { type: 'file_input', files } },
+  };
+}
+
+async function emailLetter(setup: Setup, { subject = 'Congé', attachments = [] as { filename: string; content: Buffer }[] } = {}): Promise<string> {
+  const message = await composeMessage({ from: 'Karim <karim@citizen.test>', to: 'rh@wasl.local', subject, text: 'Bonjour, je demande un congé.', attachments });
+  const reply = await sendLetter({ port: setup.test.smtpPort, from: 'karim@citizen.test', to: ['rh@wasl.local'], message });
+  expect(reply.data?.code).toBe(250);
+  return /\d{4}-A-\d{6}/.exec(reply.data!.text)![0];
+}
+
+const postsTo = (slack: FakeSlack, channel: string) => slack.callsTo('chat.postMessage').filter((call) => call.args.channel === channel);
+
+async function forwardIn(setup: Setup, channel: string, number: string): Promise<SlackCall> {
+  await waitFor(() => postsTo(setup.slack, channel).some((call) => String(call.args.text).startsWith(number)), { what: `${number} posted to ${channel}` });
+  return postsTo(setup.slack, channel).find((call) => String(call.args.text).startsWith(number))!;
+}
+
+/** What Slack answered when the forward was posted: its ts names the thread. */
+function postedTs(forward: SlackCall): string {
+  return String(forward.result!.ts);
+}
+
+function press({ forward, ts, user = 'U0BOB', action }: { forward: SlackCall; ts: string; user?: string; action: Record<string, unknown> }) {
+  const payload = fixture('block-actions-acknowledge.json') as Record<string, unknown>;
+  return {
+    ...payload,
+    user: { id: user, username: 'bob', name: 'bob', team_id: FAKE_TEAM },
+    container: { type: 'message', message_ts: ts, channel_id: forward.args.channel, is_ephemeral: false },
+    channel: { id: forward.args.channel, name: 'rh' },
+    message: { type: 'message', user: 'U0BOT', bot_id: 'B0BOT', ts, text: forward.args.text, blocks: forward.args.blocks },
+    actions: [action],
+  };
+}
+
+function threadReply({ channel, threadTs, text, eventId, user = 'U0BOB', files }: { channel: string; threadTs: string; text: string; eventId: string; user?: string; files?: unknown[] }) {
+  const payload = fixture('event-thread-reply.json') as { event: Record<string, unknown> };
+  const event: Record<string, unknown> = { ...payload.event, user, channel, text, thread_ts: threadTs, ts: `${Math.floor(Number(threadTs)) + 500}.000100`, event_ts: `${Math.floor(Number(threadTs)) + 500}.000100` };
+  if (files) event.files = files;
+  else {
+    delete event.files;
+    delete event.subtype;
+  }
+  return { ...payload, event_id: eventId, event };
+}
+
+describe('sending a letter from Slack', () => {
+  it('opens a form listing the departments; once sent, the letter is registered and the sender sees its number and receipt link at once', async () => {
+    const setup = await start();
+    const typed = command({ slack: setup.slack, text: 'send' });
+    const opened = await setup.post('command', typed);
+    expect(opened.status).toBe(200);
+    const [open] = await setup.slack.waitForCalls('views.open');
+    expect(open!.args.trigger_id).toBe(typed.trigger_id);
+    const form = open!.args.view as { blocks: { block_id: string; element: { options?: { value: string }[] } }[] };
+    expect(form.blocks[0]!.element.options!.map((option) => option.value)).toEqual(['BO', 'RH', 'URB']);
+
+    const contract = setup.slack.addFile({ name: 'contrat.pdf', mimetype: 'application/pdf', content: Buffer.from('%PDF-1.4 contrat') });
+    const sent = await setup.post('interaction', submission({ opened: open!, values: formValues({ department: 'RH', subject: 'Attestation de travail', body: 'Bonjour,\nune attestation svp.', files: [contract] }) }));
+
+    expect(sent.status).toBe(200);
+    expect(sent.json?.response_action).toBe('update');
+    const number = /\d{4}-A-\d{6}/.exec(JSON.stringify(sent.json))?.[0];
+    expect(number).toBeDefined();
+    const letter = setup.test.gateway.port.findLetter(number!)!;
+    expect(letter).toMatchObject({ channel: 'slack', sender: { id: 'U0ALICE', displayName: 'Alice Benali' }, subject: 'Attestation de travail', departments: ['RH'] });
+
+    // The ephemeral reply goes to the response_url of the command that opened the form.
+    const [reply] = await setup.slack.waitForResponses(1);
+    expect(typed.response_url.endsWith(reply!.id)).toBe(true);
+    expect(reply!.body.response_type).toBe('ephemeral');
+    expect(String(reply!.body.text)).toContain(`Your letter is registered as *${number}*`);
+    expect(String(reply!.body.text)).toContain(letter.receiptUrl);
+
+    // The letter reaches RH on both its channels, with the file the sender attached.
+    const forward = await forwardIn(setup, 'C0RH', number!);
+    expect(JSON.stringify(forward.args.blocks)).toContain('une attestation svp.');
+    await setup.slack.waitForCalls('files.completeUploadExternal');
+    expect([...setup.slack.uploads.values()].map((upload) => upload.content.toString())).toEqual(['%PDF-1.4 contrat']);
+    const [mail] = await setup.test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    expect(mail!.parsed.attachments.map((attachment) => attachment.filename)).toEqual(['contrat.pdf']);
+
+    // The sender was answered inline: the core queued no receipt delivery for this letter.
+    await setup.test.gateway.outbox.idle();
+    const kinds = setup.test.gateway.db.select().from(deliveries).all().map((row) => row.kind);
+    expect(kinds.sort()).toEqual(['forward', 'forward']);
+  });
+
+  it('registers `send DEPT subject` typed in one go and answers with the number; an unknown department is refused and nothing is stored', async () => {
+    const setup = await start();
+    const refused = await setup.post('command', command({ slack: setup.slack, text: 'send XYZ Objet' }));
+    expect(refused.json).toEqual({ response_type: 'ephemeral', text: 'No department has the code "XYZ". Departments: BO, RH, URB' });
+    expect(setup.test.gateway.db.select().from(letters).all()).toEqual([]);
+
+    const accepted = await setup.post('command', command({ slack: setup.slack, text: 'send urb Permis de construire\nBonjour,\nmon dossier est complet.' }));
+    expect(accepted.json?.response_type).toBe('ephemeral');
+    const number = /\*(\d{4}-A-\d{6})\*/.exec(String(accepted.json?.text))![1]!;
+    expect(setup.test.gateway.port.findLetter(number)).toMatchObject({ subject: 'Permis de construire', departments: ['URB'], channel: 'slack' });
+  });
+
+  it('answers status, list and help in the person’s language, and says clearly when a number is unknown', async () => {
+    const setup = await start();
+    const number = await emailLetter(setup, { subject: 'Mutation' });
+
+    const status = await setup.post('command', command({ slack: setup.slack, text: `status ${number}`, user: 'U0BOB', channel: 'C0RH' }));
+    // Bob's Slack is in French; in RH's channel he may see the subject.
+    expect(status.json?.text).toContain(`*${number}* — `);
+    expect(status.json?.text).toContain('> Mutation');
+    expect(status.json?.text).toContain('Traité par : RH');
+
+    const elsewhere = await setup.post('command', command({ slack: setup.slack, text: `status ${number}` }));
+    expect(elsewhere.json?.text).not.toContain('Mutation');
+
+    const unknown = await setup.post('command', command({ slack: setup.slack, text: 'status 2020-A-999999' }));
+    expect(unknown.json?.text).toBe('No letter has the number "2020-A-999999".');
+
+    const list = await setup.post('command', command({ slack: setup.slack, text: 'list', user: 'U0BOB', channel: 'C0RH' }));
+    expect(list.json?.text).toContain('Courriers ouverts pour RH — Ressources humaines');
+    expect(list.json?.text).toContain(`*${number}* Mutation`);
+
+    const notADepartment = await setup.post('command', command({ slack: setup.slack, text: 'list', channel: 'C0GENERAL' }));
+    expect(notADepartment.json?.text).toContain("This channel is no department's channel");
+
+    const help = await setup.post('command', command({ slack: setup.slack, text: 'help' }));
+    expect(help.json?.text).toContain('*/courrier status NUMBER*');
+  });
+});
+
+describe('letters for a department with a Slack channel', () => {
+  it('are posted there with the receipt link and files; each button press is recorded with who did it and the message shows it', async () => {
+    const setup = await start();
+    const number = await emailLetter(setup, { attachments: [{ filename: 'demande.txt', content: Buffer.from('pièce jointe') }] });
+    const forward = await forwardIn(setup, 'C0RH', number);
+    const letter = setup.test.gateway.port.findLetter(number)!;
+    expect(JSON.stringify(forward.args.blocks)).toContain(letter.receiptUrl);
+    expect(JSON.stringify(forward.args.blocks)).toContain('Bonjour, je demande un congé.');
+    expect(forward.args.metadata).toMatchObject({ event_type: 'wasl_delivery', event_payload: { letter: number, kind: 'forward' } });
+    const [upload] = await setup.slack.waitForCalls('files.completeUploadExternal');
+    const ts = postedTs(forward);
+    expect(upload!.args).toMatchObject({ channel_id: 'C0RH', thread_ts: ts });
+    expect([...setup.slack.uploads.values()][0]!.content.toString()).toBe('pièce jointe');
+    const delivery = setup.test.gateway.db.select().from(deliveries).all().find((row) => row.channel === 'slack')!;
+    expect(delivery.externalId).toBe(`C0RH:${ts}`);
+
+    const acknowledge = press({ forward, ts, action: { ...(fixture('block-actions-acknowledge.json').actions as object[])[0], block_id: `wasl.letter:${number}`, value: number } });
+    expect((await setup.post('interaction', acknowledge)).status).toBe(200);
+    expect(setup.test.gateway.port.findLetter(number)!.status).toBe('acknowledged');
+    const [update] = setup.slack.callsTo('chat.update');
+    expect(update!.args).toMatchObject({ channel: 'C0RH', ts });
+    expect(JSON.stringify(update!.args.blocks)).toContain('Pris en charge par <@U0BOB>');
+    expect(JSON.stringify(update!.args.blocks)).not.toContain('wasl.acknowledge');
+
+    // The same press delivered again acts once.
+    await setup.post('interaction', acknowledge);
+    expect(setup.slack.callsTo('chat.update')).toHaveLength(1);
+
+    const transfer = press({ forward, ts, action: { ...(fixture('block-actions-transfer.json').actions as object[])[0], block_id: `wasl.letter:${number}` } });
+    await setup.post('interaction', transfer);
+    expect(setup.test.gateway.port.findLetter(number)).toMatchObject({ status: 'transferred', departments: ['RH', 'URB'] });
+    const afterTransfer = setup.slack.callsTo('chat.update')[1]!;
+    expect(JSON.stringify(afterTransfer.args.blocks)).toContain('Réorienté vers URB — Urbanisme par <@U0BOB>');
+    expect(JSON.stringify(afterTransfer.args.blocks)).not.toContain('"actions"');
+    // Transferred means forwarded to the new department, on its own channel.
+    await forwardIn(setup, 'C0URB', number);
+
+    const events = setup.test.gateway.db.select().from(letterEvents).all().filter((event) => ['acknowledged', 'transferred'].includes(event.type));
+    expect(events.map((event) => [event.type, event.actorChannel, event.actorId, event.actorName, event.departmentCode])).toEqual([
+      ['acknowledged', 'slack', 'U0BOB', 'Bob Haddad', null],
+      ['transferred', 'slack', 'U0BOB', 'Bob Haddad', 'URB'],
+    ]);
+  });
+});
+
+describe('answers across channels', () => {
+  it('a reply in the thread of a forward reaches the email sender as an outgoing letter, and the thread says it was sent', async () => {
+    const setup = await start();
+    const number = await emailLetter(setup);
+    await setup.test.relay!.waitForMessages(1, { to: 'karim@citizen.test' });
+    const forward = await forwardIn(setup, 'C0RH', number);
+    const ts = postedTs(forward);
+    const file = setup.slack.addFile({ name: 'attestation.pdf', mimetype: 'application/pdf', content: Buffer.from('%PDF attestation') });
+
+    const reply = threadReply({ channel: 'C0RH', threadTs: ts, text: 'Votre congé est accordé &amp; signé.', eventId: 'Ev0ANSWER1', files: [file] });
+    expect((await setup.post('event', reply)).status).toBe(200);
+
+    const [, answerMail] = await setup.test.relay!.waitForMessages(2, { to: 'karim@citizen.test' });
+    const answerNumber = /\d{4}-D-\d{6}/.exec(answerMail!.parsed.subject ?? '')?.[0];
+    expect(answerNumber).toBeDefined();
+    expect(answerMail!.parsed.text).toContain('Votre congé est accordé & signé.');
+    expect(answerMail!.parsed.attachments.map((attachment) => attachment.content.toString())).toEqual(['%PDF attestation']);
+    expect(setup.test.gateway.port.findLetter(number)!.status).toBe('answered');
+    expect(setup.test.gateway.port.findLetter(answerNumber!)).toMatchObject({ answers: number, channel: 'slack', sender: { id: 'U0BOB' } });
+
+    // The thread learns that the answer went out.
+    await waitFor(() => postsTo(setup.slack, 'C0RH').some((call) => call.args.thread_ts === ts && String(call.args.text).includes(answerNumber!)), { what: 'the delivery notice in the thread' });
+
+    // Slack sends the same event again (its retry): nothing new is registered or sent.
+    const again = await setup.post('event', reply, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } });
+    expect(again.status).toBe(200);
+    await setup.test.gateway.outbox.idle();
+    expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(2);
+    expect(setup.test.relay!.to('karim@citizen.test')).toHaveLength(2);
+  });
+
+  it('ignores our own posts, other apps and threads that are not forwards, while a person in the thread is heard', async () => {
+    const setup = await start();
+    const number = await emailLetter(setup);
+    const forward = await forwardIn(setup, 'C0RH', number);
+    const ts = postedTs(forward);
+    const bot = fixture('event-bot-message.json') as { event: Record<string, unknown> };
+    await setup.post('event', { ...bot, event: { ...bot.event, thread_ts: ts } });
+    const ours = threadReply({ channel: 'C0RH', threadTs: ts, text: 'Réponse remise', eventId: 'Ev0OURS', user: 'U0BOT' });
+    await setup.post('event', { ...ours, event: { ...ours.event, bot_id: 'B0BOT' } });
+    await setup.post('event', threadReply({ channel: 'C0RH', threadTs: '1111111111.000001', text: 'Une discussion ordinaire', eventId: 'Ev0CHAT' }));
+    // processBeforeResponse: each answer above came after its listener finished.
+    expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(1);
+
+    await setup.post('event', threadReply({ channel: 'C0RH', threadTs: ts, text: 'Accordé.', eventId: 'Ev0PERSON' }));
+    expect(setup.test.gateway.db.select().from(letters).all().map((row) => row.bodyText.trim())).toEqual(['Bonjour, je demande un congé.', 'Accordé.']);
+  });
+
+  it('an email reply to the forward of a letter sent from Slack reaches the sender in Slack', async () => {
+    const setup = await start();
+    const sent = await setup.post('command', command({ slack: setup.slack, text: 'send RH Attestation\nBonjour' }));
+    const number = /\*(\d{4}-A-\d{6})\*/.exec(String(sent.json?.text))![1]!;
+    const [forward] = await setup.test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    const replyAddress = forward!.parsed.replyTo!.value[0]!.address!;
+
+    const answer = await composeMessage({ from: 'Service RH <rh-team@dept.test>', to: replyAddress, subject: `Re: ${forward!.parsed.subject}`, text: 'Votre attestation est prête.' });
+    const reply = await sendLetter({ port: setup.test.smtpPort, from: 'rh-team@dept.test', to: [replyAddress], message: answer });
+    expect(reply.data?.code).toBe(250);
+
+    // Alice receives it as a direct message from the app.
+    await waitFor(() => postsTo(setup.slack, 'U0ALICE').length > 0, { what: 'the answer posted to Alice' });
+    const [toAlice] = postsTo(setup.slack, 'U0ALICE');
+    expect(JSON.stringify(toAlice!.args.blocks)).toContain('Votre attestation est prête.');
+    expect(String(toAlice!.args.text)).toContain(number);
+    expect(setup.test.gateway.port.findLetter(number)!.status).toBe('answered');
+  });
+});
+
+describe('requests that are not from Slack', () => {
+  it('are refused with 401 when the signature is wrong or too old, and change nothing', async () => {
+    const setup = await start();
+    const payload = command({ slack: setup.slack, text: 'send RH Objet\ntexte' });
+    const forged = await setup.post('command', payload, { signature: 'v0=' + 'a'.repeat(64) });
+    expect(forged.status).toBe(401);
+    const stale = await setup.post('command', payload, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+    expect(stale.status).toBe(401);
+    const otherSecret = await signedRequest({ url: setup.url, secret: 'not-the-secret', kind: 'command', payload });
+    expect(otherSecret.status).toBe(401);
+
+    expect(setup.test.gateway.db.select().from(letters).all()).toEqual([]);
+    expect(setup.slack.calls.filter((call) => call.method !== 'auth.test' && call.method !== 'users.info')).toEqual([]);
+    // The very same request, correctly signed, is taken: the refusals were about the signature.
+    expect((await setup.post('command', payload)).json?.text).toContain('registered as');
+  });
+});
+
+describe('when Slack is unavailable', () => {
+  it('a forward is retried while Slack is down, then posted once it is back', async () => {
+    const setup = await start();
+    const apiPort = setup.slack.port;
+    await setup.slack.stop();
+    const number = await emailLetter(setup);
+    const slackRows = () => setup.test.gateway.db.select().from(deliveries).all().filter((row) => row.channel === 'slack');
+    await waitFor(() => slackRows().some((row) => row.attempts >= 2 && row.status === 'pending'), { what: 'two failed attempts' });
+    expect(slackRows()[0]!.lastErrorCode).toBe('slack.unreachable');
+
+    expect(setup.slack.port).toBe(apiPort);
+    await setup.slack.start();
+    await forwardIn(setup, 'C0RH', number);
+    await waitFor(() => slackRows()[0]!.status === 'sent', { what: 'the forward marked sent' });
+  });
+
+  it('a 5xx is retried, and a 429 schedules the next attempt no sooner than its Retry-After', async () => {
+    const setup = await start({ outbox: { retryBaseMs: 50, retryMaxMs: 100 } });
+    setup.slack.fail({ method: 'chat.postMessage', times: 1, status: 503 });
+    setup.slack.fail({ method: 'chat.postMessage', times: 1, status: 429, retryAfterSeconds: 2 });
+    const number = await emailLetter(setup);
+    const slackRow = () => setup.test.gateway.db.select().from(deliveries).all().find((row) => row.channel === 'slack')!;
+
+    await waitFor(() => slackRow().lastErrorCode === 'slack.rate_limited', { what: 'the rate-limited attempt recorded' });
+    const limited = slackRow();
+    expect(limited).toMatchObject({ status: 'pending', attempts: 2 });
+    // The outbox's own back-off is at most 100 ms here: the 2 s come from Slack's Retry-After.
+    expect(limited.nextAttemptAt.getTime() - limited.updatedAt.getTime()).toBeGreaterThanOrEqual(2000);
+
+    await forwardIn(setup, 'C0RH', number);
+    expect(setup.slack.failed.filter((call) => call.method === 'chat.postMessage')).toHaveLength(2);
+    await waitFor(() => slackRow().status === 'sent', { what: 'the forward marked sent' });
+    expect(slackRow().attempts).toBe(3);
+  });
+
+  it('a refusal that needs a person (the bot is not in the channel) fails the delivery at once', async () => {
+    const setup = await start();
+    setup.slack.fail({ method: 'chat.postMessage', times: 1, platformError: 'not_in_channel' });
+    await emailLetter(setup);
+    const slackRow = () => setup.test.gateway.db.select().from(deliveries).all().find((row) => row.channel === 'slack');
+    await waitFor(() => slackRow()?.status === 'failed', { what: 'the forward marked failed' });
+    expect(slackRow()).toMatchObject({ attempts: 1, lastErrorCode: 'slack.not_in_channel' });
+  });
+});
