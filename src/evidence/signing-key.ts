@@ -1,0 +1,132 @@
+/**
+ * The gateway's receipt signing key: Ed25519 (RFC 8032), because its signatures are small, its
+ * verification needs no parameters to agree on, and OpenSSL 3 checks it with one command.
+ * Made once in the data directory unless the configuration names a PEM file; the private key file
+ * is written with mode 0600 and never replaced, since every receipt already given out depends on it.
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { WaslError } from '../errors.js';
+
+export interface SigningKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  /** SubjectPublicKeyInfo PEM, as published at `/.well-known/wasl-receipt-key.pem`. */
+  publicKeyPem: string;
+  /** Lower-case hex SHA-256 of the raw 32-byte public key. */
+  keyId: string;
+}
+
+export interface PublicKeyDescription {
+  algorithm: 'Ed25519';
+  keyId: string;
+  publicKeyPem: string;
+}
+
+export const PUBLIC_KEY_WELL_KNOWN_PATH = '/.well-known/wasl-receipt-key.pem';
+
+/** Where a key made by the gateway lives, relative to the data directory. */
+export function defaultSigningKeyPaths(dataDir: string): { privateKeyPath: string; publicKeyPath: string } {
+  const directory = join(dataDir, 'keys');
+  return { privateKeyPath: join(directory, 'receipt-signing.key'), publicKeyPath: join(directory, 'receipt-signing.pub') };
+}
+
+/**
+ * The configured key (`privateKeyPath`, a PKCS#8 PEM), or the one in `<dataDir>/keys/`, made on
+ * first use. Two processes starting at once cannot both write it: the file is created exclusively
+ * and the loser reads the winner's key.
+ */
+export function loadOrCreateSigningKey({ dataDir, privateKeyPath }: { dataDir: string; privateKeyPath?: string | undefined }): SigningKey {
+  if (privateKeyPath) return signingKeyFromPem(readKeyFile(privateKeyPath));
+  const paths = defaultSigningKeyPaths(dataDir);
+  const existing = readIfPresent(paths.privateKeyPath);
+  if (existing !== undefined) return signingKeyFromPem(existing);
+
+  mkdirSync(dirname(paths.privateKeyPath), { recursive: true, mode: 0o700 });
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  try {
+    writeFileSync(paths.privateKeyPath, pem, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw keyError(paths.privateKeyPath, error);
+    return signingKeyFromPem(readKeyFile(paths.privateKeyPath));
+  }
+  // The umask may have narrowed the mode further, never widened it; chmod states it plainly.
+  chmodSync(paths.privateKeyPath, 0o600);
+  const key = signingKeyFromPem(pem);
+  writeFileSync(paths.publicKeyPath, key.publicKeyPem, { mode: 0o644 });
+  return key;
+}
+
+export function signingKeyFromPem(privateKeyPem: string): SigningKey {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(privateKeyPem);
+  } catch (error) {
+    throw new WaslError('evidence.key_invalid', 'the receipt signing key is not a readable private key PEM', { cause: error });
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519') {
+    throw new WaslError('evidence.key_invalid', `the receipt signing key must be Ed25519, not ${privateKey.asymmetricKeyType ?? 'unknown'}`);
+  }
+  const publicKey = createPublicKey(privateKey);
+  return { privateKey, publicKey, ...describePublicKey(publicKey) };
+}
+
+/** A published public key (PEM), checked to be Ed25519. */
+export function publicKeyFromPem(publicKeyPem: string): KeyObject {
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey(publicKeyPem);
+  } catch (error) {
+    throw new WaslError('evidence.key_invalid', 'the public key is not a readable PEM', { cause: error });
+  }
+  if (publicKey.asymmetricKeyType !== 'ed25519') {
+    throw new WaslError('evidence.key_invalid', `the public key must be Ed25519, not ${publicKey.asymmetricKeyType ?? 'unknown'}`);
+  }
+  return publicKey;
+}
+
+/** What `wasl key show` prints and what a verifier compares with a receipt's `keyId`. */
+export function describePublicKey(publicKey: KeyObject): PublicKeyDescription {
+  return {
+    algorithm: 'Ed25519',
+    keyId: keyIdOf(publicKey),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+/**
+ * SHA-256 of the raw public key: the same value as
+ * `openssl pkey -pubin -in key.pem -outform DER | tail -c 32 | sha256sum`.
+ */
+export function keyIdOf(publicKey: KeyObject): string {
+  return createHash('sha256').update(rawPublicKey(publicKey)).digest('hex');
+}
+
+/** RFC 8410: an Ed25519 SubjectPublicKeyInfo ends with the 32 raw key bytes. */
+function rawPublicKey(publicKey: KeyObject): Buffer {
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  return der.subarray(der.length - 32);
+}
+
+function readIfPresent(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw keyError(path, error);
+  }
+}
+
+function readKeyFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw keyError(path, error);
+  }
+}
+
+function keyError(path: string, cause: unknown): WaslError {
+  return new WaslError('evidence.key_unreadable', `the receipt signing key file ${path} cannot be read or written`, { cause, details: { path } });
+}

@@ -1,0 +1,161 @@
+/**
+ * The signed statement behind a receipt: evidence of deposit in the sense of the eIDAS electronic
+ * registered delivery services (ETSI EN 319 522), naming the sender, the time of registration, the
+ * hash of what was deposited and its recipients (the departments), issued by the office whose key
+ * signs it.
+ *
+ * Two layers:
+ * - the register entry: facts the register stores, chained by `previousEntryHash` and sealed by
+ *   `entryHash = SHA-256(JCS(entry without entryHash))`, so `register verify` can recompute it
+ *   from the stored columns;
+ * - the statement: the entry plus who issued it (`office`, `keyId`) and where its receipt page is,
+ *   signed with Ed25519 over its canonical bytes. Those extra fields are not chained, so that a
+ *   change of public URL or office name never breaks the register's chain.
+ */
+import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { WaslError } from '../errors.js';
+import { canonicalBytes, canonicalJson } from './canonical-json.js';
+import type { SigningKey } from './signing-key.js';
+
+export const STATEMENT_TYPE = 'wasl.registration';
+export const ENTRY_VERSION = 1;
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+const registerEntrySchema = z.object({
+  version: z.literal(ENTRY_VERSION),
+  number: z.string().min(1),
+  registeredAt: z.iso.datetime(),
+  channel: z.string().min(1),
+  sender: z.object({ id: z.string(), name: z.string().nullable() }),
+  departments: z.array(z.string()),
+  subject: z.string().nullable(),
+  original: z.object({ sha256: sha256Hex, size: z.number().int().nonnegative() }),
+  attachments: z.array(z.object({ sha256: sha256Hex, size: z.number().int().nonnegative(), contentType: z.string(), filename: z.string().nullable() })),
+  /** The number of the letter this one answers (outgoing answers), else null. */
+  inAnswerTo: z.string().nullable(),
+  /** The entry registered just before this one; null only for the register's first entry. */
+  previousEntryHash: sha256Hex.nullable(),
+});
+
+const chainedEntrySchema = registerEntrySchema.extend({ entryHash: sha256Hex });
+
+const statementSchema = chainedEntrySchema.extend({
+  type: z.literal(STATEMENT_TYPE),
+  office: z.object({ domain: z.string(), name: z.record(z.string(), z.string()) }),
+  keyId: sha256Hex,
+  receiptUrl: z.string(),
+});
+
+export type RegisterEntry = z.infer<typeof registerEntrySchema>;
+export type ChainedEntry = z.infer<typeof chainedEntrySchema>;
+export type ReceiptStatement = z.infer<typeof statementSchema>;
+
+/** What the register knows about a letter when it registers it; the chain fields are added here. */
+export type EntryFacts = Omit<RegisterEntry, 'version' | 'registeredAt' | 'previousEntryHash'> & { registeredAt: Date };
+
+export interface ReceiptSignature {
+  algorithm: 'Ed25519';
+  keyId: string;
+  /** base64url (RFC 4648 §5), no padding. */
+  value: string;
+}
+
+export interface SignedReceipt {
+  statement: ReceiptStatement;
+  /** The exact signed bytes, as text: what the register stores and the PDF embeds. */
+  canonicalStatement: string;
+  signature: ReceiptSignature;
+}
+
+/** The fields of a register entry, and only those: extra statement fields never enter the chain. */
+export function registerEntryOf(entry: RegisterEntry): RegisterEntry {
+  return {
+    version: entry.version,
+    number: entry.number,
+    registeredAt: entry.registeredAt,
+    channel: entry.channel,
+    sender: { id: entry.sender.id, name: entry.sender.name },
+    departments: [...entry.departments],
+    subject: entry.subject,
+    original: { sha256: entry.original.sha256, size: entry.original.size },
+    attachments: entry.attachments.map(({ sha256, size, contentType, filename }) => ({ sha256, size, contentType, filename })),
+    inAnswerTo: entry.inAnswerTo,
+    previousEntryHash: entry.previousEntryHash,
+  };
+}
+
+export function entryHashOf(entry: RegisterEntry): string {
+  return createHash('sha256').update(canonicalBytes(registerEntryOf(entry))).digest('hex');
+}
+
+/** Seals a new entry onto the chain; call it in the transaction that takes the number. */
+export function chainEntry({ facts, previousEntryHash }: { facts: EntryFacts; previousEntryHash: string | null }): ChainedEntry {
+  const entry = registerEntryOf({ ...facts, version: ENTRY_VERSION, registeredAt: facts.registeredAt.toISOString(), previousEntryHash });
+  return { ...entry, entryHash: entryHashOf(entry) };
+}
+
+export function buildStatement({
+  entry,
+  office,
+  keyId,
+  receiptUrl,
+}: {
+  entry: ChainedEntry;
+  office: ReceiptStatement['office'];
+  keyId: string;
+  receiptUrl: string;
+}): ReceiptStatement {
+  return { type: STATEMENT_TYPE, ...registerEntryOf(entry), entryHash: entry.entryHash, office: { domain: office.domain, name: { ...office.name } }, keyId, receiptUrl };
+}
+
+export function signStatement({ statement, key }: { statement: ReceiptStatement; key: SigningKey }): SignedReceipt {
+  if (statement.keyId !== key.keyId) {
+    throw new WaslError('evidence.key_mismatch', 'the statement names another key than the one signing it', { details: { statementKeyId: statement.keyId, keyId: key.keyId } });
+  }
+  const canonicalStatement = canonicalJson(statement);
+  const value = sign(null, Buffer.from(canonicalStatement, 'utf8'), key.privateKey).toString('base64url');
+  return { statement, canonicalStatement, signature: { algorithm: 'Ed25519', keyId: key.keyId, value } };
+}
+
+/** True when `signature` (raw bytes) is the Ed25519 signature of the canonical form of `statement`. */
+export function signatureHolds({ statement, signature, publicKey }: { statement: unknown; signature: Uint8Array; publicKey: KeyObject }): boolean {
+  return verify(null, canonicalBytes(statement), publicKey, signature);
+}
+
+/** Reads a statement's fields once its signature is known to hold; undefined when it is not one of ours. */
+export function readStatement(value: unknown): ReceiptStatement | undefined {
+  const parsed = statementSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * The `/r/{token}.json` document. Two lines on purpose: the signature first, then the statement's
+ * canonical bytes alone after `"statement":`, so that `sed` can cut out exactly the signed bytes
+ * for a check with OpenSSL (see README.md in this folder).
+ */
+export function formatReceiptJson({ canonicalStatement, signatureValue }: { canonicalStatement: string; signatureValue: string }): string {
+  const { keyId } = JSON.parse(canonicalStatement) as { keyId?: unknown };
+  if (typeof keyId !== 'string') throw new WaslError('evidence.receipt_unreadable', 'the stored statement names no signing key');
+  const signature: ReceiptSignature = { algorithm: 'Ed25519', keyId, value: signatureValue };
+  return `{"signature":${canonicalJson(signature)},\n"statement":${canonicalStatement}}\n`;
+}
+
+const receiptJsonSchema = z.object({
+  signature: z.object({ algorithm: z.literal('Ed25519'), keyId: z.string(), value: z.string().regex(/^[A-Za-z0-9_-]+$/) }),
+  statement: z.record(z.string(), z.unknown()),
+});
+
+/** A receipt JSON as served or saved (also pretty-printed: the signature is checked on the canonical form). */
+export function parseReceiptJson(text: string): { statement: Record<string, unknown>; signature: Buffer } {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new WaslError('evidence.receipt_unreadable', 'the receipt is not JSON', { cause: error });
+  }
+  const parsed = receiptJsonSchema.safeParse(document);
+  if (!parsed.success) throw new WaslError('evidence.receipt_unreadable', 'the receipt JSON has no Ed25519 signature and statement');
+  return { statement: parsed.data.statement, signature: Buffer.from(parsed.data.signature.value, 'base64url') };
+}
