@@ -1,0 +1,295 @@
+/**
+ * What the bot hears: invites it accepts, `!courrier` commands, and replies in the threads of the
+ * letters it forwarded. Every path ends in exactly one answer in the sender's thread, and never
+ * a second one for the same event, even across a restart (when the SDK replays each room's
+ * recent timeline): letters are deduplicated by the core on the event id and the receipt is a
+ * durable outbox delivery; every other answer is sent only after `claimEvent` said it is the first.
+ *
+ * Events are judged once the sync response that carried them has been processed whole, so the
+ * room state (the bot's own membership) is final when "did this happen before we joined?" is asked.
+ */
+import {
+  ClientEvent,
+  RoomEvent,
+  RoomMemberEvent,
+  SyncState,
+  type MatrixEvent,
+  type Room,
+  type RoomMember,
+  type SyncStateData,
+} from 'matrix-js-sdk';
+import type { Logger } from 'pino';
+import type { Attachment, GatewayPort, GatewaySettings } from '../../src/channels/port.js';
+import { WaslError } from '../../src/errors.js';
+import type { Homeserver } from './homeserver.js';
+import { matrixFailure } from './homeserver.js';
+import type { MatrixConfig } from './index.js';
+import {
+  answerLetter,
+  commandLetter,
+  fileReferenceOf,
+  isAllowedInviter,
+  parseCommand,
+  threadRootOf,
+  whyIgnored,
+  writtenText,
+  type Command,
+  type MatrixEventFacts,
+} from './to-letter.js';
+import { helpText, noticeContent, refusalText, replyTransactionId, statusText, type BotLanguage, type Refusal } from './to-native.js';
+
+/** Longest pause between two attempts at something the homeserver or the register refused for now. */
+const RETRY_MAX_MS = 60_000;
+const RETRY_FIRST_MS = 500;
+
+class Stopping extends Error {}
+
+export function createMatrixIntake({
+  homeserver,
+  config,
+  settings,
+  port,
+  logger,
+  language,
+}: {
+  homeserver: Homeserver;
+  config: MatrixConfig & { userId: string };
+  settings: GatewaySettings;
+  port: GatewayPort;
+  logger: Logger;
+  language: BotLanguage;
+}) {
+  const { client } = homeserver;
+  const botUserId = config.userId;
+  /** Timeline events of the sync response being processed, judged when it is done. */
+  let pending: MatrixEventFacts[] = [];
+  /** Events in hand, so one delivered twice while the first is handled is handled once. */
+  const inHand = new Set<string>();
+  const inFlight = new Set<Promise<void>>();
+  let stopping = new AbortController();
+  let running = false;
+
+  function track(work: Promise<void>): void {
+    const tracked = work.catch((error: unknown) => {
+      if (!(error instanceof Stopping)) logger.error({ err: error, phase: 'intake' }, 'unexpected failure while handling a Matrix event');
+    });
+    inFlight.add(tracked);
+    void tracked.finally(() => inFlight.delete(tracked));
+  }
+
+  /** Retries what failed for now (homeserver away, register busy) until it works or the gateway stops. */
+  async function persist<T>(what: string, work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      if (stopping.signal.aborted) throw new Stopping();
+      try {
+        return await work();
+      } catch (caught) {
+        const error = caught instanceof WaslError ? caught : matrixFailure(caught, what);
+        if (!error.temporary) throw error;
+        const delay = Math.max(error.retryAfterMs ?? 0, Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (attempt - 1)));
+        logger.warn({ phase: 'intake', code: error.code, attempt, delayMs: delay }, `${what} failed for now; trying again`);
+        await pause(delay, stopping.signal);
+      }
+    }
+  }
+
+  const departmentRooms = () => new Set(port.departments().flatMap((department) => department.channels.matrix ?? []));
+
+  function joinedAt(roomId: string): number | undefined {
+    const member = client.getRoom(roomId)?.getMember(botUserId);
+    if (member?.membership !== 'join') return undefined;
+    const event = member.events.member;
+    // A later change of the bot's own profile is a member event too; then the join is older than it.
+    if (!event || event.getPrevContent().membership === 'join') return 0;
+    return event.getTs();
+  }
+
+  function displayNameOf({ roomId, userId }: { roomId: string; userId: string }): string | undefined {
+    const name = client.getRoom(roomId)?.getMember(userId)?.rawDisplayName;
+    return name && name !== userId ? name : undefined;
+  }
+
+  function threadOfAnswer(event: MatrixEventFacts): string {
+    return threadRootOf(event.content) ?? event.event_id;
+  }
+
+  /** Answers a command once: after a restart the same event finds its claim taken and stays silent. */
+  async function answerOnce(event: MatrixEventFacts, text: string): Promise<void> {
+    if (!port.claimEvent('matrix', event.event_id)) {
+      logger.debug({ phase: 'intake', event: event.event_id }, 'already answered');
+      return;
+    }
+    await persist('answering a command', () =>
+      homeserver.sendEvent({ roomId: event.room_id, content: noticeContent({ text, thread: threadOfAnswer(event) }), txnId: replyTransactionId(event.event_id) }),
+    );
+  }
+
+  function refusalFor(error: WaslError): Refusal {
+    if (error.code === 'department.unknown') return { reason: 'unknown-department', department: String((error.details?.destinations as string[] | undefined)?.[0] ?? '') };
+    if (error.code === 'letter.too_large') return { reason: 'too-large', limitBytes: config.maxAttachmentBytes };
+    return { reason: 'other', code: error.code };
+  }
+
+  async function refuse(event: MatrixEventFacts, refusal: Refusal): Promise<void> {
+    await answerOnce(event, refusalText({ refusal, departments: port.departments(), language }));
+  }
+
+  async function download(events: MatrixEventFacts[]): Promise<Attachment[]> {
+    const attachments: Attachment[] = [];
+    for (const file of events.map((candidate) => fileReferenceOf(candidate.content))) {
+      if (file) attachments.push(await homeserver.download(file));
+    }
+    return attachments;
+  }
+
+  /** The command's own file (a captioned file) and the files its sender posted before it in the same thread. */
+  async function attachmentsOfCommand(event: MatrixEventFacts): Promise<Attachment[]> {
+    const root = threadRootOf(event.content);
+    const thread = root
+      ? [await homeserver.fetchEvent({ roomId: event.room_id, eventId: root }), ...(await homeserver.threadEvents({ roomId: event.room_id, rootEventId: root }))]
+      : [];
+    const earlierFiles = thread.filter(
+      (candidate) => candidate.sender === event.sender && candidate.event_id !== event.event_id && candidate.origin_server_ts <= event.origin_server_ts,
+    );
+    return download([...earlierFiles, event]);
+  }
+
+  async function register({ event, build }: { event: MatrixEventFacts; build: () => Promise<ReturnType<typeof commandLetter> | undefined> }): Promise<void> {
+    try {
+      const letter = await persist('reading the letter', build);
+      if (!letter) return refuse(event, { reason: 'empty' });
+      const acceptance = await persist('registering the letter', () => port.accept(letter));
+      logger.info({ phase: 'intake', letter: acceptance.number, duplicate: acceptance.duplicate, answers: acceptance.answers }, acceptance.duplicate ? 'letter already registered' : 'letter registered');
+    } catch (error) {
+      if (error instanceof Stopping) throw error;
+      const failure = matrixFailure(error, 'registering the letter');
+      logger.info({ phase: 'intake', code: failure.code }, 'letter refused');
+      await refuse(event, refusalFor(failure));
+    }
+  }
+
+  async function sendCommand(event: MatrixEventFacts, command: Extract<Command, { kind: 'send' }>): Promise<void> {
+    await register({
+      event,
+      async build() {
+        const attachments = await attachmentsOfCommand(event);
+        if (command.body === '' && attachments.length === 0) return undefined;
+        return commandLetter({ event, command, attachments, displayName: displayNameOf({ roomId: event.room_id, userId: event.sender }) });
+      },
+    });
+  }
+
+  async function threadAnswer(event: MatrixEventFacts, answerToken: string): Promise<void> {
+    await register({
+      event,
+      async build() {
+        const attachments = await download([event]);
+        if (writtenText(event.content).trim() === '' && attachments.length === 0) return undefined;
+        return answerLetter({ event, answerToken, attachments, displayName: displayNameOf({ roomId: event.room_id, userId: event.sender }) });
+      },
+    });
+  }
+
+  async function handle(event: MatrixEventFacts): Promise<void> {
+    const ignored = whyIgnored({ event, botUserId, joinedAt: joinedAt(event.room_id) });
+    if (ignored) {
+      logger.trace({ phase: 'intake', event: event.event_id, ignored }, 'event ignored');
+      return;
+    }
+    const command = parseCommand({ text: writtenText(event.content), prefix: config.commandPrefix });
+    const root = threadRootOf(event.content);
+    if (command?.kind === 'send') return sendCommand(event, command);
+    if (command?.kind === 'status') {
+      const text = statusText({ number: command.number, letter: port.findLetter(command.number), askedBy: event.sender, language, timezone: settings.timezone });
+      return answerOnce(event, text);
+    }
+    if (command) return answerOnce(event, helpText({ prefix: config.commandPrefix, departments: port.departments(), language }));
+    const answerToken = root ? port.answerTokenForThread('matrix', root) : undefined;
+    if (answerToken) return threadAnswer(event, answerToken);
+  }
+
+  function judgePending(): void {
+    const batch = pending;
+    pending = [];
+    for (const event of batch) {
+      if (inHand.has(event.event_id)) continue;
+      inHand.add(event.event_id);
+      track(handle(event).finally(() => inHand.delete(event.event_id)));
+    }
+  }
+
+  async function acceptInvite({ roomId, inviter }: { roomId: string; inviter: string }): Promise<void> {
+    if (!isAllowedInviter({ inviter, allowed: config.allowedInviters }) && !departmentRooms().has(roomId)) {
+      logger.info({ phase: 'invite', room: roomId, inviter }, 'invite ignored: the inviter is not allowed');
+      return;
+    }
+    await persist(`joining ${roomId}`, () => homeserver.join(roomId));
+    logger.info({ phase: 'invite', room: roomId, inviter }, 'joined a room on invitation');
+  }
+
+  const onTimeline = (event: MatrixEvent, room: Room | undefined, toStartOfTimeline: boolean | undefined, removed: boolean) => {
+    if (!running || toStartOfTimeline || removed || !room) return;
+    pending.push(event.event as MatrixEventFacts);
+  };
+
+  const onMembership = (event: MatrixEvent, member: RoomMember) => {
+    if (!running || member.userId !== botUserId || member.membership !== 'invite') return;
+    track(acceptInvite({ roomId: member.roomId, inviter: event.getSender() ?? '' }));
+  };
+
+  const onSync = (state: SyncState, previous: SyncState | null, data?: SyncStateData) => {
+    if (state === SyncState.Prepared || state === SyncState.Syncing) judgePending();
+    if (state === SyncState.Error && previous !== SyncState.Error) {
+      const error = data?.error;
+      if (error && matrixFailure(error, 'sync').code === 'matrix.unauthorized') {
+        logger.error({ phase: 'sync' }, 'the homeserver refuses the access token: Matrix intake has stopped (set WASL_MATRIX_ACCESS_TOKEN and restart)');
+      } else {
+        logger.warn({ phase: 'sync', err: error?.message }, 'the homeserver cannot be reached; sync keeps retrying');
+      }
+    }
+    if (state === SyncState.Syncing && previous !== null && previous !== SyncState.Syncing && previous !== SyncState.Prepared) {
+      logger.info({ phase: 'sync' }, 'sync with the homeserver resumed');
+    }
+  };
+
+  return {
+    async start(): Promise<void> {
+      running = true;
+      stopping = new AbortController();
+      client.on(RoomEvent.Timeline, onTimeline);
+      client.on(RoomMemberEvent.Membership, onMembership);
+      client.on(ClientEvent.Sync, onSync);
+      // The first sync takes up to this many events per room: what was said while the gateway was stopped.
+      await client.startClient({ initialSyncLimit: config.initialSyncLimit, disablePresence: true, lazyLoadMembers: false, threadSupport: false });
+    },
+    /** After a successful send: if sync is waiting out an outage, try it now rather than after its back-off. */
+    homeserverAnswered(): void {
+      const state = client.getSyncState();
+      if (state === SyncState.Error || state === SyncState.Reconnecting) client.retryImmediately();
+    },
+    async stop(): Promise<void> {
+      running = false;
+      stopping.abort();
+      client.stopClient();
+      client.off(RoomEvent.Timeline, onTimeline);
+      client.off(RoomMemberEvent.Membership, onMembership);
+      client.off(ClientEvent.Sync, onSync);
+      pending = [];
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new Stopping());
+      },
+      { once: true },
+    );
+  });
+}
