@@ -10,6 +10,7 @@ import { adapterDefinitions } from './channels/registry.js';
 import type { ChannelAdapter, GatewayPort, GatewaySettings } from './channels/port.js';
 import type { WaslConfig } from './config/config.load.js';
 import { openDatabase, type Db } from './db/db.js';
+import { createGroupCommit } from './db/group-commit.js';
 import * as letterRepository from './letters/letters.repository.js';
 import { createRegister, type Register } from './letters/letters.usecases.js';
 import { createLogger } from './logger.js';
@@ -62,8 +63,10 @@ export function createGateway({
   const publicUrl = () => (config.publicUrl ?? httpUrl).replace(/\/$/, '');
 
   let outbox: OutboxWorker | undefined;
+  const commit = createGroupCommit(db);
   const register = createRegister({
     db,
+    commit,
     config,
     router,
     answerTokens,
@@ -116,7 +119,7 @@ export function createGateway({
   }
 
   const composer = createComposer({ db, config, templates, router, register, answerTokens, now });
-  outbox = createOutboxWorker({ db, adapters, composer, config: config.outbox, now, logger: logger.child({ phase: 'outbox' }) });
+  outbox = createOutboxWorker({ db, commit, adapters, composer, config: config.outbox, now, logger: logger.child({ phase: 'outbox' }) });
   const worker = outbox;
 
   return {

@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { adapterDefinitions } from '../channels/registry.js';
 import { ConfigError, loadConfig, type WaslConfig } from '../config/config.load.js';
 import { openDatabase } from '../db/db.js';
+import { createGroupCommit } from '../db/group-commit.js';
 import { createGateway } from '../gateway.js';
 import * as letterRepository from '../letters/letters.repository.js';
 import { createRegister } from '../letters/letters.usecases.js';
@@ -37,6 +38,7 @@ function openRegister() {
   const router = createRouter({ domain: settings.mail.domain, departments: settings.departments });
   const register = createRegister({
     db,
+    commit: createGroupCommit(db),
     config: settings,
     router,
     answerTokens: createAnswerTokens(loadOrCreateSecret({ dataDir, env: process.env })),

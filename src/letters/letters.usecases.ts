@@ -14,6 +14,7 @@ import type {
 } from '../channels/port.js';
 import type { WaslConfig } from '../config/config.load.js';
 import type { Db } from '../db/db.js';
+import type { GroupCommit } from '../db/group-commit.js';
 import { WaslError } from '../errors.js';
 import type { AnswerTokens } from '../receipts/tokens.js';
 import { newReceiptToken } from '../receipts/tokens.js';
@@ -42,6 +43,8 @@ interface RegisterOptions {
   publicUrl: () => string;
   /** Channels that have a running adapter: forwards are queued only for those. */
   activeChannels: () => ReadonlySet<string>;
+  /** Where writes are committed: shared with the outbox so they ride the same fsyncs. */
+  commit: GroupCommit;
   /** Called after a commit that queued deliveries, so the outbox starts at once. */
   onQueued: () => void;
   logger: Logger;
@@ -54,59 +57,8 @@ type Classification =
   /** A machine-written reply to one of our forwards: kept for the mail office, never passed on (loop guard). */
   | { kind: 'set-aside'; departments: string[] };
 
-/**
- * Group commit: letters that finish arriving while a commit is running are committed together, one
- * transaction and one fsync for all, each in its own savepoint so one letter's failure cannot sink
- * the others. Nothing waits on a timer: a lone letter is committed on the next turn of the event
- * loop, and batches form only from what arrived meanwhile (better-sqlite3 commits synchronously).
- */
-function createGroupCommit(db: Db) {
-  type Work = { run: (tx: Tx) => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void };
-  let queue: Work[] = [];
-  let scheduled = false;
-
-  function flush(): void {
-    scheduled = false;
-    const batch = queue;
-    queue = [];
-    const outcomes: ({ value: unknown } | { error: unknown })[] = [];
-    try {
-      db.transaction((tx) => {
-        for (const work of batch) {
-          try {
-            outcomes.push({ value: tx.transaction((savepoint) => work.run(savepoint)) });
-          } catch (error) {
-            outcomes.push({ error });
-          }
-        }
-        // IMMEDIATE takes the write lock up front: a read-then-write upgrade could fail at once in WAL mode.
-      }, { behavior: 'immediate' });
-    } catch (error) {
-      // The commit itself failed (disk full, lock): nothing of the batch is stored, everyone hears so.
-      for (const work of batch) work.reject(error);
-      return;
-    }
-    batch.forEach((work, index) => {
-      const outcome = outcomes[index]!;
-      if ('error' in outcome) work.reject(outcome.error);
-      else work.resolve(outcome.value);
-    });
-  }
-
-  return function commit<T>(run: (tx: Tx) => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
-    });
-  };
-}
-
 export function createRegister(options: RegisterOptions): Register {
-  const { db, config, router, answerTokens, now, logger } = options;
-  const commit = createGroupCommit(db);
+  const { db, config, router, answerTokens, now, logger, commit } = options;
 
   const receiptUrl = (token: string) => `${options.publicUrl()}/r/${token}`;
 

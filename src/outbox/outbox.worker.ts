@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { ChannelAdapter } from '../channels/port.js';
 import type { WaslConfig } from '../config/config.load.js';
 import type { Db } from '../db/db.js';
+import type { GroupCommit } from '../db/group-commit.js';
 import { toWaslError, WaslError } from '../errors.js';
 import * as letterRepository from '../letters/letters.repository.js';
 import type { DeliveryRow } from '../letters/letters.repository.js';
@@ -37,8 +38,10 @@ export function createOutboxWorker({
   config,
   now,
   logger,
+  commit,
 }: {
   db: Db;
+  commit: GroupCommit;
   adapters: ReadonlyMap<string, ChannelAdapter>;
   composer: Composer;
   config: WaslConfig['outbox'];
@@ -109,18 +112,21 @@ export function createOutboxWorker({
       if (!adapter) throw new WaslError('channel.off', `the ${delivery.channel} channel is not running`, { temporary: true });
       const message = composer.compose(delivery);
       const result = await adapter.send(message);
-      recordSent({ delivery, externalId: result.externalId });
+      await recordSent({ delivery, externalId: result.externalId });
       log.info({ phase: 'outbox.sent', attempt: delivery.attempts }, 'delivered');
     } catch (caught) {
       const error = toWaslError(caught, 'delivery.unexpected');
-      recordFailure({ delivery, error });
+      await recordFailure({ delivery, error }).catch((failure: unknown) =>
+        // The mark could not be written: the row stays 'sending' and is sent again after a restart.
+        log.error({ phase: 'outbox.record', err: failure }, 'could not record a failed attempt'),
+      );
       log.warn({ phase: 'outbox.failed', attempt: delivery.attempts, code: error.code, temporary: error.temporary, err: error.message }, 'delivery attempt failed');
     }
   }
 
-  function recordSent({ delivery, externalId }: { delivery: DeliveryRow; externalId: string }): void {
+  function recordSent({ delivery, externalId }: { delivery: DeliveryRow; externalId: string }): Promise<void> {
     const at = now();
-    db.transaction((tx) => {
+    return commit((tx) => {
       outbox.markSent(tx, { id: delivery.id, externalId, at });
       const base = { letterId: delivery.letterId, at, departmentCode: delivery.departmentCode ?? undefined };
       if (delivery.kind === 'forward') {
@@ -142,10 +148,10 @@ export function createOutboxWorker({
     });
   }
 
-  function recordFailure({ delivery, error }: { delivery: DeliveryRow; error: WaslError }): void {
+  function recordFailure({ delivery, error }: { delivery: DeliveryRow; error: WaslError }): Promise<void> {
     const at = now();
     const errorText = error.message.slice(0, 1000);
-    db.transaction((tx) => {
+    return commit((tx) => {
       if (error.temporary && delivery.attempts < config.maxAttempts) {
         const delay = Math.max(error.retryAfterMs ?? 0, retryDelayMs({ attempt: delivery.attempts, baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }));
         outbox.markRetry(tx, { id: delivery.id, at, nextAttemptAt: new Date(at.getTime() + delay), errorCode: error.code, error: errorText });
