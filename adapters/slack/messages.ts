@@ -21,6 +21,7 @@ interface Phrases {
   answerRegistered: string;
   notRegistered: string;
   tooLarge: string;
+  fileUnreadable: string;
   modalUnavailable: string;
   noDepartmentHere: string;
   listEmpty: string;
@@ -74,6 +75,7 @@ const PHRASES: Record<SlackLanguage, Phrases> = {
     answerRegistered: 'Votre réponse est enregistrée sous le numéro *{number}* ; elle est envoyée à l’expéditeur du courrier {answers}.',
     notRegistered: "Votre courrier n'a pas pu être enregistré pour l'instant ; rien n'a été gardé. Réessayez dans un moment.",
     tooLarge: "Ce courrier est trop volumineux ({size}) : la limite est {limit}. Rien n'a été gardé.",
+    fileUnreadable: "Slack ne nous a pas laissé lire une pièce jointe ; rien n'a été gardé. Joignez le fichier de nouveau depuis votre ordinateur.",
     modalUnavailable: "Le formulaire n'a pas pu s'ouvrir. Réessayez, ou écrivez *{command} send SERVICE objet*.",
     noDepartmentHere: "Ce canal n'est le canal d'aucun service : *{command} list* s'utilise dans le canal d'un service.",
     listEmpty: 'Aucun courrier ouvert pour {department}.',
@@ -132,6 +134,7 @@ const PHRASES: Record<SlackLanguage, Phrases> = {
     answerRegistered: 'Your answer is registered as *{number}*; it is on its way to the sender of letter {answers}.',
     notRegistered: 'Your letter could not be registered right now; nothing was kept. Please try again in a moment.',
     tooLarge: 'This letter is too large ({size}): the limit is {limit}. Nothing was kept.',
+    fileUnreadable: 'Slack did not let us read an attachment; nothing was kept. Attach the file again from your computer.',
     modalUnavailable: 'The form could not open. Try again, or write *{command} send DEPARTMENT subject*.',
     noDepartmentHere: "This channel is no department's channel: use *{command} list* in a department's channel.",
     listEmpty: 'No open letters for {department}.',
@@ -190,6 +193,7 @@ const PHRASES: Record<SlackLanguage, Phrases> = {
     answerRegistered: 'سُجّل جوابك تحت الرقم *{number}*، وهو في طريقه إلى مرسل المراسلة {answers}.',
     notRegistered: 'تعذّر تسجيل مراسلتك الآن ولم يُحفظ شيء. أعد المحاولة بعد قليل.',
     tooLarge: 'هذه المراسلة كبيرة جدا ({size})، والحد هو {limit}. لم يُحفظ شيء.',
+    fileUnreadable: 'لم يسمح لنا Slack بقراءة أحد المرفقات ولم يُحفظ شيء. أرفق الملف مرة أخرى من حاسوبك.',
     modalUnavailable: 'تعذّر فتح الاستمارة. أعد المحاولة أو اكتب *{command} send المصلحة الموضوع*.',
     noDepartmentHere: 'هذه القناة ليست قناة أي مصلحة: استعمل *{command} list* في قناة مصلحة.',
     listEmpty: 'لا توجد مراسلات مفتوحة لـ{department}.',

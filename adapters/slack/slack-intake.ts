@@ -73,6 +73,7 @@ function humanSize(bytes: number): string {
 function refusalPhrase(error: WaslError): PhraseKey {
   if (error.code === 'department.unknown') return 'unknownDepartment';
   if (error.code === 'letter.too_large') return 'tooLarge';
+  if (error.code === 'slack.file_unreadable') return 'fileUnreadable';
   return 'notRegistered';
 }
 

@@ -4,7 +4,8 @@
  * external upload flow), the file downloads and upload URLs those methods hand out, and the
  * `response_url`s of slash commands. Every call is recorded so tests assert on what Slack would
  * have received. It can be told to answer 429 with Retry-After or 5xx, or be stopped and started
- * again on the same port, to play a Slack that is rate limiting or down.
+ * again on the same port, to play a Slack that is rate limiting or down. For Socket Mode it
+ * hands out a WebSocket URL (apps.connections.open) and sends envelopes over it.
  *
  * `signedRequest` sends requests to our receiver signed exactly as Slack signs them:
  * `v0=` HMAC-SHA256(signing secret, `v0:{timestamp}:{body}`) in X-Slack-Signature, with the
@@ -13,6 +14,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+// ws comes with @slack/socket-mode (Bolt's Socket Mode client speaks it on the other end).
+import { WebSocketServer, type WebSocket } from 'ws';
 import { waitFor } from './wait.js';
 
 export interface SlackCall {
@@ -75,6 +78,11 @@ export interface FakeSlack {
   /** A file as a person uploaded it: Slack's file object, whose download needs the bot token. */
   addFile(input: { name: string; mimetype: string; content: Buffer }): Record<string, unknown>;
   fail(failure: Failure): void;
+  /**
+   * Socket Mode: sends one envelope (`events_api`, `slash_commands`, `interactive`) over the
+   * WebSocket the app opened with apps.connections.open, and resolves with the app's ack.
+   */
+  sendEnvelope(input: { type: string; payload: Record<string, unknown> }): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -115,7 +123,7 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
   });
 }
 
-export async function startFakeSlack({ port = 0, botToken = 'xoxb-test-token' }: { port?: number; botToken?: string } = {}): Promise<FakeSlack> {
+export async function startFakeSlack({ port = 0, botToken = 'xoxb-test-token', appToken = 'xapp-test-token' }: { port?: number; botToken?: string; appToken?: string } = {}): Promise<FakeSlack> {
   const calls: SlackCall[] = [];
   const failed: SlackCall[] = [];
   const responses: ResponseUrlPost[] = [];
@@ -127,6 +135,18 @@ export async function startFakeSlack({ port = 0, botToken = 'xoxb-test-token' }:
   let server: Server | undefined;
   let sequence = 0;
   let clock = 1_760_000_000;
+  const sockets = new WebSocketServer({ noServer: true });
+  const acks = new Map<string, (payload: Record<string, unknown>) => void>();
+  let socket: WebSocket | undefined;
+  sockets.on('connection', (connection) => {
+    socket = connection;
+    connection.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { envelope_id: string; payload?: Record<string, unknown> };
+      acks.get(message.envelope_id)?.(message.payload ?? {});
+      acks.delete(message.envelope_id);
+    });
+    connection.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0WASL' } }));
+  });
 
   const base = () => `http://127.0.0.1:${boundPort}`;
   const nextId = (prefix: string) => `${prefix}${(++sequence).toString().padStart(6, '0')}`;
@@ -151,6 +171,8 @@ export async function startFakeSlack({ port = 0, botToken = 'xoxb-test-token' }:
   /** The Web API: each method answers as Slack documents it, with the fields wasl reads. */
   function answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
     switch (method) {
+      case 'apps.connections.open':
+        return { ok: true, url: `ws://127.0.0.1:${boundPort}/link/?ticket=${nextId('t')}` };
       case 'auth.test':
         return { ok: true, url: 'https://wasl-test.slack.com/', team: 'wasl test', user: 'wasl', team_id: FAKE_TEAM, user_id: FAKE_BOT_USER, bot_id: FAKE_BOT_ID };
       case 'users.info': {
@@ -233,7 +255,7 @@ export async function startFakeSlack({ port = 0, botToken = 'xoxb-test-token' }:
       if (failure.status && failure.status !== 200) return void response.writeHead(failure.status, { 'content-type': 'text/html' }).end('<html>Slack is down</html>');
       return json(response, 200, { ok: false, error: failure.platformError ?? 'internal_error' });
     }
-    if (method !== 'auth.test' && token !== botToken) {
+    if (method !== 'auth.test' && token !== (method === 'apps.connections.open' ? appToken : botToken)) {
       failed.push(call);
       return json(response, 200, { ok: false, error: 'invalid_auth' });
     }
@@ -271,9 +293,19 @@ export async function startFakeSlack({ port = 0, botToken = 'xoxb-test-token' }:
       return object;
     },
     fail: (failure) => failures.push({ ...failure }),
+    async sendEnvelope({ type, payload }) {
+      await waitFor(() => socket !== undefined, { what: 'the app to connect over Socket Mode' });
+      const envelopeId = nextId('env-');
+      const acked = new Promise<Record<string, unknown>>((resolve) => acks.set(envelopeId, resolve));
+      socket!.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: 0, retry_reason: '' }));
+      return acked;
+    },
     async start() {
       server = createServer((request, response) => {
         handle(request, response).catch((error: unknown) => json(response, 500, { ok: false, error: String(error) }));
+      });
+      server.on('upgrade', (request, stream, head) => {
+        sockets.handleUpgrade(request, stream, head, (connection) => sockets.emit('connection', connection, request));
       });
       await new Promise<void>((resolve) => server!.listen(boundPort, '127.0.0.1', resolve));
       boundPort = (server.address() as AddressInfo).port;
@@ -281,6 +313,8 @@ export async function startFakeSlack({ port = 0, botToken = 'xoxb-test-token' }:
     stop() {
       return new Promise((resolve) => {
         if (!server) return resolve();
+        for (const client of sockets.clients) client.terminate();
+        socket = undefined;
         server.closeAllConnections();
         server.close(() => resolve());
         server = undefined;
