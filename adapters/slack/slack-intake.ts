@@ -131,8 +131,9 @@ export function createSlackIntake({
     receiver,
     logger: log,
     // A custom authorize instead of `token`: Bolt would otherwise call auth.test in its constructor
-    // and leave a rejected promise behind when Slack is unreachable at start.
-    authorize: async () => ({ botToken: config.botToken, ...(await whoAmI()) }),
+    // and leave a rejected promise behind when Slack is unreachable at start. Without our ids a
+    // request is still handled: our own posts carry a bot_id, which the thread filter ignores.
+    authorize: async () => ({ botToken: config.botToken, ...(await whoAmI().catch(() => ({}))) }),
     ignoreSelf: true,
   });
   app.error(async (error) => {

@@ -100,10 +100,11 @@ function postedTs(forward: SlackCall): string {
   return String(forward.result!.ts);
 }
 
-function press({ forward, ts, user = 'U0BOB', action }: { forward: SlackCall; ts: string; user?: string; action: Record<string, unknown> }) {
+function press({ slack, forward, ts, user = 'U0BOB', action }: { slack: FakeSlack; forward: SlackCall; ts: string; user?: string; action: Record<string, unknown> }) {
   const payload = fixture('block-actions-acknowledge.json') as Record<string, unknown>;
   return {
     ...payload,
+    response_url: slack.responseUrl(),
     user: { id: user, username: 'bob', name: 'bob', team_id: FAKE_TEAM },
     container: { type: 'message', message_ts: ts, channel_id: forward.args.channel, is_ephemeral: false },
     channel: { id: forward.args.channel, name: 'rh' },
@@ -221,7 +222,7 @@ describe('letters for a department with a Slack channel', () => {
     const delivery = setup.test.gateway.db.select().from(deliveries).all().find((row) => row.channel === 'slack')!;
     expect(delivery.externalId).toBe(`C0RH:${ts}`);
 
-    const acknowledge = press({ forward, ts, action: { ...(fixture('block-actions-acknowledge.json').actions as object[])[0], block_id: `wasl.letter:${number}`, value: number } });
+    const acknowledge = press({ slack: setup.slack, forward, ts, action: { ...(fixture('block-actions-acknowledge.json').actions as object[])[0], block_id: `wasl.letter:${number}`, value: number } });
     expect((await setup.post('interaction', acknowledge)).status).toBe(200);
     expect(setup.test.gateway.port.findLetter(number)!.status).toBe('acknowledged');
     const [update] = setup.slack.callsTo('chat.update');
@@ -233,7 +234,7 @@ describe('letters for a department with a Slack channel', () => {
     await setup.post('interaction', acknowledge);
     expect(setup.slack.callsTo('chat.update')).toHaveLength(1);
 
-    const transfer = press({ forward, ts, action: { ...(fixture('block-actions-transfer.json').actions as object[])[0], block_id: `wasl.letter:${number}` } });
+    const transfer = press({ slack: setup.slack, forward, ts, action: { ...(fixture('block-actions-transfer.json').actions as object[])[0], block_id: `wasl.letter:${number}` } });
     await setup.post('interaction', transfer);
     expect(setup.test.gateway.port.findLetter(number)).toMatchObject({ status: 'transferred', departments: ['RH', 'URB'] });
     const afterTransfer = setup.slack.callsTo('chat.update')[1]!;
@@ -241,6 +242,14 @@ describe('letters for a department with a Slack channel', () => {
     expect(JSON.stringify(afterTransfer.args.blocks)).not.toContain('"actions"');
     // Transferred means forwarded to the new department, on its own channel.
     await forwardIn(setup, 'C0URB', number);
+
+    // A press on a letter the register does not know is refused to the presser alone.
+    const stray = press({ slack: setup.slack, forward, ts, action: { ...(fixture('block-actions-acknowledge.json').actions as object[])[0], block_id: 'wasl.letter:2020-A-999999', action_ts: '1760009999.000001' } });
+    await setup.post('interaction', stray);
+    const [refusal] = await setup.slack.waitForResponses(1);
+    expect(refusal!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(String(refusal!.body.text)).toContain("L'action n'a pas pu être enregistrée");
+    expect(setup.slack.callsTo('chat.update')).toHaveLength(2);
 
     const events = setup.test.gateway.db.select().from(letterEvents).all().filter((event) => ['acknowledged', 'transferred'].includes(event.type));
     expect(events.map((event) => [event.type, event.actorChannel, event.actorId, event.actorName, event.departmentCode])).toEqual([
@@ -279,6 +288,24 @@ describe('answers across channels', () => {
     await setup.test.gateway.outbox.idle();
     expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(2);
     expect(setup.test.relay!.to('karim@citizen.test')).toHaveLength(2);
+  });
+
+  it('a thread answer whose file Slack cannot hand over yet is refused with 500, and taken once when Slack sends the event again', async () => {
+    const setup = await start();
+    const number = await emailLetter(setup);
+    const ts = postedTs(await forwardIn(setup, 'C0RH', number));
+    const file = setup.slack.addFile({ name: 'plan.pdf', mimetype: 'application/pdf', content: Buffer.from('%PDF plan') });
+    const reply = threadReply({ channel: 'C0RH', threadTs: ts, text: 'Voici le plan.', eventId: 'Ev0RETRY', files: [file] });
+
+    setup.slack.fail({ method: 'files.download', times: 1, status: 503 });
+    expect((await setup.post('event', reply)).status).toBe(500);
+    expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(1);
+
+    const retried = await setup.post('event', reply, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_error' } });
+    expect(retried.status).toBe(200);
+    const stored = setup.test.gateway.db.select().from(letters).all();
+    expect(stored).toHaveLength(2);
+    expect(stored[1]).toMatchObject({ direction: 'D', externalId: 'Ev0RETRY', bodyText: 'Voici le plan.' });
   });
 
   it('ignores our own posts, other apps and threads that are not forwards, while a person in the thread is heard', async () => {

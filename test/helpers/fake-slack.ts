@@ -51,7 +51,7 @@ export interface FakeUser {
 
 /** A failure to play on the next matching calls. */
 export interface Failure {
-  /** Only calls to this method; all methods when absent. */
+  /** Only calls to this method (`files.download` for file downloads); all methods when absent. */
   method?: string;
   times: number;
   /** 429 with Retry-After, a 5xx, or 200 with `ok: false`. */
@@ -233,6 +233,8 @@ export async function startFakeSlack({ port = 0, botToken = 'xoxb-test-token', a
     }
     const download = /^\/files-pri\/(F\d+)\//.exec(url.pathname);
     if (download) {
+      const failure = failureFor('files.download');
+      if (failure) return void response.writeHead(failure.status ?? 503, { 'content-type': 'text/html' }).end('<html>Slack is down</html>');
       const file = files.get(download[1]!);
       // Slack answers a download without the right token with its sign-in page, not a 401.
       if (!file || token !== botToken) return void response.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in</html>');
