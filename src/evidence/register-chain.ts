@@ -20,6 +20,9 @@ import { entryHashOf, registerEntryOf, signatureHolds, type ChainedEntry } from 
 
 export type ChainProblemKind = 'altered' | 'removed' | 'reordered' | 'inserted';
 
+/** An entry that does not hash right is edited, whatever else it looks like; a skipped number may follow from any tampering. */
+const PRIORITY: Record<ChainProblemKind, number> = { altered: 3, inserted: 2, reordered: 1, removed: 0 };
+
 export interface ChainProblem {
   kind: ChainProblemKind;
   /** The entry at fault; for a removal, the entry found where the missing one should be (absent at the end). */
@@ -57,11 +60,15 @@ export function verifyChain({
   /** The last sequence taken per series (`{ '2026-A': 123 }`), from the register's counters. */
   lastSequences?: Record<string, number>;
 }): ChainReport {
+  // One problem per entry: the most telling one, since one tampering trips several checks.
   const problems = new Map<number, ChainProblem>();
   const report = (problem: ChainProblem) => {
-    if (!problems.has(problem.position)) problems.set(problem.position, problem);
+    const known = problems.get(problem.position);
+    if (!known || PRIORITY[problem.kind] > PRIORITY[known.kind]) problems.set(problem.position, problem);
   };
   const positionOfHash = new Map(entries.map((entry, position) => [entry.entryHash, position]));
+  /** Hashes some entry was chained to: an entry no other follows is either the last one or slipped in. */
+  const chainedTo = new Set(entries.map((entry) => entry.previousEntryHash));
   const lastSeen = new Map<string, number>();
 
   entries.forEach((entry, position) => {
@@ -80,9 +87,11 @@ export function verifyChain({
       const predecessor = entry.previousEntryHash === null ? undefined : positionOfHash.get(entry.previousEntryHash);
       if (predecessor !== undefined && predecessor > position) {
         report({ kind: 'reordered', number: entry.number, position, message: `${entry.number} stands before ${entries[predecessor]!.number}, which was registered before it` });
-      } else if (predecessor !== undefined) {
+      } else if (predecessor !== undefined && !chainedTo.has(entries[predecessor + 1]!.entryHash)) {
         const intruder = entries[predecessor + 1]!;
         report({ kind: 'inserted', number: intruder.number, position: predecessor + 1, message: `${intruder.number} is not part of the chain: ${entry.number} was registered right after ${entries[predecessor]!.number}` });
+      } else if (predecessor !== undefined) {
+        report({ kind: 'reordered', number: entry.number, position, message: `${entry.number} was registered right after ${entries[predecessor]!.number}, not after ${entries[position - 1]!.number}` });
       } else if (!numbersSkipped) {
         // When numbers were skipped, the numbering check below names the missing entry instead.
         report({ kind: 'removed', number: entry.number, position, message: `the entry ${entry.number} was chained to is no longer in the register: it was removed, or the entry before ${entry.number} was rewritten with a new hash` });
