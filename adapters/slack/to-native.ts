@@ -122,7 +122,7 @@ export function forwardMessage({
   if (message.attachments.length > 0) context.push(escapeMrkdwn(say({ language, key: 'forwardFiles', values: { count: message.attachments.length } })));
   context.push(escapeMrkdwn(say({ language, key: 'forwardReplyHint' })));
   return {
-    text: `${letter.number} — ${message.subject}`,
+    text: message.subject,
     blocks: [
       { type: 'header', text: plain(say({ language, key: 'forwardHeading', values: { number: letter.number } })) },
       ...textSections({ text: message.text, overflowNote: letter.receiptUrl }),

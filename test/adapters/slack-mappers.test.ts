@@ -173,7 +173,7 @@ describe('a message in the thread of a forwarded letter', () => {
 describe('a letter posted to a department channel', () => {
   it('shows its number, the text the core rendered (escaped), the receipt link and the three actions', () => {
     const message = forwardMessage({ message: forward({ attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', content: new Uint8Array(1) }] }), departments, language: 'fr' });
-    expect(message.text).toBe('2026-A-000001 — [2026-A-000001] Congé');
+    expect(message.text).toBe('[2026-A-000001] Congé');
     expect(message.blocks[0]).toMatchObject({ type: 'header', text: { text: 'Courrier 2026-A-000001' } });
     const body = JSON.stringify(message.blocks);
     expect(body).toContain('je demande un congé &lt;du 3 au 5&gt; &amp; merci.');

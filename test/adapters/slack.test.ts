@@ -90,9 +90,14 @@ async function emailLetter(setup: Setup, { subject = 'Congé', attachments = [] 
 
 const postsTo = (slack: FakeSlack, channel: string) => slack.callsTo('chat.postMessage').filter((call) => call.args.channel === channel);
 
+/** The forward of a letter, known by the metadata wasl attaches to what it posts. */
 async function forwardIn(setup: Setup, channel: string, number: string): Promise<SlackCall> {
-  await waitFor(() => postsTo(setup.slack, channel).some((call) => String(call.args.text).startsWith(number)), { what: `${number} posted to ${channel}` });
-  return postsTo(setup.slack, channel).find((call) => String(call.args.text).startsWith(number))!;
+  const isForward = (call: SlackCall) => {
+    const payload = (call.args.metadata as { event_payload?: { kind?: string; letter?: string } } | undefined)?.event_payload;
+    return payload?.kind === 'forward' && payload.letter === number;
+  };
+  await waitFor(() => postsTo(setup.slack, channel).some(isForward), { what: `${number} posted to ${channel}` });
+  return postsTo(setup.slack, channel).find(isForward)!;
 }
 
 /** What Slack answered when the forward was posted: its ts names the thread. */
