@@ -8,6 +8,8 @@
  * txnId") and holds back every later send in a room once one failed ("Event blocked by other
  * events not yet sent"), which defeats the outbox's retries with stable transaction ids.
  */
+// Before 'matrix-js-sdk': the SDK's modules bind their logger when first evaluated.
+import { routeSdkLogs } from './sdk-logging.js';
 import {
   ConnectionError,
   createClient,
@@ -17,7 +19,6 @@ import {
   Method,
   type MatrixClient,
 } from 'matrix-js-sdk';
-import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
 import type { Logger } from 'pino';
 import type { Attachment } from '../../src/channels/port.js';
 import { WaslError } from '../../src/errors.js';
@@ -80,17 +81,6 @@ function safeRetryAfter(error: MatrixError): number | undefined {
     // The SDK throws on a retry_after_ms that is not an integer: no hint then, the outbox backs off.
     return undefined;
   }
-}
-
-/** The SDK's logger is a process-wide `loglevel` logger (its typings hide that). */
-const sdkLoglevel = sdkLogger as unknown as { methodFactory: () => (...args: unknown[]) => void; rebuild(): void };
-
-/** Sends the SDK's words to our logger, at debug: the adapter reports what matters itself. */
-function routeSdkLogs(logger: Logger): void {
-  sdkLoglevel.methodFactory = () => (...args: unknown[]) => {
-    if (logger.isLevelEnabled('debug')) logger.debug({ phase: 'matrix-sdk' }, args.map((arg) => (arg instanceof Error ? arg.message : String(arg))).join(' '));
-  };
-  sdkLoglevel.rebuild();
 }
 
 export function connectHomeserver(options: HomeserverOptions): Homeserver {
