@@ -183,6 +183,14 @@ describe('sending a letter from Slack', () => {
     expect(setup.test.gateway.port.findLetter(number)).toMatchObject({ subject: 'Permis de construire', departments: ['URB'], channel: 'slack' });
   });
 
+  it('tells the person how to send in one line when Slack will not open the form', async () => {
+    const setup = await start();
+    setup.slack.fail({ method: 'views.open', times: 1, platformError: 'expired_trigger_id' });
+    const answer = await setup.post('command', command({ slack: setup.slack, text: 'send' }));
+    expect(answer.json).toEqual({ response_type: 'ephemeral', text: 'The form could not open. Try again, or write */courrier send DEPARTMENT subject*.' });
+    expect(setup.slack.failed.map((call) => call.method)).toEqual(['views.open']);
+  });
+
   it('answers status, list and help in the person’s language, and says clearly when a number is unknown', async () => {
     const setup = await start();
     const number = await emailLetter(setup, { subject: 'Mutation' });
