@@ -4,8 +4,8 @@
  * Made once in the data directory unless the configuration names a PEM file; the private key file
  * is written with mode 0600 and never replaced, since every receipt already given out depends on it.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { WaslError } from '../errors.js';
 
@@ -34,7 +34,8 @@ export function defaultSigningKeyPaths(dataDir: string): { privateKeyPath: strin
 
 /**
  * The configured key (`privateKeyPath`, a PKCS#8 PEM), or the one in `<dataDir>/keys/`, made on
- * first use. Two processes starting at once cannot both write it: the file is created exclusively
+ * first use. Two processes starting at once cannot both make it, nor read it half-written: the key
+ * is written to a file of its own, then linked into place, which fails if a key is already there,
  * and the loser reads the winner's key.
  */
 export function loadOrCreateSigningKey({ dataDir, privateKeyPath }: { dataDir: string; privateKeyPath?: string | undefined }): SigningKey {
@@ -46,14 +47,18 @@ export function loadOrCreateSigningKey({ dataDir, privateKeyPath }: { dataDir: s
   mkdirSync(dirname(paths.privateKeyPath), { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const draft = `${paths.privateKeyPath}.${process.pid}.${randomBytes(4).toString('hex')}`;
   try {
-    writeFileSync(paths.privateKeyPath, pem, { mode: 0o600, flag: 'wx' });
+    writeFileSync(draft, pem, { mode: 0o600, flag: 'wx' });
+    // The umask may have narrowed the mode further, never widened it; chmod states it plainly.
+    chmodSync(draft, 0o600);
+    linkSync(draft, paths.privateKeyPath);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw keyError(paths.privateKeyPath, error);
     return signingKeyFromPem(readKeyFile(paths.privateKeyPath));
+  } finally {
+    rmSync(draft, { force: true });
   }
-  // The umask may have narrowed the mode further, never widened it; chmod states it plainly.
-  chmodSync(paths.privateKeyPath, 0o600);
   const key = signingKeyFromPem(pem);
   writeFileSync(paths.publicKeyPath, key.publicKeyPem, { mode: 0o644 });
   return key;

@@ -77,7 +77,8 @@ export function registerEntryOf(entry: RegisterEntry): RegisterEntry {
     registeredAt: entry.registeredAt,
     channel: entry.channel,
     sender: { id: entry.sender.id, name: entry.sender.name },
-    departments: [...entry.departments],
+    // Sorted: the register stores a letter's departments as a set, and must rebuild the same bytes.
+    departments: [...entry.departments].sort(),
     subject: entry.subject,
     original: { sha256: entry.original.sha256, size: entry.original.size },
     attachments: entry.attachments.map(({ sha256, size, contentType, filename }) => ({ sha256, size, contentType, filename })),

@@ -29,6 +29,12 @@ describe('the register hash chain', () => {
     expect(verifyChain({ entries: register, publicKey: key.publicKey, lastSequences: counters })).toEqual({ ok: true, checked: 5, problems: [] });
   });
 
+  it('seals the same facts to the same hash, whatever order the store gives the departments in', () => {
+    const entry = register[0]!;
+    expect(entry.departments).toEqual(['RH', 'URB']);
+    expect(entryHashOf({ ...entry, departments: ['URB', 'RH'] })).toBe(entry.entryHash);
+  });
+
   it('catches an entry edited in place, and names it', () => {
     const edited = register.map((entry) => (entry.number === '2026-A-000002' ? { ...entry, subject: 'Permis de démolir' } : entry));
     expect(firstProblem(edited)).toMatchObject({ kind: 'altered', number: '2026-A-000002', position: 1 });

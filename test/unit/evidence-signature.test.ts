@@ -1,5 +1,6 @@
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { canonicalJson } from '../../src/evidence/canonical-json.js';
 import { defaultSigningKeyPaths, describePublicKey, loadOrCreateSigningKey } from '../../src/evidence/signing-key.js';
 import { entryHashOf, formatReceiptJson } from '../../src/evidence/statement.js';
 import { verifyReceipt } from '../../src/evidence/verify.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 import { ATTACHMENT_BYTES, FIRST_LETTER, LETTER_BYTES, signedReceipt } from '../fixtures/evidence/sample-receipts.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'wasl-evidence-'));
@@ -40,6 +42,18 @@ describe('the receipt signing key', () => {
     expect(describePublicKey(again.publicKey)).toEqual({ algorithm: 'Ed25519', keyId: key.keyId, publicKeyPem: key.publicKeyPem });
     expect(key.publicKeyPem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
     expect(key.keyId).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('is made once when several gateways start on the same data directory at the same moment', async () => {
+    const shared = join(dataDir, 'shared');
+    const program = `import { loadOrCreateSigningKey } from ${JSON.stringify(join(PROJECT_ROOT, 'src', 'evidence', 'signing-key.ts'))}; console.log(loadOrCreateSigningKey({ dataDir: ${JSON.stringify(shared)} }).keyId);`;
+    const starts = Array.from({ length: 4 }, () => new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { cwd: PROJECT_ROOT }, (error, stdout) => (error ? reject(error) : resolve(stdout.trim())));
+    }));
+    const keyIds = await Promise.all(starts);
+    expect(new Set(keyIds).size).toBe(1);
+    expect(keyIds[0]).toBe(loadOrCreateSigningKey({ dataDir: shared }).keyId);
+    expect(readdirSync(join(shared, 'keys')).sort()).toEqual(['receipt-signing.key', 'receipt-signing.pub']);
   });
 
   it('is the configured PEM file when one is named, and must be Ed25519', () => {
