@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { AdapterDefinition } from '../../src/channels/port.js';
+import { cachingDnsResolver, createSenderAuthenticator, type DnsResolver } from './authentication.js';
 import { createMailSender } from './smtp-outgoing.js';
 import { createSmtpIntake } from './smtp-intake.js';
 
@@ -42,38 +43,85 @@ const emailConfigSchema = z
         verifyCertificate: z.boolean().default(true),
       })
       .prefault({}),
+    /** What is done with a letter that fails DMARC when its domain asks receivers to act (p=quarantine or p=reject). */
+    dmarcPolicy: z.enum(['accept', 'quarantine', 'reject']).default('accept'),
+    authentication: z
+      .strictObject({
+        /** Check SPF, DKIM and DMARC for every letter and record the verdicts on it and its receipt. */
+        enabled: z.boolean().default(true),
+        /** DNS servers to ask (e.g. ['10.0.0.53']); empty: the system's resolvers. */
+        dnsServers: z.array(z.string().min(1)).default([]),
+        /** How long one DNS query may take before the verdict is `temperror`, in milliseconds. */
+        dnsTimeoutMs: z.number().int().min(100).default(3000),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        /** Client addresses no limit applies to (a relay of the office in front of the gateway). */
+        exemptClients: z.array(z.string().min(1)).default(['127.0.0.1', '::1']),
+        /** Open sessions from one client address at most; more get 421. */
+        sessionsPerClient: z.number().int().min(1).default(20),
+        /** New sessions from one client address per minute at most; more get 421. */
+        connectionsPerClientPerMinute: z.number().int().min(1).default(120),
+        /** Letters (MAIL FROM) from one client address per minute at most; more get 450 4.7.1. */
+        lettersPerClientPerMinute: z.number().int().min(1).default(120),
+        /** Letters from one sender address per hour at most; more get 450 4.7.1. */
+        lettersPerSenderPerHour: z.number().int().min(1).default(60),
+        /** Client addresses and senders remembered at most for the limits above (bounds memory). */
+        trackedKeys: z.number().int().min(100).default(10_000),
+      })
+      .prefault({}),
+    mime: z
+      .strictObject({
+        /** MIME parts in one letter at most; more get 552 5.3.4 before the letter is parsed. */
+        maxParts: z.number().int().min(1).default(500),
+        /** Nesting of multiparts and embedded messages at most; deeper gets 552 5.3.4. */
+        maxDepth: z.number().int().min(1).default(20),
+      })
+      .prefault({}),
   })
   .prefault({});
 
 export type EmailConfig = z.output<typeof emailConfigSchema>;
 
-export const emailAdapter: AdapterDefinition<typeof emailConfigSchema> = {
-  name: 'email',
-  configSchema: emailConfigSchema,
-  environment: {
-    WASL_SMTP_PORT: { key: 'smtp.port', type: 'number' },
-    WASL_OUTBOUND_SMTP_URL: { key: 'outbound.url', type: 'string' },
-  },
-  create({ config, settings, port, logger, now }) {
-    if (!config.enabled) return { off: 'adapters.email.enabled is false' };
-    const log = logger.child({ channel: 'email' });
-    const identity = { domain: settings.domain, fromLocalPart: settings.fromLocalPart, officeName: settings.officeName[settings.defaultLanguage] ?? settings.domain };
-    const sender = createMailSender({ config: config.outbound, identity, port });
-    const intake = createSmtpIntake({ config: config.smtp, settings, port, logger: log, now });
-    return {
-      name: 'email',
-      async start() {
-        const bound = await intake.listen();
-        log.info({ phase: 'start', port: bound, relay: config.outbound.url ?? 'built-in mailbox' }, 'SMTP intake listening');
-      },
-      async stop() {
-        await intake.close();
-        sender.close();
-      },
-      send: sender.send,
-      get listeningPort() {
-        return intake.port;
-      },
-    };
-  },
-};
+/**
+ * The email adapter, with its DNS resolver for sender authentication. The shipped one asks the
+ * configured or system resolvers; tests and closed networks pass their own (a configuration file
+ * cannot hold a function).
+ */
+export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver } = {}): AdapterDefinition<typeof emailConfigSchema> {
+  return {
+    name: 'email',
+    configSchema: emailConfigSchema,
+    environment: {
+      WASL_SMTP_PORT: { key: 'smtp.port', type: 'number' },
+      WASL_OUTBOUND_SMTP_URL: { key: 'outbound.url', type: 'string' },
+    },
+    create({ config, settings, port, logger, now }) {
+      if (!config.enabled) return { off: 'adapters.email.enabled is false' };
+      const log = logger.child({ channel: 'email' });
+      const identity = { domain: settings.domain, fromLocalPart: settings.fromLocalPart, officeName: settings.officeName[settings.defaultLanguage] ?? settings.domain };
+      const sender = createMailSender({ config: config.outbound, identity, port });
+      const resolver = dnsResolver ?? cachingDnsResolver({ servers: config.authentication.dnsServers, timeoutMs: config.authentication.dnsTimeoutMs });
+      const verifySender = config.authentication.enabled ? createSenderAuthenticator({ resolver, hostname: settings.domain }) : undefined;
+      const intake = createSmtpIntake({ config, settings, port, logger: log, now, verifySender });
+      return {
+        name: 'email',
+        async start() {
+          const bound = await intake.listen();
+          log.info({ phase: 'start', port: bound, relay: config.outbound.url ?? 'built-in mailbox' }, 'SMTP intake listening');
+        },
+        async stop() {
+          await intake.close();
+          sender.close();
+        },
+        send: sender.send,
+        get listeningPort() {
+          return intake.port;
+        },
+      };
+    },
+  };
+}
+
+export const emailAdapter = createEmailAdapter();

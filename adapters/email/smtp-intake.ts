@@ -2,19 +2,57 @@
  * The gateway's SMTP server. Recipients are checked at RCPT time (no open relay, unknown
  * addresses refused with a hint); the 250 is sent only after the core has committed the letter,
  * and carries its registration number. Every path ends in exactly one SMTP answer.
+ * Hostile mail is met at the door: sessions and letters per client and per sender are limited,
+ * a message built to exhaust the MIME parser is refused before parsing, bounces of our own
+ * messages mark the delivery they are about, and SPF/DKIM/DMARC are checked for every letter.
  */
+import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { simpleParser } from 'mailparser';
+import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import type { GatewayPort, GatewaySettings } from '../../src/channels/port.js';
+import type { SMTPConnection, SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
+import type { GatewayPort, GatewaySettings, InboundLetter } from '../../src/channels/port.js';
 import { toWaslError } from '../../src/errors.js';
+import type { SenderAuthenticator } from './authentication.js';
+import { deliveriesNamedIn, readBounce } from './bounces.js';
 import type { EmailConfig } from './index.js';
+import { mimeShape } from './mime-shape.js';
+import { createSessionCounter, createTokenBuckets, describeWait } from './rate-limits.js';
 import { emailToLetter } from './to-letter.js';
 
-/** An SMTP error reply: smtp-server sends `responseCode` and adds the enhanced status code itself. */
+/**
+ * An SMTP error reply: smtp-server sends `responseCode` and adds the enhanced status code (RFC
+ * 3463) itself, from the reply code alone; a message that starts with its own enhanced code
+ * (`5.7.1 ...`) keeps it (see SmtpServerKeepingOwnCodes).
+ */
 function smtpError(responseCode: number, message: string): Error & { responseCode: number } {
   return Object.assign(new Error(message), { responseCode });
+}
+
+const OWN_ENHANCED_CODE = /^([245])\.\d{1,3}\.\d{1,3} /;
+
+/**
+ * smtp-server maps each reply code to one enhanced code (550 is always 5.1.1 "bad mailbox",
+ * 450 always 4.2.1), which would misname a DMARC refusal (5.7.1) or a rate limit (4.7.1). Each
+ * connection's `send` here leaves a reply alone when its text already starts with a code of
+ * the same class.
+ */
+class SmtpServerKeepingOwnCodes extends SMTPServer {
+  private readonly patched = new WeakSet<SMTPConnection>();
+
+  override connect(socket: Socket, socketOptions?: SMTPConnectionOptions | null): void {
+    super.connect(socket, socketOptions);
+    for (const connection of this.connections) {
+      if (this.patched.has(connection)) continue;
+      this.patched.add(connection);
+      const send = connection.send.bind(connection);
+      connection.send = (code, data, context) => {
+        const own = typeof data === 'string' ? OWN_ENHANCED_CODE.exec(data) : null;
+        return send(code, data, own && own[1] === String(code)[0] ? false : context);
+      };
+    }
+  }
 }
 
 /** The SMTP answer for a core error: permanent problems 5xx, anything else 451 so the sender retries. */
@@ -26,25 +64,33 @@ export function smtpReplyFor(error: unknown): Error & { responseCode: number } {
   return smtpError(451, 'The letter could not be stored right now; nothing was registered. Please try again later');
 }
 
-interface SessionState {
+/** What one mail transaction (MAIL FROM to the end of DATA) learnt at RCPT time. */
+interface TransactionState {
   answerToken?: string;
   bounceOf?: number[];
 }
 
+const BOUNCE_KINDS = new Set(['bounce', 'report']);
+
 export function createSmtpIntake({
-  config,
+  config: emailConfig,
   settings,
   port,
   logger,
   now,
+  verifySender,
 }: {
-  config: EmailConfig['smtp'];
+  config: EmailConfig;
   settings: GatewaySettings;
   port: GatewayPort;
   logger: Logger;
   now: () => Date;
+  /** SPF/DKIM/DMARC for every letter; absent when the checks are off. */
+  verifySender?: SenderAuthenticator | undefined;
 }) {
-  const states = new WeakMap<SMTPServerSession, SessionState>();
+  const config = emailConfig.smtp;
+  const { limits, mime } = emailConfig;
+  const states = new WeakMap<SMTPServerSession, TransactionState>();
   const stateOf = (session: SMTPServerSession) => {
     let state = states.get(session);
     if (!state) states.set(session, (state = {}));
@@ -57,6 +103,56 @@ export function createSmtpIntake({
   let inData = 0;
   let drained: (() => void) | undefined;
 
+  const clock = () => now().getTime();
+  const minute = 60_000;
+  const exempt = new Set(limits.exemptClients);
+  const openSessions = createSessionCounter();
+  const countedSessions = new WeakSet<SMTPServerSession>();
+  const connectionsPerClient = createTokenBuckets({ limit: limits.connectionsPerClientPerMinute, windowMs: minute, maxKeys: limits.trackedKeys, now: clock });
+  const lettersPerClient = createTokenBuckets({ limit: limits.lettersPerClientPerMinute, windowMs: minute, maxKeys: limits.trackedKeys, now: clock });
+  const lettersPerSender = createTokenBuckets({ limit: limits.lettersPerSenderPerHour, windowMs: 60 * minute, maxKeys: limits.trackedKeys, now: clock });
+
+  /** Why this client may not open one more session now, if it may not. */
+  function sessionRefusal(client: string): string | undefined {
+    if (exempt.has(client)) return undefined;
+    if (openSessions.count(client) >= limits.sessionsPerClient) {
+      return `4.7.0 Too many open sessions from ${client} (at most ${limits.sessionsPerClient}); please try again later`;
+    }
+    if (!connectionsPerClient.take(client)) {
+      return `4.7.0 Too many new sessions from ${client}; please try again in ${describeWait(connectionsPerClient.waitMs(client))}`;
+    }
+    return undefined;
+  }
+
+  /** Why this letter may not start now, if it may not: each letter takes from its client's and its sender's allowance. */
+  function letterRefusal({ client, sender }: { client: string; sender: string }): string | undefined {
+    if (exempt.has(client)) return undefined;
+    if (!lettersPerClient.take(client)) {
+      return `4.7.1 Too many letters from ${client}; please try again in ${describeWait(lettersPerClient.waitMs(client))}`;
+    }
+    // Bounces share the null sender: they are counted per client instead.
+    const senderKey = sender === '' ? `<>@${client}` : sender.toLowerCase();
+    if (!lettersPerSender.take(senderKey)) {
+      return `4.7.1 Too many letters from <${sender}>; please try again in ${describeWait(lettersPerSender.waitMs(senderKey))}`;
+    }
+    return undefined;
+  }
+
+  /**
+   * A bounce or an abuse report that reached a department address: when it names one of our
+   * deliveries it marks that delivery (nothing is registered); otherwise it is set aside for the
+   * mail office, never forwarded nor receipted. Returns the SMTP answer when it was recorded.
+   */
+  async function recordIfOurs({ raw, parsed, letter }: { raw: Buffer; parsed: ParsedMail; letter: InboundLetter }): Promise<string | undefined> {
+    const named = deliveriesNamedIn({ raw, domain: settings.domain });
+    if (letter.automated !== 'bounce' || named.length === 0) return undefined;
+    const report = readBounce({ raw, text: parsed.text ?? '' });
+    if (!report.failed) return 'Delivery notice noted';
+    let recorded = false;
+    for (const deliveryId of named) recorded = (await port.reportUndeliverable({ deliveryId, reason: report.reason })) !== undefined || recorded;
+    return recorded ? 'Delivery report recorded' : undefined;
+  }
+
   async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -67,20 +163,42 @@ export function createSmtpIntake({
       mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
       rcptTo: session.envelope.rcptTo.map((recipient) => recipient.address),
     };
+    const shape = mimeShape({ raw, maxParts: mime.maxParts, maxDepth: mime.maxDepth });
+    if (shape.exceeds === 'parts') throw smtpError(552, `5.3.4 The letter has more than ${mime.maxParts} MIME parts; please send fewer attachments per letter`);
+    if (shape.exceeds === 'depth') throw smtpError(552, `5.3.4 The letter's MIME parts are nested more than ${mime.maxDepth} levels deep; nothing was registered`);
     const departmentRecipients = envelope.rcptTo.filter((address) => port.routeRecipient(address).kind === 'department');
     if (state.bounceOf && departmentRecipients.length === 0 && !state.answerToken) {
       // Only bounce addresses: a report about one of our messages, not a letter.
-      for (const deliveryId of state.bounceOf) await port.reportUndeliverable({ deliveryId, reason: raw.subarray(0, 2000).toString('utf8') });
+      const parsedReport = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true });
+      const report = readBounce({ raw, text: parsedReport.text ?? '' });
+      if (!report.failed) return 'Delivery notice noted';
+      for (const deliveryId of state.bounceOf) await port.reportUndeliverable({ deliveryId, reason: report.reason });
       return 'Delivery report recorded';
+    }
+    const verdicts = verifySender
+      ? await verifySender({ raw, clientAddress: session.remoteAddress, helo: session.hostNameAppearsAs || undefined, mailFrom: envelope.mailFrom })
+      : undefined;
+    if (verdicts?.dmarcFailed && emailConfig.dmarcPolicy === 'reject') {
+      throw smtpError(550, `5.7.1 The letter fails DMARC for ${verdicts.domain ?? 'its sender domain'} (${verdicts.summary ?? 'no aligned SPF or DKIM pass'}); nothing was registered`);
     }
     const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true });
     const letter = emailToLetter({ parsed, raw, envelope: { ...envelope, rcptTo: departmentRecipients }, receivedAt: now(), answerToken: state.answerToken });
+    if (verdicts) {
+      const { dmarcFailed, ...authentication } = verdicts;
+      letter.authentication = authentication;
+      letter.quarantined = dmarcFailed && emailConfig.dmarcPolicy === 'quarantine';
+    }
+    if (letter.automated && BOUNCE_KINDS.has(letter.automated)) {
+      const recorded = await recordIfOurs({ raw, parsed, letter });
+      if (recorded) return recorded;
+      letter.quarantined = true;
+    }
     const acceptance = await port.accept(letter);
     logger.info({ letter: acceptance.number, channel: 'email', phase: 'intake', duplicate: acceptance.duplicate }, 'letter accepted');
     return acceptance.duplicate ? `Already registered as ${acceptance.number}` : `Registered as ${acceptance.number}`;
   }
 
-  const server = new SMTPServer({
+  const server = new SmtpServerKeepingOwnCodes({
     name: settings.domain,
     banner: 'wasl mail office',
     size: config.maxSize,
@@ -94,9 +212,22 @@ export function createSmtpIntake({
     socketTimeout: config.socketTimeoutMs,
     closeTimeout: config.closeTimeoutMs,
     logger: false,
-    onConnect(_session, callback) {
+    onConnect(session, callback) {
       if (closing) return callback(smtpError(421, `${settings.domain} is shutting down, please try again later`));
+      const refusal = sessionRefusal(session.remoteAddress);
+      if (refusal) return callback(smtpError(421, refusal));
+      openSessions.opened(session.remoteAddress);
+      countedSessions.add(session);
       callback();
+    },
+    onClose(session) {
+      if (countedSessions.delete(session)) openSessions.closed(session.remoteAddress);
+    },
+    onMailFrom(address, session, callback) {
+      // A new transaction: nothing learnt for the previous letter of this session carries over.
+      states.delete(session);
+      const refusal = letterRefusal({ client: session.remoteAddress, sender: address.address ?? '' });
+      callback(refusal ? smtpError(450, refusal) : null);
     },
     onRcptTo(address, session, callback) {
       const route = port.routeRecipient(address.address);

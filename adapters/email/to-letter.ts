@@ -31,15 +31,60 @@ function headerText(value: HeaderValue | undefined): string {
   return String(value);
 }
 
-const DAEMON_LOCAL_PARTS = new Set(['mailer-daemon', 'mailer_daemon', 'postmaster']);
+const DAEMON_LOCAL_PARTS = new Set(['mailer-daemon', 'mailer_daemon', 'postmaster', 'post_master']);
+
+/** Machines that say they read no replies: a receipt to them is lost, or answered by another machine. */
+const NO_REPLY_LOCAL_PART = /^(no[-_.]?reply|do[-_.]?not[-_.]?reply)([-+_.].*)?$/;
 
 /**
- * Whether a machine wrote this message, by the headers that say so: RFC 3834 (Auto-Submitted),
- * the null sender and daemon senders of bounces (RFC 3464 multipart/report), mailing-list and
- * bulk markers (Precedence, List-Id, RFC 2369/2919), and Microsoft's X-Auto-Response-Suppress.
- * Such a message never gets a receipt, so the gateway cannot loop with an auto-responder.
+ * Subjects MTAs give the bounces they write without a multipart/report (qmail, Exchange, Domino,
+ * Exim, Gmail...). Anchored at the start: a citizen may well mention a "returned mail" later on.
  */
-export function detectAutomated({ parsed, mailFrom }: { parsed: Pick<ParsedMail, 'headers'>; mailFrom: string }): AutomatedKind | undefined {
+const BOUNCE_SUBJECT =
+  /^(undelivered mail returned to sender|undeliver(able|ed)\b|delivery status notification|delivery (failure|failed|has failed|problem)|mail delivery (failed|failure|system)|returned mail\b|failure notice|message delivery has failed|mail system error|non[- ]?delivery|warning: could not send|unzustellbar|non remis|échec de (la )?(remise|distribution))/i;
+
+/**
+ * Out-of-office subjects in the forms Outlook, Exchange, Thunderbird and Gmail use, in Arabic,
+ * French and English: a known prefix followed by a colon, or the whole subject (Thunderbird's
+ * "Auto:" only with its colon). A bare "Absence" is not one: citizens write to human resources
+ * about absences.
+ */
+const OUT_OF_OFFICE_PHRASES = [
+  'automatic reply',
+  'auto reply',
+  'auto-reply',
+  'autoreply',
+  'out of office',
+  'out of the office',
+  'out of office autoreply',
+  'réponse automatique',
+  'reponse automatique',
+  'absent du bureau',
+  'absence du bureau',
+  "message d'absence",
+  'message d’absence',
+  "avis d'absence",
+  'avis d’absence',
+  'رد تلقائي',
+  'الرد التلقائي',
+  'رد آلي',
+  'خارج المكتب',
+];
+const OUT_OF_OFFICE_SUBJECT = new RegExp(`^(?:(?:${OUT_OF_OFFICE_PHRASES.join('|')})\\s*(?:[:：]|$)|auto\\s*:)`, 'iu');
+
+function isDaemon(address: string | undefined): boolean {
+  return DAEMON_LOCAL_PARTS.has(address?.split('@')[0]?.toLowerCase() ?? '');
+}
+
+/**
+ * Whether a machine wrote this message, by the headers that say so: bounces (RFC 3464
+ * multipart/report, a message/delivery-status part, a daemon sender or a bounce subject),
+ * auto-replies (RFC 3834 Auto-Submitted, the null sender), mailing-list and bulk markers (Precedence,
+ * List-Id, RFC 2369/2919), Microsoft's X-Auto-Response-Suppress, no-reply senders and
+ * out-of-office subjects. Such a message never gets a receipt, so the gateway cannot loop with an
+ * auto-responder.
+ */
+export function detectAutomated({ parsed, mailFrom }: { parsed: Pick<ParsedMail, 'headers'> & Partial<Pick<ParsedMail, 'attachments'>>; mailFrom: string }): AutomatedKind | undefined {
   const headers = parsed.headers;
   const contentType = headers.get('content-type');
   const mime = typeof contentType === 'object' && contentType && 'value' in contentType ? String(contentType.value).toLowerCase() : headerText(contentType).toLowerCase();
@@ -47,16 +92,24 @@ export function detectAutomated({ parsed, mailFrom }: { parsed: Pick<ParsedMail,
     const params = typeof contentType === 'object' && contentType && 'params' in contentType ? (contentType.params as Record<string, string>) : {};
     return (params['report-type'] ?? '').toLowerCase() === 'delivery-status' ? 'bounce' : 'report';
   }
-  const localPart = mailFrom.split('@')[0]?.toLowerCase() ?? '';
-  if (mailFrom === '' || DAEMON_LOCAL_PARTS.has(localPart)) return 'bounce';
+  const author = firstAddress(headers.get('from') as AddressObject | undefined)?.address;
+  const subject = headerText(headers.get('subject')).trim();
+  if (isDaemon(mailFrom) || isDaemon(author)) return 'bounce';
+  if (parsed.attachments?.some((attachment) => /^message\/(global-)?delivery-status$/i.test(attachment.contentType))) return 'bounce';
+  if (BOUNCE_SUBJECT.test(subject)) return 'bounce';
+  if (parsed.attachments?.some((attachment) => /^message\/feedback-report$/i.test(attachment.contentType))) return 'report';
+  // RFC 3834 §3.3 asks auto-responders to use the null sender too: without a bounce's marks, it is one of those.
+  if (mailFrom === '') return 'auto-reply';
   const autoSubmitted = headerText(headers.get('auto-submitted')).trim().toLowerCase();
   if (autoSubmitted && !autoSubmitted.startsWith('no')) return 'auto-reply';
   if (headers.has('x-autoreply') || headers.has('x-autorespond')) return 'auto-reply';
   const suppress = headerText(headers.get('x-auto-response-suppress')).toLowerCase();
   if (/\b(all|autoreply|oof)\b/.test(suppress)) return 'auto-reply';
+  if (OUT_OF_OFFICE_SUBJECT.test(subject)) return 'auto-reply';
+  if (NO_REPLY_LOCAL_PART.test(mailFrom.split('@')[0] ?? '') || NO_REPLY_LOCAL_PART.test(author?.split('@')[0] ?? '')) return 'auto-reply';
   const precedence = headerText(headers.get('precedence')).trim().toLowerCase();
   if (['bulk', 'junk', 'list'].includes(precedence)) return 'bulk';
-  if (headers.has('list-id') || headers.has('list-unsubscribe')) return 'bulk';
+  if (headers.has('list-id') || headers.has('list-unsubscribe') || headers.has('mailing-list')) return 'bulk';
   return undefined;
 }
 
