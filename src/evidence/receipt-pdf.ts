@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
+import type { Language } from '../config/config.schema.js';
 import { WaslError } from '../errors.js';
 import { formatDateTime } from '../letters/letters.models.js';
 import { isolate, leftToRight, visualRuns, wrapText, type TextDirection } from './bidi-text.js';
@@ -57,7 +58,7 @@ export interface ReceiptPdfInput {
   /** The statement exactly as signed (canonical JSON) and its base64url signature, as the register stores them. */
   canonicalStatement: string;
   signatureValue: string;
-  language: 'ar' | 'fr' | 'en';
+  language: Language;
   /** IANA zone for the times shown (the statement keeps UTC). */
   timezone: string;
   labels: ReceiptPdfLabels;

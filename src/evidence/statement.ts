@@ -122,7 +122,14 @@ export function signStatement({ statement, key }: { statement: ReceiptStatement;
 
 /** True when `signature` (raw bytes) is the Ed25519 signature of the canonical form of `statement`. */
 export function signatureHolds({ statement, signature, publicKey }: { statement: unknown; signature: Uint8Array; publicKey: KeyObject }): boolean {
-  return verify(null, canonicalBytes(statement), publicKey, signature);
+  let signed: Buffer;
+  try {
+    signed = canonicalBytes(statement);
+  } catch {
+    // A statement with no canonical form (a lone surrogate escaped in its JSON) was never signed by us.
+    return false;
+  }
+  return verify(null, signed, publicKey, signature);
 }
 
 /** Reads a statement's fields once its signature is known to hold; undefined when it is not one of ours. */
