@@ -117,8 +117,10 @@ export function connectHomeserver(options: HomeserverOptions): Homeserver {
     download(file) {
       return request('downloading a file', async () => {
         if (file.size !== undefined && file.size > options.maxAttachmentBytes) throw tooLarge(options.maxAttachmentBytes);
-        // Authenticated media (spec v1.11): /_matrix/client/v1/media/download, with the bot's token.
-        const url = client.mxcUrlToHttp(file.mxc, undefined, undefined, undefined, false, true, true);
+        // Authenticated media (spec v1.11, /_matrix/client/v1/media/download) where the homeserver has it;
+        // older homeservers only serve the unauthenticated /_matrix/media/v3/download.
+        const authenticated = await client.isVersionSupported('v1.11');
+        const url = client.mxcUrlToHttp(file.mxc, undefined, undefined, undefined, false, true, authenticated);
         if (!url) throw new WaslError('matrix.bad_media', `not a media URI: ${file.mxc}`);
         const response = await fetch(url, {
           headers: { authorization: `Bearer ${options.accessToken}` },

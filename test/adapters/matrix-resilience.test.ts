@@ -97,6 +97,23 @@ describe('a homeserver that is down for a while', () => {
     expect(matrixForwards(current).find((row) => row.externalId === forward!.event_id)?.status).toBe('sent');
   });
 
+  it('when the gateway starts lets it start, and the bot catches up once the homeserver is back', async () => {
+    world = await startMatrixWorld({ config: { outbox: { maxAttempts: 50 } } });
+    const { fake, rhRoom, citizenRoom, citizen } = world;
+    const current = world;
+    await world.gateway.stopGateway();
+    await fake.stop();
+    await world.gateway.restart();
+    const number = await emailToRh(world, 'Au démarrage');
+    await waitFor(() => matrixForwards(current).some((row) => row.attempts >= 1 && row.lastErrorCode === 'matrix.unreachable'), { what: 'a failed attempt to post the forward' });
+    await fake.start();
+    const command = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: text('!courrier send RH Après le démarrage\nBonjour.') });
+
+    const [forward] = await world.waitForNotices(rhRoom, 1, { timeoutMs: 20_000 });
+    expect(bodyOf(forward!)).toContain(number);
+    await world.waitForNotices(citizenRoom, 1, { thread: command, timeoutMs: 20_000 });
+  });
+
   it('that rate limits the bot has the send retried no sooner than it asked', async () => {
     world = await startMatrixWorld();
     const { fake, rhRoom } = world;
