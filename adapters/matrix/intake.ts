@@ -27,6 +27,7 @@ import type { MatrixConfig } from './index.js';
 import {
   answerLetter,
   commandLetter,
+  ENCRYPTED,
   fileReferenceOf,
   isAllowedInviter,
   parseCommand,
@@ -36,7 +37,7 @@ import {
   type Command,
   type MatrixEventFacts,
 } from './to-letter.js';
-import { helpText, noticeContent, refusalText, replyTransactionId, statusText, type BotLanguage, type Refusal } from './to-native.js';
+import { encryptedRoomText, helpText, noticeContent, refusalText, replyTransactionId, statusText, type BotLanguage, type Refusal } from './to-native.js';
 
 /** Longest pause between two attempts at something the homeserver or the register refused for now. */
 const RETRY_MAX_MS = 60_000;
@@ -124,6 +125,18 @@ export function createMatrixIntake({
     );
   }
 
+  /**
+   * A person writing in an encrypted room (Element encrypts direct chats by default) would get no
+   * answer at all: the bot says once per room, in clear, that it cannot read it.
+   */
+  async function explainEncryption(event: MatrixEventFacts): Promise<void> {
+    if (!port.claimEvent('matrix', `${event.room_id}#encrypted`)) return;
+    logger.warn({ phase: 'intake', room: event.room_id }, 'encrypted messages in a room: the bot cannot read them');
+    await persist('explaining encryption', () =>
+      homeserver.sendEvent({ roomId: event.room_id, content: noticeContent({ text: encryptedRoomText(language) }), txnId: replyTransactionId(event.event_id) }),
+    );
+  }
+
   function refusalFor(error: WaslError): Refusal {
     if (error.code === 'department.unknown') return { reason: 'unknown-department', department: String((error.details?.destinations as string[] | undefined)?.[0] ?? '') };
     if (error.code === 'letter.too_large') return { reason: 'too-large', limitBytes: config.maxAttachmentBytes };
@@ -192,6 +205,7 @@ export function createMatrixIntake({
 
   async function handle(event: MatrixEventFacts): Promise<void> {
     const ignored = whyIgnored({ event, botUserId, joinedAt: joinedAt(event.room_id) });
+    if (ignored === ENCRYPTED) return explainEncryption(event);
     if (ignored) {
       logger.trace({ phase: 'intake', event: event.event_id, ignored }, 'event ignored');
       return;
@@ -200,7 +214,9 @@ export function createMatrixIntake({
     const root = threadRootOf(event.content);
     if (command?.kind === 'send') return sendCommand(event, command);
     if (command?.kind === 'status') {
-      const text = statusText({ number: command.number, letter: port.findLetter(command.number), askedBy: event.sender, language, timezone: settings.timezone });
+      // People type numbers in lower case too (2026-a-000012); numbers are registered in upper case.
+      const letter = port.findLetter(command.number) ?? port.findLetter(command.number.toUpperCase());
+      const text = statusText({ number: command.number, letter, askedBy: event.sender, language, timezone: settings.timezone });
       return answerOnce(event, text);
     }
     if (command) return answerOnce(event, helpText({ prefix: config.commandPrefix, departments: port.departments(), language }));

@@ -75,6 +75,9 @@ export function writtenText(content: Record<string, unknown>): string {
   return firstOwn === -1 ? '' : lines.slice(firstOwn).join('\n').replace(/^\n+/, '');
 }
 
+/** The reason given for an encrypted message: the bot, without crypto, cannot read it (and says so once per room). */
+export const ENCRYPTED = 'encrypted (the bot has no end-to-end encryption)';
+
 /**
  * Why the bot does not act on this event, or undefined when it should look at it. Its own
  * events and notices (what bots send, spec "m.notice") are never acted on, so two bots cannot loop;
@@ -82,11 +85,12 @@ export function writtenText(content: Record<string, unknown>): string {
  */
 export function whyIgnored({ event, botUserId, joinedAt }: { event: MatrixEventFacts; botUserId: string; joinedAt: number | undefined }): string | undefined {
   if (event.sender === botUserId) return 'own event';
+  if (joinedAt === undefined) return 'the bot is not in the room';
+  if (event.origin_server_ts < joinedAt) return 'sent before the bot joined';
+  if (event.type === 'm.room.encrypted') return ENCRYPTED;
   if (event.type !== 'm.room.message') return 'not a message';
   if (event.content.msgtype === 'm.notice') return 'notice (written by a bot)';
   if (relationOf(event.content)?.rel_type === 'm.replace') return 'edit of an earlier message';
-  if (joinedAt === undefined) return 'the bot is not in the room';
-  if (event.origin_server_ts < joinedAt) return 'sent before the bot joined';
   return undefined;
 }
 

@@ -72,6 +72,7 @@ const WORDS = {
     tooLarge: (limit: string) => `Un fichier dépasse la taille permise (${limit}) : rien n’a été enregistré.`,
     refused: (code: string) => `Le courrier n’a pas pu être enregistré (${code}). Rien n’a été enregistré.`,
     unknownLetter: (number: string) => `Aucun courrier ne porte le numéro ${number}.`,
+    encrypted: 'Ce salon est chiffré : le bureau d’ordre ne peut pas lire ses messages. Écrivez-lui dans un salon non chiffré.',
     status: (number: string, status: string, departments: string, date: string) => `Courrier ${number} : ${status}. Service : ${departments}. Enregistré le ${date}.`,
     subject: 'Objet',
     receipt: 'Accusé de réception',
@@ -92,6 +93,7 @@ const WORDS = {
     tooLarge: (limit: string) => `A file is larger than allowed (${limit}): nothing was registered.`,
     refused: (code: string) => `The letter could not be registered (${code}). Nothing was registered.`,
     unknownLetter: (number: string) => `No letter has the number ${number}.`,
+    encrypted: 'This room is encrypted: the mail office cannot read its messages. Please write to it in an unencrypted room.',
     status: (number: string, status: string, departments: string, date: string) => `Letter ${number}: ${status}. Department: ${departments}. Registered on ${date}.`,
     subject: 'Subject',
     receipt: 'Receipt',
@@ -112,6 +114,7 @@ const WORDS = {
     tooLarge: (limit: string) => `أحد الملفات يتجاوز الحجم المسموح به (${limit}): لم يسجل أي شيء.`,
     refused: (code: string) => `تعذر تسجيل المراسلة (${code}). لم يسجل أي شيء.`,
     unknownLetter: (number: string) => `لا توجد مراسلة تحمل الرقم ${number}.`,
+    encrypted: 'هذه الغرفة مشفرة: لا يستطيع مكتب الضبط قراءة رسائلها. يرجى مراسلته في غرفة غير مشفرة.',
     status: (number: string, status: string, departments: string, date: string) => `المراسلة ${number}: ${status}. المصلحة: ${departments}. سجلت في ${date}.`,
     subject: 'الموضوع',
     receipt: 'وصل الاستلام',
@@ -142,6 +145,10 @@ function departmentList({ departments, language }: { departments: readonly Depar
 
 export function helpText({ prefix, departments, language }: { prefix: string; departments: readonly DepartmentView[]; language: BotLanguage }): string {
   return `${WORDS[language].help(prefix)}\n${departmentList({ departments, language })}`;
+}
+
+export function encryptedRoomText(language: BotLanguage): string {
+  return WORDS[language].encrypted;
 }
 
 export type Refusal =

@@ -10,6 +10,7 @@ import { matrixFailure } from '../../adapters/matrix/homeserver.js';
 import {
   answerLetter,
   commandLetter,
+  ENCRYPTED,
   fileReferenceOf,
   isAllowedInviter,
   parseCommand,
@@ -29,7 +30,7 @@ describe('which events the bot acts on', () => {
     expect(whyIgnored({ event: fixture('command-send'), botUserId: BOT, joinedAt: JOINED_LONG_AGO })).toBeUndefined();
   });
 
-  it('never its own events, other bots’ notices, edits, nor what was said before it joined', () => {
+  it('never its own events, other bots’ notices, edits, encrypted messages, nor what was said before it joined', () => {
     const command = fixture('command-send');
     expect(whyIgnored({ event: { ...command, sender: BOT }, botUserId: BOT, joinedAt: JOINED_LONG_AGO })).toBe('own event');
     expect(whyIgnored({ event: fixture('notice-from-another-bot'), botUserId: BOT, joinedAt: JOINED_LONG_AGO })).toMatch(/notice/);
@@ -37,6 +38,7 @@ describe('which events the bot acts on', () => {
     expect(whyIgnored({ event: command, botUserId: BOT, joinedAt: command.origin_server_ts + 1 })).toMatch(/before the bot joined/);
     expect(whyIgnored({ event: command, botUserId: BOT, joinedAt: undefined })).toMatch(/not in the room/);
     expect(whyIgnored({ event: { ...command, type: 'm.reaction' }, botUserId: BOT, joinedAt: JOINED_LONG_AGO })).toBe('not a message');
+    expect(whyIgnored({ event: { ...command, type: 'm.room.encrypted', content: { algorithm: 'm.megolm.v1.aes-sha2' } }, botUserId: BOT, joinedAt: JOINED_LONG_AGO })).toBe(ENCRYPTED);
   });
 
   it('invitations from an allowed user or from anyone of an allowed server, and no look-alike server', () => {

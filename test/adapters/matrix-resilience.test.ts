@@ -148,6 +148,20 @@ describe('what the bot does not act on', () => {
     expect(world.gateway.gateway.port.listLetters({})).toEqual([]);
   });
 
+  it('encrypted messages it cannot read, which it says once in the room', async () => {
+    world = await startMatrixWorld();
+    const { fake, citizenRoom, citizen } = world;
+    const encrypted = { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'AwgAEpABm6fQ', session_id: 'X0s3Ss10n', sender_key: 'k3y', device_id: 'ELEMENT' };
+    fake.sendAs({ roomId: citizenRoom, sender: citizen, type: 'm.room.encrypted', content: encrypted });
+    fake.sendAs({ roomId: citizenRoom, sender: citizen, type: 'm.room.encrypted', content: { ...encrypted, ciphertext: 'AwgAEpABm6fR' } });
+    const marker = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: text('!courrier help') });
+
+    await world.waitForNotices(citizenRoom, 2);
+    const fromBot = notices({ fake, roomId: citizenRoom, sender: world.bot });
+    expect(fromBot.filter((event) => bodyOf(event).includes('chiffré'))).toHaveLength(1);
+    expect(fromBot.filter((event) => threadOf(event) === marker)).toHaveLength(1);
+  });
+
   it('invitations from people or servers that are not allowed', async () => {
     world = await startMatrixWorld({ config: { adapters: { matrix: { allowedInviters: [`@amina:${SERVER_NAME}`, 'partner.test'] } } } });
     const { fake } = world;

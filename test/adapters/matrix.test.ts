@@ -175,7 +175,7 @@ describe('the bot refuses and informs', () => {
     const number = /\d{4}-A-\d{6}/.exec(bodyOf(receipt!))![0];
     const receiptUrl = world.gateway.gateway.port.findLetter(number)!.receiptUrl;
 
-    const mine = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: { msgtype: 'm.text', body: `!courrier status ${number}` } });
+    const mine = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: { msgtype: 'm.text', body: `!courrier status ${number.toLowerCase()}` } });
     const theirs = fake.sendAs({ roomId: rhRoom, sender: agent, content: { msgtype: 'm.text', body: `!courrier status ${number}` } });
     const [toSender] = await world.waitForNotices(citizenRoom, 1, { thread: mine });
     const [toOther] = await world.waitForNotices(rhRoom, 1, { thread: theirs });
