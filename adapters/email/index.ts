@@ -73,8 +73,8 @@ const emailConfigSchema = z
       .prefault({}),
     mime: z
       .strictObject({
-        /** MIME parts in one letter at most; more get 552 5.3.4 before the letter is parsed. */
-        maxParts: z.number().int().min(1).default(500),
+        /** MIME parts in one letter at most; more get 552 5.3.4 before the letter is parsed. The parser itself stops at 1000. */
+        maxParts: z.number().int().min(1).max(1000).default(500),
         /** Nesting of multiparts and embedded messages at most; deeper gets 552 5.3.4. */
         maxDepth: z.number().int().min(1).default(20),
       })

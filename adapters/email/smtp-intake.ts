@@ -72,6 +72,16 @@ interface TransactionState {
 
 const BOUNCE_KINDS = new Set(['bounce', 'report']);
 
+/** Parsing is pure: a message mailparser cannot read now it will never read, so the refusal is permanent (no 451 loop). */
+async function parseMessage(raw: Buffer): Promise<ParsedMail> {
+  try {
+    return await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.slice(0, 120) : 'unreadable';
+    throw smtpError(554, `5.6.0 The letter could not be read as MIME (${reason}); nothing was registered`);
+  }
+}
+
 export function createSmtpIntake({
   config: emailConfig,
   settings,
@@ -169,7 +179,7 @@ export function createSmtpIntake({
     const departmentRecipients = envelope.rcptTo.filter((address) => port.routeRecipient(address).kind === 'department');
     if (state.bounceOf && departmentRecipients.length === 0 && !state.answerToken) {
       // Only bounce addresses: a report about one of our messages, not a letter.
-      const parsedReport = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true });
+      const parsedReport = await parseMessage(raw);
       const report = readBounce({ raw, text: parsedReport.text ?? '' });
       if (!report.failed) return 'Delivery notice noted';
       for (const deliveryId of state.bounceOf) await port.reportUndeliverable({ deliveryId, reason: report.reason });
@@ -181,7 +191,7 @@ export function createSmtpIntake({
     if (verdicts?.dmarcFailed && emailConfig.dmarcPolicy === 'reject') {
       throw smtpError(550, `5.7.1 The letter fails DMARC for ${verdicts.domain ?? 'its sender domain'} (${verdicts.summary ?? 'no aligned SPF or DKIM pass'}); nothing was registered`);
     }
-    const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true });
+    const parsed = await parseMessage(raw);
     const letter = emailToLetter({ parsed, raw, envelope: { ...envelope, rcptTo: departmentRecipients }, receivedAt: now(), answerToken: state.answerToken });
     if (verdicts) {
       const { dmarcFailed, ...authentication } = verdicts;

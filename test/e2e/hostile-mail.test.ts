@@ -1,0 +1,289 @@
+/**
+ * Hostile and odd mail over real SMTP into the real gateway: auto-responders that would loop,
+ * bounces of our own receipts, forged senders (SPF, DKIM, DMARC from an in-memory DNS), messages
+ * built to exhaust the MIME parser, and attachment names that try to be paths.
+ */
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { count, eq } from 'drizzle-orm';
+import nodemailer from 'nodemailer';
+import { afterEach, describe, expect, it } from 'vitest';
+import { attachments, deliveries, letterEvents, letters } from '../../src/db/schema.js';
+import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { composeMessage } from '../helpers/messages.js';
+import { sendLetter } from '../helpers/smtp-client.js';
+import { dnsFromRecords, startOfflineIntake, type OfflineIntake, type RecordedDns } from '../fixtures/email/offline-intake.js';
+
+let running: TestGateway | undefined;
+let intake: OfflineIntake | undefined;
+afterEach(async () => {
+  await intake?.stop();
+  await running?.stop();
+  intake = undefined;
+  running = undefined;
+});
+
+async function start(options: Parameters<typeof startTestGateway>[0] = {}) {
+  running = await startTestGateway(options);
+  return running;
+}
+
+const numberIn = (text: string | undefined) => /\d{4}-A-\d{6}/.exec(text ?? '')?.[0];
+const letterCount = (test: TestGateway) => test.gateway.db.select({ n: count() }).from(letters).get()!.n;
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+function letterRow(test: TestGateway, number: string) {
+  return test.gateway.db.select().from(letters).where(eq(letters.number, number)).get()!;
+}
+
+function eventsOf(test: TestGateway, number: string): string[] {
+  const letter = letterRow(test, number);
+  return test.gateway.db.select().from(letterEvents).where(eq(letterEvents.letterId, letter.id)).all().map((event) => event.type);
+}
+
+async function receiptFacts(test: TestGateway, number: string): Promise<Record<string, unknown> & { history: { type: string }[] }> {
+  const response = await fetch(`${test.gateway.port.findLetter(number)!.receiptUrl}.json`);
+  return (await response.json()) as Record<string, unknown> & { history: { type: string }[] };
+}
+
+describe('the receipt cap', () => {
+  it('holds whatever the headers say: 11 plain letters from one sender in an hour get 10 receipts', async () => {
+    const test = await start();
+    for (let index = 0; index < 11; index += 1) {
+      // Nothing marks these as automatic; one even says so explicitly (Auto-Submitted: no).
+      const message = await composeMessage({
+        from: 'insistent@citizen.test',
+        to: 'rh@wasl.local',
+        subject: `Demande n° ${index + 1}`,
+        text: 'Bonjour',
+        headers: index === 0 ? { 'Auto-Submitted': 'no' } : {},
+      });
+      const reply = await sendLetter({ port: test.smtpPort, from: 'insistent@citizen.test', to: ['rh@wasl.local'], message });
+      expect(reply.data?.code).toBe(250);
+    }
+    await test.relay!.waitForMessages(11, { to: 'rh-team@dept.test' });
+    await test.relay!.waitForMessages(10, { to: 'insistent@citizen.test' });
+    await test.gateway.outbox.idle();
+
+    expect(test.relay!.to('insistent@citizen.test')).toHaveLength(10);
+    const receipts = test.gateway.db.select().from(deliveries).where(eq(deliveries.kind, 'receipt')).all();
+    expect(receipts.map((row) => row.status).sort()).toEqual([...Array<string>(10).fill('sent'), 'suppressed']);
+    expect(receipts.find((row) => row.status === 'suppressed')!.lastErrorCode).toBe('receipt.rate_limited');
+  });
+});
+
+const POSTFIX_DSN = readFileSync('/work/shared/corpus/sisimai-bounces/maildir/bsd/lhost-postfix-06.eml', 'latin1');
+
+/** A real Postfix DSN, rewritten to be about one of our messages: our VERP sender, our Message-ID, the citizen's address. */
+function dsnAbout({ envelopeFrom, messageId, recipient }: { envelopeFrom: string; messageId: string; recipient: string }): string {
+  return POSTFIX_DSN.replaceAll('shironeko@example.jp', envelopeFrom)
+    .replaceAll('kijitora@neko.example.jp', recipient)
+    .replace('<20141024104625.9C81E2203D@vagrant-centos65.vagrantup.com>', messageId);
+}
+
+async function letterWithReceipt(test: TestGateway, citizen: string) {
+  const message = await composeMessage({ from: citizen, to: 'rh@wasl.local', subject: 'Attestation', text: 'Bonjour' });
+  const reply = await sendLetter({ port: test.smtpPort, from: citizen, to: ['rh@wasl.local'], message });
+  const [receipt] = await test.relay!.waitForMessages(1, { to: citizen });
+  await test.gateway.outbox.idle();
+  return { number: numberIn(reply.data?.text)!, receipt: receipt! };
+}
+
+describe('a bounce of one of our receipts', () => {
+  it('sent to its VERP address marks the receipt undeliverable on the letter and is not registered', async () => {
+    const test = await start();
+    const { number, receipt } = await letterWithReceipt(test, 'gone@citizen.test');
+    expect(receipt.mailFrom).toMatch(/^bounce\+\d+@wasl\.local$/);
+
+    const dsn = dsnAbout({ envelopeFrom: receipt.mailFrom, messageId: receipt.parsed.messageId!, recipient: 'gone@citizen.test' });
+    const reply = await sendLetter({ port: test.smtpPort, from: '', to: [receipt.mailFrom], message: dsn });
+
+    expect(reply.data?.code).toBe(250);
+    expect(reply.data?.text).toContain('Delivery report recorded');
+    expect(letterCount(test)).toBe(1);
+    const facts = await receiptFacts(test, number);
+    expect(facts.history.map((event) => event.type)).toContain('receipt_undeliverable');
+    const row = test.gateway.db.select().from(deliveries).where(eq(deliveries.kind, 'receipt')).get()!;
+    expect(row).toMatchObject({ status: 'failed', lastErrorCode: 'delivery.bounced' });
+    expect(row.lastError).toContain('Status: 5.4.4');
+  });
+
+  it('sent to a department address is matched by our Message-ID in the returned message, never registered nor receipted', async () => {
+    const test = await start();
+    const { number, receipt } = await letterWithReceipt(test, 'moved@citizen.test');
+    // Some MTAs return mail to the From address (courrier@, the mail office's own) instead of the envelope sender.
+    const dsn = dsnAbout({ envelopeFrom: 'courrier@wasl.local', messageId: receipt.parsed.messageId!, recipient: 'moved@citizen.test' });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'mailer-daemon@mx.citizen.test', to: ['courrier@wasl.local'], message: dsn });
+
+    expect(reply.data?.code).toBe(250);
+    expect(reply.data?.text).toContain('Delivery report recorded');
+    expect(letterCount(test)).toBe(1);
+    expect((await receiptFacts(test, number)).history.map((event) => event.type)).toContain('receipt_undeliverable');
+  });
+
+  it('that only reports a delay changes nothing', async () => {
+    const test = await start();
+    const { number, receipt } = await letterWithReceipt(test, 'slow@citizen.test');
+    const delayed = dsnAbout({ envelopeFrom: receipt.mailFrom, messageId: receipt.parsed.messageId!, recipient: 'slow@citizen.test' }).replace('Action: failed', 'Action: delayed');
+    const reply = await sendLetter({ port: test.smtpPort, from: '', to: [receipt.mailFrom], message: delayed });
+    expect(reply.data?.code).toBe(250);
+    expect((await receiptFacts(test, number)).history.map((event) => event.type)).not.toContain('receipt_undeliverable');
+    expect(test.gateway.db.select().from(deliveries).where(eq(deliveries.kind, 'receipt')).get()!.status).toBe('sent');
+  });
+});
+
+describe('a bounce or an abuse report about nothing of ours, sent to a department', () => {
+  it.each([
+    ['a DSN', readFileSync('/work/shared/corpus/sisimai-bounces/maildir/bsd/lhost-postfix-06.eml', 'latin1'), 'bounce'],
+    ['an ARF abuse report', readFileSync('/work/shared/corpus/postal-mime-fixtures/arf.eml', 'latin1'), 'report'],
+  ])('(%s) is set aside for the mail office: registered as automated and quarantined, neither forwarded nor receipted', async (_label, message, kind) => {
+    const test = await start();
+    const reply = await sendLetter({ port: test.smtpPort, from: 'reports@isp.test', to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(250);
+    const number = numberIn(reply.data?.text)!;
+    expect(letterRow(test, number).automated).toBe(kind);
+    expect(eventsOf(test, number)).toEqual(['registered', 'quarantined']);
+    expect(test.gateway.db.select().from(deliveries).all()).toEqual([]);
+  });
+});
+
+describe('sender authentication (SPF, DKIM, DMARC from an in-memory DNS)', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const publicKeyBase64 = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  const records = {
+    'citizen.test': ['v=spf1 ip4:127.0.0.1 -all'],
+    '_dmarc.citizen.test': ['v=DMARC1; p=reject'],
+    'wasl2026._domainkey.citizen.test': [`v=DKIM1; k=rsa; p=${publicKeyBase64}`],
+    'bank.test': ['v=spf1 ip4:192.0.2.10 -all'],
+    '_dmarc.bank.test': ['v=DMARC1; p=reject'],
+    'lax.test': ['v=spf1 ip4:192.0.2.20 -all'],
+    '_dmarc.lax.test': ['v=DMARC1; p=none'],
+  };
+
+  async function signedLetter(from: string): Promise<Buffer> {
+    const signer = nodemailer.createTransport({
+      streamTransport: true,
+      buffer: true,
+      newline: 'windows',
+      dkim: { domainName: 'citizen.test', keySelector: 'wasl2026', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+    });
+    const sent = (await signer.sendMail({ from, to: 'rh@wasl.local', subject: 'Signé', text: 'Bonjour, lettre signée.' })) as unknown as { message: Buffer };
+    return sent.message;
+  }
+
+  async function startWithDns(dmarcPolicy: 'accept' | 'quarantine' | 'reject'): Promise<{ test: TestGateway; dns: RecordedDns; port: number }> {
+    const test = await start();
+    const dns = dnsFromRecords(records);
+    intake = await startOfflineIntake({ test, dns, config: { dmarcPolicy } });
+    return { test, dns, port: intake.port };
+  }
+
+  it('records pass verdicts on the letter and its receipt for a DKIM-signed letter from an SPF-allowed client', async () => {
+    const { test, dns, port } = await startWithDns('reject');
+    const reply = await sendLetter({ port, from: 'amina@citizen.test', to: ['rh@wasl.local'], message: await signedLetter('Amina <amina@citizen.test>') });
+    expect(reply.data?.code).toBe(250);
+    const facts = await receiptFacts(test, numberIn(reply.data?.text)!);
+    expect(facts.authentication).toMatchObject({ spf: 'pass', dkim: 'pass', dmarc: 'pass', domain: 'citizen.test' });
+    expect((facts.authentication as { summary: string }).summary).toMatch(/dkim=pass .*header\.d=citizen\.test/);
+    expect(dns.questions).toEqual(expect.arrayContaining(['TXT wasl2026._domainkey.citizen.test', 'TXT citizen.test', 'TXT _dmarc.citizen.test']));
+  });
+
+  it('with dmarcPolicy reject, refuses a forged sender with 550 5.7.1 saying why, and stores nothing', async () => {
+    const { test, port } = await startWithDns('reject');
+    const message = await composeMessage({ from: 'Votre banque <service@bank.test>', to: 'rh@wasl.local', subject: 'Urgent', text: 'Cliquez ici' });
+    const reply = await sendLetter({ port, from: 'service@bank.test', to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(550);
+    expect(reply.data?.text).toMatch(/^5\.7\.1 The letter fails DMARC for bank\.test \(.*spf=fail.*\); nothing was registered$/);
+    expect(letterCount(test)).toBe(0);
+  });
+
+  it('with dmarcPolicy quarantine, registers a forged sender for the mail office only: no forward, no receipt', async () => {
+    const { test, port } = await startWithDns('quarantine');
+    const message = await composeMessage({ from: 'service@bank.test', to: 'rh@wasl.local', subject: 'Urgent', text: 'Cliquez ici' });
+    const reply = await sendLetter({ port, from: 'service@bank.test', to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(250);
+    const number = numberIn(reply.data?.text)!;
+    expect(eventsOf(test, number)).toEqual(['registered', 'quarantined']);
+    expect(test.gateway.db.select().from(deliveries).all()).toEqual([]);
+    expect((await receiptFacts(test, number)).authentication).toMatchObject({ spf: 'fail', dkim: 'none', dmarc: 'fail', domain: 'bank.test' });
+  });
+
+  it('even with dmarcPolicy reject, takes a failing letter whose domain asks for no action (p=none), and records the failure', async () => {
+    const { test, port } = await startWithDns('reject');
+    const message = await composeMessage({ from: 'someone@lax.test', to: 'rh@wasl.local', subject: 'Demande', text: 'Bonjour' });
+    const reply = await sendLetter({ port, from: 'someone@lax.test', to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(250);
+    await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    expect((await receiptFacts(test, numberIn(reply.data?.text)!)).authentication).toMatchObject({ spf: 'fail', dmarc: 'fail' });
+  });
+
+  it('with the default policy (accept), forwards a forged sender but shows the failed verdicts on its receipt', async () => {
+    const { test, port } = await startWithDns('accept');
+    const message = await composeMessage({ from: 'service@bank.test', to: 'rh@wasl.local', subject: 'Urgent', text: 'Cliquez ici' });
+    const reply = await sendLetter({ port, from: 'service@bank.test', to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(250);
+    await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    expect((await receiptFacts(test, numberIn(reply.data?.text)!)).authentication).toMatchObject({ dmarc: 'fail', domain: 'bank.test' });
+  });
+});
+
+function manyParts(count: number): string {
+  const parts = Array.from({ length: count }, (_unused, index) => `--sep\r\nContent-Type: text/plain\r\n\r\npart ${index}\r\n`).join('');
+  return `From: x@citizen.test\r\nTo: rh@wasl.local\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=sep\r\n\r\n${parts}--sep--\r\n`;
+}
+
+function deeplyNested(depth: number): string {
+  let body = 'Content-Type: text/plain\r\n\r\nfond\r\n';
+  for (let level = depth; level > 0; level -= 1) body = `Content-Type: multipart/mixed; boundary="b${level}"\r\n\r\n--b${level}\r\n${body}--b${level}--\r\n`;
+  return `From: x@citizen.test\r\nTo: rh@wasl.local\r\nSubject: nested\r\n${body}`;
+}
+
+describe('a message built to exhaust the MIME parser', () => {
+  it.each([
+    ['with 5,000 parts', manyParts(5000), /^5\.3\.4 The letter has more than 500 MIME parts/],
+    ['nested 2,000 levels deep', deeplyNested(2000), /^5\.3\.4 The letter's MIME parts are nested more than 20 levels deep/],
+  ])('%s is refused with 552 5.3.4 and a clear text, nothing is stored, and the next letter gets 250', async (_label, message, text) => {
+    const test = await start({ config: { adapters: { email: { smtp: { maxSize: 1024 * 1024 } } } } });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'x@citizen.test', to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(552);
+    expect(reply.data?.text).toMatch(text);
+    expect(letterCount(test)).toBe(0);
+    const next = await sendLetter({ port: test.smtpPort, from: 'x@citizen.test', to: ['rh@wasl.local'], message: manyParts(3) });
+    expect(next.data?.code).toBe(250);
+  });
+});
+
+function filesUnder(directory: string): string[] {
+  return readdirSync(directory, { recursive: true, encoding: 'utf8' }).map((name) => join(directory, name));
+}
+
+describe('attachment names', () => {
+  it('with paths, control characters or a right-to-left override are kept only as metadata, and shown harmless on the forward', async () => {
+    const test = await start();
+    const given = ['../../etc/passwd', '..\\..\\boot.ini', 'facture\u202Efdp.exe', 'note\u0007\u001b[31m.txt'];
+    const contents = given.map(() => randomBytes(200));
+    const message = await composeMessage({
+      from: 'tricky@citizen.test',
+      to: 'rh@wasl.local',
+      subject: 'Pièces',
+      text: 'Voir pièces jointes.',
+      attachments: given.map((filename, index) => ({ filename, content: contents[index]!, contentType: 'application/octet-stream' })),
+    });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'tricky@citizen.test', to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(250);
+    const number = numberIn(reply.data?.text)!;
+
+    // The register keeps each name as given, next to the content's hash; the content is stored by hash alone.
+    const rows = test.gateway.db.select().from(attachments).where(eq(attachments.letterId, letterRow(test, number).id)).all();
+    expect(rows.map((row) => [row.filename, row.sha256])).toEqual(given.map((filename, index) => [filename, sha256(contents[index]!)]));
+    const onDisk = filesUnder(test.dataDir);
+    expect(onDisk.filter((path) => /passwd|boot|fdp|note/.test(path))).toEqual([]);
+
+    const [forward] = await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    const shown = forward!.parsed.attachments.map((attachment) => attachment.filename);
+    expect(shown).toEqual(['passwd', 'boot.ini', 'facturefdp.exe', 'note[31m.txt']);
+    for (const name of shown) expect(name).not.toMatch(/[/\\\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/);
+    expect(forward!.parsed.attachments.map((attachment) => sha256(attachment.content))).toEqual(contents.map(sha256));
+  });
+});
