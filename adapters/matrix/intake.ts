@@ -20,9 +20,8 @@ import {
 } from 'matrix-js-sdk';
 import type { Logger } from 'pino';
 import type { Attachment, GatewayPort, GatewaySettings } from '../../src/channels/port.js';
-import { WaslError } from '../../src/errors.js';
-import type { Homeserver } from './homeserver.js';
-import { matrixFailure } from './homeserver.js';
+import { toWaslError, type WaslError } from '../../src/errors.js';
+import { matrixFailure, type Homeserver } from './homeserver.js';
 import type { MatrixConfig } from './index.js';
 import {
   answerLetter,
@@ -85,7 +84,7 @@ export function createMatrixIntake({
       try {
         return await work();
       } catch (caught) {
-        const error = caught instanceof WaslError ? caught : matrixFailure(caught, what);
+        const error = toWaslError(caught);
         if (!error.temporary) throw error;
         const delay = Math.max(error.retryAfterMs ?? 0, Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (attempt - 1)));
         logger.warn({ phase: 'intake', code: error.code, attempt, delayMs: delay }, `${what} failed for now; trying again`);
@@ -172,10 +171,11 @@ export function createMatrixIntake({
       const letter = await persist('reading the letter', build);
       if (!letter) return refuse(event, { reason: 'empty' });
       const acceptance = await persist('registering the letter', () => port.accept(letter));
-      logger.info({ phase: 'intake', letter: acceptance.number, duplicate: acceptance.duplicate, answers: acceptance.answers }, acceptance.duplicate ? 'letter already registered' : 'letter registered');
+      // Duplicates are the SDK replaying recent events after a restart: worth a debug line only.
+      logger[acceptance.duplicate ? 'debug' : 'info']({ phase: 'intake', letter: acceptance.number, duplicate: acceptance.duplicate, answers: acceptance.answers }, acceptance.duplicate ? 'letter already registered' : 'letter registered');
     } catch (error) {
       if (error instanceof Stopping) throw error;
-      const failure = matrixFailure(error, 'registering the letter');
+      const failure = toWaslError(error);
       logger.info({ phase: 'intake', code: failure.code }, 'letter refused');
       await refuse(event, refusalFor(failure));
     }
@@ -193,11 +193,12 @@ export function createMatrixIntake({
   }
 
   async function threadAnswer(event: MatrixEventFacts, answerToken: string): Promise<void> {
+    // A location or a poll in the thread carries nothing a letter can hold: it is conversation.
+    if (writtenText(event.content).trim() === '' && !fileReferenceOf(event.content)) return;
     await register({
       event,
       async build() {
         const attachments = await download([event]);
-        if (writtenText(event.content).trim() === '' && attachments.length === 0) return undefined;
         return answerLetter({ event, answerToken, attachments, displayName: displayNameOf({ roomId: event.room_id, userId: event.sender }) });
       },
     });

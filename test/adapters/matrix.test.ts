@@ -167,6 +167,15 @@ describe('the bot refuses and informs', () => {
     expect(world.gateway.gateway.port.listLetters({})).toEqual([]);
   });
 
+  it('a letter with neither text nor file is refused with a word on how to write it', async () => {
+    world = await startMatrixWorld();
+    const { fake, citizenRoom, citizen } = world;
+    const command = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: { msgtype: 'm.text', body: '!courrier send RH Objet seul' } });
+    const [refusal] = await world.waitForNotices(citizenRoom, 1, { thread: command });
+    expect(bodyOf(refusal!)).toContain('Le courrier est vide');
+    expect(world.gateway.gateway.port.listLetters({})).toEqual([]);
+  });
+
   it('status shows the sender the subject and receipt link, and anyone else only where the letter stands', async () => {
     world = await startMatrixWorld();
     const { fake, citizenRoom, citizen, rhRoom, agent } = world;
