@@ -15,6 +15,7 @@
  *   BENCH_LOG_LEVEL=info       the gateway's log level (its log goes to a file, as in production)
  *   BENCH_NODE_OPTIONS=""      extra node flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
  *   BENCH_JSON=FILE            where to write the figures as JSON (default bench/results/<date>.json)
+ *   BENCH_WASL_ROOT=DIR        the built checkout whose bin/wasl.js is measured (default: this one), to compare a change
  */
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -31,7 +32,7 @@ import { startSink } from './lib/sink.mjs';
 import { startWasl, WASL_RECIPIENT } from './lib/wasl.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(benchDir, '..');
+const repoRoot = resolve(process.env.BENCH_WASL_ROOT || join(benchDir, '..'));
 const LETTER_FILE = join(benchDir, 'letter-4k.eml');
 
 function fail(message) {
