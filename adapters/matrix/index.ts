@@ -33,8 +33,12 @@ const matrixConfigSchema = z
       .string()
       .regex(/^\S+$/, 'one word without spaces')
       .default('!courrier'),
-    /** Events per room read at start: messages sent while the gateway was stopped, up to this many, are handled. */
-    initialSyncLimit: z.number().int().min(1).max(1000).default(50),
+    /**
+     * Events per room one sync brings at most: at start, the messages sent while the gateway was
+     * stopped; when running, a burst of messages between two syncs. Beyond it the homeserver leaves
+     * a gap (the bot logs a warning).
+     */
+    syncTimelineLimit: z.number().int().min(10).max(1000).default(100),
     /** Largest file taken from a message, in bytes; a larger one makes the letter refused. */
     maxAttachmentBytes: z.number().int().min(1024).default(25 * 1024 * 1024),
     /** How long one request to the homeserver may take, in milliseconds. */

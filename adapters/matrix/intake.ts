@@ -10,6 +10,7 @@
  */
 import {
   ClientEvent,
+  Filter,
   RoomEvent,
   RoomMemberEvent,
   SyncState,
@@ -249,6 +250,11 @@ export function createMatrixIntake({
     pending.push(event.event as MatrixEventFacts);
   };
 
+  const onTimelineReset = (room: Room | undefined) => {
+    if (!running || !room) return;
+    logger.warn({ phase: 'sync', room: room.roomId, limit: config.syncTimelineLimit }, 'more events in a room than one sync brings: earlier ones in that burst were not read');
+  };
+
   const onMembership = (event: MatrixEvent, member: RoomMember) => {
     if (!running || member.userId !== botUserId || member.membership !== 'invite') return;
     track(acceptInvite({ roomId: member.roomId, inviter: event.getSender() ?? '' }));
@@ -274,10 +280,14 @@ export function createMatrixIntake({
       running = true;
       stopping = new AbortController();
       client.on(RoomEvent.Timeline, onTimeline);
+      client.on(RoomEvent.TimelineReset, onTimelineReset);
       client.on(RoomMemberEvent.Membership, onMembership);
       client.on(ClientEvent.Sync, onSync);
-      // The first sync takes up to this many events per room: what was said while the gateway was stopped.
-      await client.startClient({ initialSyncLimit: config.initialSyncLimit, disablePresence: true, lazyLoadMembers: false, threadSupport: false });
+      // Homeservers cut each room's timeline at the filter's limit (Synapse: 10 by default) and leave a
+      // gap: a burst of letters would lose some. The same limit holds for the first sync after a start.
+      const filter = new Filter(botUserId);
+      filter.setDefinition({ room: { timeline: { limit: config.syncTimelineLimit } } });
+      await client.startClient({ filter, initialSyncLimit: config.syncTimelineLimit, disablePresence: true, lazyLoadMembers: false, threadSupport: false });
     },
     /** After a successful send: if sync is waiting out an outage, try it now rather than after its back-off. */
     homeserverAnswered(): void {
@@ -289,6 +299,7 @@ export function createMatrixIntake({
       stopping.abort();
       client.stopClient();
       client.off(RoomEvent.Timeline, onTimeline);
+      client.off(RoomEvent.TimelineReset, onTimelineReset);
       client.off(RoomMemberEvent.Membership, onMembership);
       client.off(ClientEvent.Sync, onSync);
       pending = [];

@@ -76,6 +76,19 @@ describe('an event the bot sees twice', () => {
   });
 });
 
+describe('a burst of letters', () => {
+  it('sent faster than the bot syncs is registered whole, though the homeserver cuts timelines at 10 events by default', async () => {
+    world = await startMatrixWorld();
+    const { fake, citizenRoom, citizen } = world;
+    const current = world;
+    for (let index = 1; index <= 15; index += 1) {
+      fake.sendAs({ roomId: citizenRoom, sender: citizen, content: text(`!courrier send RH Lettre ${index}\nTexte ${index}.`) });
+    }
+    await waitFor(() => current.gateway.gateway.port.listLetters({}).length === 15, { what: '15 letters registered' });
+    expect(new Set(current.gateway.gateway.port.listLetters({}).map((letter) => letter.subject)).size).toBe(15);
+  });
+});
+
 describe('a homeserver that is down for a while', () => {
   it('gets the department’s letter once it is back, posted once, and the bot hears commands again', async () => {
     world = await startMatrixWorld({ config: { outbox: { maxAttempts: 50 } } });
