@@ -72,6 +72,9 @@ const OUT_OF_OFFICE_PHRASES = [
 ];
 const OUT_OF_OFFICE_SUBJECT = new RegExp(`^(?:(?:${OUT_OF_OFFICE_PHRASES.join('|')})\\s*(?:[:：]|$)|auto\\s*:)`, 'iu');
 
+/** Mailing-list markers: RFC 2369/2919, and those of ezmlm, fml and Mailman. */
+const LIST_HEADERS = ['list-id', 'list-unsubscribe', 'mailing-list', 'x-mlserver', 'x-ml-name', 'x-mailman-version'];
+
 function isDaemon(address: string | undefined): boolean {
   return DAEMON_LOCAL_PARTS.has(address?.split('@')[0]?.toLowerCase() ?? '');
 }
@@ -98,6 +101,8 @@ export function detectAutomated({ parsed, mailFrom }: { parsed: Pick<ParsedMail,
   if (parsed.attachments?.some((attachment) => /^message\/(global-)?delivery-status$/i.test(attachment.contentType))) return 'bounce';
   if (BOUNCE_SUBJECT.test(subject)) return 'bounce';
   if (parsed.attachments?.some((attachment) => /^message\/feedback-report$/i.test(attachment.contentType))) return 'report';
+  // Microsoft's complaint loop (JMRP) sends a multipart/mixed, not an ARF report.
+  if (/^complaint about message from\b/i.test(subject)) return 'report';
   // RFC 3834 §3.3 asks auto-responders to use the null sender too: without a bounce's marks, it is one of those.
   if (mailFrom === '') return 'auto-reply';
   const autoSubmitted = headerText(headers.get('auto-submitted')).trim().toLowerCase();
@@ -109,7 +114,7 @@ export function detectAutomated({ parsed, mailFrom }: { parsed: Pick<ParsedMail,
   if (NO_REPLY_LOCAL_PART.test(mailFrom.split('@')[0] ?? '') || NO_REPLY_LOCAL_PART.test(author?.split('@')[0] ?? '')) return 'auto-reply';
   const precedence = headerText(headers.get('precedence')).trim().toLowerCase();
   if (['bulk', 'junk', 'list'].includes(precedence)) return 'bulk';
-  if (headers.has('list-id') || headers.has('list-unsubscribe') || headers.has('mailing-list')) return 'bulk';
+  if (LIST_HEADERS.some((name) => headers.has(name))) return 'bulk';
   return undefined;
 }
 

@@ -1,0 +1,180 @@
+/**
+ * Real-world mail from the shared corpus (bounces from many MTAs, messages that only look like
+ * bounces, broken ones, a MIME torture test, an abuse report...) through SMTP intake. Every
+ * message is either registered, with its subject, body and every attachment as mailparser reads
+ * the same bytes, or refused with a clear code; nothing crashes; no bounce is ever receipted.
+ * All 674 files are sent, over four concurrent sessions.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { and, eq, inArray } from 'drizzle-orm';
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attachments, blobs, deliveries, letters } from '../../src/db/schema.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { SmtpSession, type SmtpReply } from '../helpers/smtp-client.js';
+import { dnsFromRecords, startOfflineIntake, type OfflineIntake } from '../fixtures/email/offline-intake.js';
+
+const CORPUS = '/work/shared/corpus';
+const FOLDERS = ['postal-mime-fixtures', 'sisimai-bounces/maildir/bsd', 'sisimai-bounces/maildir/not', 'sisimai-bounces/maildir/err'];
+const LANES = 4;
+
+interface Sample {
+  folder: string;
+  name: string;
+  /** The bytes as they travel: the SMTP client sends CRLF line ends (the bsd files have LF). */
+  bytes: Buffer;
+  envelopeFrom: string;
+}
+
+interface Outcome {
+  sample: Sample;
+  reply: SmtpReply;
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+/** mailparser writes an embedded message's missing Date as the time of parsing into the text: not the letter's. */
+const withoutDates = (text: string) => text.replace(/^Date: .*$/gm, 'Date:');
+
+/** The envelope sender a real delivery would have had: the Return-Path the file kept, else the null sender. */
+function envelopeSenderOf(bytes: Buffer): string {
+  const returnPath = /^Return-Path:\s*<([^<>\s]*)>/im.exec(bytes.toString('latin1'))?.[1] ?? '';
+  return /^[^@\s]+@[a-z0-9.-]+$/i.test(returnPath) ? returnPath : '';
+}
+
+function loadCorpus(): Sample[] {
+  return FOLDERS.flatMap((folder) =>
+    readdirSync(join(CORPUS, folder))
+      .filter((name) => name.endsWith('.eml'))
+      .sort()
+      .map((name) => {
+        const file = readFileSync(join(CORPUS, folder, name));
+        const bytes = Buffer.from(file.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+        return { folder, name, bytes, envelopeFrom: envelopeSenderOf(bytes) };
+      }),
+  );
+}
+
+/** One session sends its share of the corpus, one transaction after another; a dropped session is reopened. */
+async function sendLane({ port, samples }: { port: number; samples: Sample[] }): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  let session: SmtpSession | undefined;
+  for (const sample of samples) {
+    try {
+      if (!session) {
+        session = (await SmtpSession.open(port)).session;
+        await session.command('EHLO corpus.test');
+      }
+      const mail = await session.command(`MAIL FROM:<${sample.envelopeFrom}>`);
+      const refused = mail.code === 250 ? await session.command('RCPT TO:<rh@wasl.local>') : mail;
+      if (refused.code !== 250) {
+        outcomes.push({ sample, reply: refused });
+        await session.command('RSET');
+        continue;
+      }
+      outcomes.push({ sample, reply: await session.data(sample.bytes) });
+    } catch (error) {
+      outcomes.push({ sample, reply: { code: 0, text: `connection lost: ${(error as Error).message}` } });
+      session = undefined;
+    }
+  }
+  await session?.quit();
+  return outcomes;
+}
+
+let test: TestGateway;
+let intake: OfflineIntake;
+let outcomes: Outcome[];
+
+beforeAll(async () => {
+  test = await startTestGateway({ config: { adapters: { email: { smtp: { maxSize: 4 * 1024 * 1024 } } } } });
+  // Corpus senders name real domains: their SPF/DKIM/DMARC questions get "no such name" from memory.
+  intake = await startOfflineIntake({ test, dns: dnsFromRecords({}) });
+  const samples = loadCorpus();
+  const lanes = Array.from({ length: LANES }, (_unused, lane) => samples.filter((_sample, index) => index % LANES === lane));
+  outcomes = (await Promise.all(lanes.map((lane) => sendLane({ port: intake.port, samples: lane })))).flat();
+}, 120_000);
+
+afterAll(async () => {
+  await intake?.stop();
+  await test?.stop();
+});
+
+const registeredNumber = (outcome: Outcome) => /^2\.\d\.\d Registered as (\d{4}-A-\d{6})$/.exec(outcome.reply.text)?.[1];
+const earlierNumber = (outcome: Outcome) => /^2\.\d\.\d Already registered as (\d{4}-A-\d{6})$/.exec(outcome.reply.text)?.[1];
+
+describe('the public corpus through SMTP intake', () => {
+  it('gets one answer per message: 250, or a refusal with an enhanced code and a reason', () => {
+    expect(outcomes).toHaveLength(674);
+    const unclear = outcomes.filter(({ reply }) => reply.code !== 250 && !(reply.code >= 400 && /^[45]\.\d{1,3}\.\d{1,3} \S.{10,}/.test(reply.text)));
+    expect(unclear.map(({ sample, reply }) => `${sample.name}: ${reply.code} ${reply.text}`)).toEqual([]);
+    expect(outcomes.filter(({ reply }) => reply.code === 250).length).toBeGreaterThan(650);
+  });
+
+  it('registers each accepted message with the subject, body and attachments mailparser reads from the same bytes, the original kept byte for byte', async () => {
+    const registered = outcomes.filter((outcome) => registeredNumber(outcome));
+    expect(registered.length).toBeGreaterThan(550);
+    let attachmentsCompared = 0;
+    const mismatches: string[] = [];
+    for (const outcome of registered) {
+      const row = test.gateway.db.select().from(letters).where(eq(letters.number, registeredNumber(outcome)!)).get()!;
+      const expected = await simpleParser(outcome.sample.bytes, { skipImageLinks: true, skipTextToHtml: true });
+      const stored = test.gateway.db.select().from(attachments).where(eq(attachments.letterId, row.id)).all().sort((a, b) => a.position - b.position);
+      const original = test.gateway.db.select().from(blobs).where(eq(blobs.sha256, row.originalSha256)).get()!;
+      const problems = [
+        row.subject !== (expected.subject?.trim() || null) && `subject ${JSON.stringify(row.subject)}`,
+        withoutDates(row.bodyText) !== withoutDates(expected.text ?? '') && 'body text',
+        JSON.stringify(stored.map((file) => file.sha256)) !== JSON.stringify(expected.attachments.map((file) => sha256(file.content))) && 'attachments',
+        Buffer.compare(original.content, outcome.sample.bytes) !== 0 && 'original bytes',
+      ].filter(Boolean);
+      if (problems.length > 0) mismatches.push(`${outcome.sample.name}: ${problems.join(', ')}`);
+      attachmentsCompared += stored.length;
+    }
+    expect(mismatches).toEqual([]);
+    expect(attachmentsCompared).toBeGreaterThan(100);
+  });
+
+  it('answers a message repeating an earlier one\'s Message-ID and sender with that letter\'s number (sisimai anonymised many IDs alike)', async () => {
+    const repeated = outcomes.filter((outcome) => earlierNumber(outcome));
+    expect(repeated.length).toBeGreaterThan(0);
+    for (const outcome of repeated) {
+      const parsed = await simpleParser(outcome.sample.bytes);
+      const earlier = test.gateway.db.select().from(letters).where(eq(letters.number, earlierNumber(outcome)!)).get()!;
+      const sender = parsed.from?.value[0]?.address?.toLowerCase() || outcome.sample.envelopeFrom.toLowerCase() || 'unknown';
+      expect([earlier.externalId, earlier.senderId]).toEqual([parsed.messageId ?? `sha256:${sha256(outcome.sample.bytes)}`, sender]);
+    }
+  });
+
+  it('decodes the MIME torture test: every attachment, and a readable body', async () => {
+    const torture = outcomes.find((outcome) => outcome.sample.name === 'mimetorture.eml')!;
+    const row = test.gateway.db.select().from(letters).where(eq(letters.number, registeredNumber(torture)!)).get()!;
+    expect(row.bodyText.length + (row.bodyHtml?.length ?? 0)).toBeGreaterThan(0);
+    expect(row.bodyText).not.toContain('\uFFFD');
+    expect(test.gateway.db.select().from(attachments).where(eq(attachments.letterId, row.id)).all().length).toBeGreaterThan(5);
+  });
+
+  it('never queues a receipt for a bounce, and forwards none of those it sets aside', () => {
+    const bounceNumbers = outcomes
+      .filter((outcome) => outcome.sample.folder.endsWith('bsd'))
+      .map((outcome) => registeredNumber(outcome) ?? earlierNumber(outcome))
+      .filter((number): number is string => number !== undefined);
+    expect(bounceNumbers).toHaveLength(629);
+    const ids = test.gateway.db.select({ id: letters.id }).from(letters).where(inArray(letters.number, bounceNumbers)).all().map((row) => row.id);
+    expect(test.gateway.db.select().from(deliveries).where(and(inArray(deliveries.letterId, ids), eq(deliveries.kind, 'receipt'))).all()).toEqual([]);
+    // Bounces and reports are set aside for the mail office: their letters queue nothing at all.
+    const setAside = test.gateway.db.select().from(letters).where(and(inArray(letters.id, ids), inArray(letters.automated, ['bounce', 'report']))).all();
+    expect(setAside.length).toBeGreaterThan(450);
+    expect(test.gateway.db.select().from(deliveries).where(inArray(deliveries.letterId, setAside.map((row) => row.id))).all()).toEqual([]);
+  });
+
+  it('leaves the server up: a plain letter afterwards gets 250', async () => {
+    const { session } = await SmtpSession.open(intake.port);
+    await session.command('EHLO after.test');
+    await session.command('MAIL FROM:<after@citizen.test>');
+    await session.command('RCPT TO:<rh@wasl.local>');
+    const reply = await session.data('From: after@citizen.test\r\nSubject: Après\r\n\r\nBonjour\r\n');
+    await session.quit();
+    expect(reply.code).toBe(250);
+  });
+});
