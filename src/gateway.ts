@@ -13,6 +13,7 @@ import { openDatabase, type Db } from './db/db.js';
 import { createGroupCommit } from './db/group-commit.js';
 import * as letterRepository from './letters/letters.repository.js';
 import { createRegister, type Register } from './letters/letters.usecases.js';
+import { loadOrCreateSigningKey } from './evidence/signing-key.js';
 import { createLogger } from './logger.js';
 import { keepMessage } from './mailbox/mailbox.repository.js';
 import { recordBounce } from './outbox/bounces.js';
@@ -55,6 +56,7 @@ export function createGateway({
   mkdirSync(dataDir, { recursive: true });
   const db = openDatabase({ file: join(dataDir, 'wasl.sqlite'), busyTimeoutMs: config.database.busyTimeoutMs });
   const answerTokens = createAnswerTokens(loadOrCreateSecret({ dataDir, env }));
+  const signingKey = loadOrCreateSigningKey({ dataDir, privateKeyPath: config.receipts.signingKeyPath });
   const router = createRouter({ domain: config.mail.domain, departments: config.departments });
   const templates = loadTemplates();
   const adapters = new Map<string, ChannelAdapter>();
@@ -67,6 +69,7 @@ export function createGateway({
   const register = createRegister({
     db,
     commit,
+    signingKey,
     config,
     router,
     answerTokens,
@@ -93,7 +96,7 @@ export function createGateway({
     keepInMailbox: async (message) => keepMessage(db, { message, at: now() }),
   };
 
-  const web = createWebServer({ config, db, router, templates, logger });
+  const web = createWebServer({ config, db, router, templates, signingKey, publicUrl, logger });
   const settings: GatewaySettings = {
     domain: config.mail.domain,
     get publicUrl() {

@@ -3,15 +3,20 @@
  * (SQLite allows it beside a running gateway), each with `--json` for scripts.
  * Exit codes: 0 done, 1 a check failed or nothing found, 2 bad configuration or usage.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { adapterDefinitions } from '../channels/registry.js';
 import { ConfigError, loadConfig, type WaslConfig } from '../config/config.load.js';
+import { isWaslError, WaslError } from '../errors.js';
 import { openDatabase } from '../db/db.js';
 import { createGroupCommit } from '../db/group-commit.js';
 import { createGateway } from '../gateway.js';
 import * as letterRepository from '../letters/letters.repository.js';
 import { createRegister } from '../letters/letters.usecases.js';
+import { defaultSigningKeyPaths, describePublicKey, loadOrCreateSigningKey, signingKeyFromPem } from '../evidence/signing-key.js';
+import { verifyReceipt } from '../evidence/verify.js';
+import { verifyRegister } from '../receipts/register-verify.js';
 import { createLogger } from '../logger.js';
 import { listMessages, messageById } from '../mailbox/mailbox.repository.js';
 import { listDeliveries, requeueFailed } from '../outbox/outbox.repository.js';
@@ -36,9 +41,11 @@ function openRegister() {
   const dataDir = resolve(settings.dataDir);
   const db = openDatabase({ file: join(dataDir, 'wasl.sqlite'), busyTimeoutMs: settings.database.busyTimeoutMs });
   const router = createRouter({ domain: settings.mail.domain, departments: settings.departments });
+  const signing = loadOrCreateSigningKey({ dataDir, privateKeyPath: settings.receipts.signingKeyPath });
   const register = createRegister({
     db,
     commit: createGroupCommit(db),
+    signingKey: signing,
     config: settings,
     router,
     answerTokens: createAnswerTokens(loadOrCreateSecret({ dataDir, env: process.env })),
@@ -48,7 +55,16 @@ function openRegister() {
     onQueued: () => undefined,
     logger: createLogger('silent'),
   });
-  return { settings, db, router, register };
+  return { settings, db, router, register, signing };
+}
+
+/** This gateway's public key, read only: verifying must never make a key. */
+function ownPublicKeyPem(): string {
+  const settings = config();
+  if (settings.receipts.signingKeyPath) return signingKeyFromPem(readFileSync(settings.receipts.signingKeyPath, 'utf8')).publicKeyPem;
+  const { publicKeyPath } = defaultSigningKeyPaths(resolve(settings.dataDir));
+  if (!existsSync(publicKeyPath)) throw new WaslError('evidence.no_key', `no public key at ${publicKeyPath}: give the office's public key with --key FILE`);
+  return readFileSync(publicKeyPath, 'utf8');
 }
 
 const json = (value: unknown): void => {
@@ -210,6 +226,54 @@ mailbox
     process.stdout.write(message.raw);
   });
 
+const key = program.command('key').description("the office's receipt-signing key");
+key
+  .command('show')
+  .description('the public key that verifies receipts (PEM) and its fingerprint')
+  .option('--json', 'machine-readable output')
+  .action((options: { json?: boolean }) => {
+    const settings = config();
+    const signing = loadOrCreateSigningKey({ dataDir: resolve(settings.dataDir), privateKeyPath: settings.receipts.signingKeyPath });
+    const description = describePublicKey(signing.publicKey);
+    if (options.json) return json(description);
+    process.stdout.write(`Algorithm: ${description.algorithm}\nKey id (SHA-256 of the raw public key): ${description.keyId}\n\n${description.publicKeyPem}`);
+  });
+
+program
+  .command('verify <file>')
+  .description('check a receipt (its JSON or its PDF) offline against the public key, and optionally the original letter')
+  .option('--letter <file>', 'the original letter (or an attachment) whose SHA-256 the receipt must name')
+  .option('--key <file>', "the office's public key (PEM); default: this gateway's own key")
+  .option('--json', 'machine-readable output')
+  .action((file: string, options: { letter?: string; key?: string; json?: boolean }) => {
+    const publicKeyPem = options.key ? readFileSync(options.key, 'utf8') : ownPublicKeyPem();
+    const verdict = verifyReceipt({ receipt: readFileSync(file), publicKeyPem, letterBytes: options.letter ? readFileSync(options.letter) : undefined });
+    if (options.json) json({ ok: verdict.ok, format: verdict.format, number: verdict.statement?.number ?? null, checks: verdict.checks });
+    else {
+      for (const check of verdict.checks) process.stdout.write(`${check.passed ? 'ok  ' : 'FAIL'}  ${check.name}: ${check.detail}\n`);
+      process.stdout.write(verdict.ok ? `receipt ${verdict.statement?.number ?? ''} verifies\n` : 'the receipt does NOT verify\n');
+    }
+    if (!verdict.ok) process.exitCode = 1;
+  });
+
+program
+  .command('register')
+  .description('the register as a whole')
+  .command('verify')
+  .description("walk the register's hash chain; report the first entry altered, removed or reordered (exit 1)")
+  .option('--json', 'machine-readable output')
+  .action((options: { json?: boolean }) => {
+    const { db, signing } = openRegister();
+    const report = verifyRegister({ db, publicKey: signing.publicKey });
+    if (options.json) json(report);
+    else if (report.ok) process.stdout.write(`register intact: ${report.checked} entries checked\n`);
+    else {
+      process.stdout.write(`register NOT intact: ${report.problems.length} problem(s) among ${report.checked} entries; the first:\n  ${report.problems[0]!.message}\n`);
+      for (const problem of report.problems.slice(1)) process.stdout.write(`  then: ${problem.message}\n`);
+    }
+    if (!report.ok) process.exitCode = 1;
+  });
+
 program
   .command('config')
   .description('configuration')
@@ -236,5 +300,9 @@ try {
     process.exit(2);
   }
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+  if (isWaslError(error)) {
+    process.stderr.write(`wasl: ${error.message}\n`);
+    process.exit(1);
+  }
   throw error;
 }

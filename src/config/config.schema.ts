@@ -129,6 +129,11 @@ export const coreConfigSchema = z.strictObject({
        * Two, e.g. [ar, fr]: one email carrying both texts, as bilingual administrations write.
        */
       mailLanguages: z.array(languageSchema).max(3).default([]),
+      /**
+       * The Ed25519 private key (PKCS#8 PEM file) that signs receipts. None: a key is made on first
+       * start in <dataDir>/keys/ and kept there.
+       */
+      signingKeyPath: z.string().min(1).optional(),
     })
     .prefault({}),
   log: z

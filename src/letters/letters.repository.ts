@@ -58,10 +58,13 @@ export function lastEntryHash(tx: Tx): string | null {
   return tx.select({ entryHash: letters.entryHash }).from(letters).orderBy(desc(letters.id)).limit(1).get()?.entryHash ?? null;
 }
 
-export function insertDepartments(tx: Tx, { letterId, codes }: { letterId: number; codes: readonly string[] }): void {
+export function insertDepartments(
+  tx: Tx,
+  { letterId, codes, via = 'registration' }: { letterId: number; codes: readonly string[]; via?: 'registration' | 'transfer' },
+): void {
   if (codes.length === 0) return;
   tx.insert(letterDepartments)
-    .values(codes.map((departmentCode) => ({ letterId, departmentCode })))
+    .values(codes.map((departmentCode) => ({ letterId, departmentCode, via })))
     .onConflictDoNothing()
     .run();
 }
@@ -127,11 +130,12 @@ export function letterByReceiptToken(tx: Tx, token: string): LetterRow | undefin
   return tx.select().from(letters).where(eq(letters.receiptToken, token)).get();
 }
 
-export function departmentsOf(tx: Tx, letterId: number): string[] {
+/** Every department handling the letter; `registeredOnly`: those sealed in its register entry (not later transfers). */
+export function departmentsOf(tx: Tx, letterId: number, { registeredOnly = false }: { registeredOnly?: boolean } = {}): string[] {
   return tx
     .select({ code: letterDepartments.departmentCode })
     .from(letterDepartments)
-    .where(eq(letterDepartments.letterId, letterId))
+    .where(registeredOnly ? and(eq(letterDepartments.letterId, letterId), eq(letterDepartments.via, 'registration')) : eq(letterDepartments.letterId, letterId))
     .all()
     .map((row) => row.code)
     .sort();

@@ -76,6 +76,8 @@ export const letterDepartments = sqliteTable(
       .notNull()
       .references(() => letters.id),
     departmentCode: text('department_code').notNull(),
+    /** 'registration' for the departments sealed in the register entry; 'transfer' for those a letter was sent on to later. */
+    via: text('via', { enum: ['registration', 'transfer'] }).notNull().default('registration'),
   },
   (table) => [primaryKey({ columns: [table.letterId, table.departmentCode] }), index('letter_departments_code_index').on(table.departmentCode)],
 );

@@ -15,6 +15,8 @@ import type {
 import type { WaslConfig } from '../config/config.load.js';
 import type { Db } from '../db/db.js';
 import type { GroupCommit } from '../db/group-commit.js';
+import type { SigningKey } from '../evidence/signing-key.js';
+import { buildStatement, chainEntry, signStatement } from '../evidence/statement.js';
 import { WaslError } from '../errors.js';
 import type { AnswerTokens } from '../receipts/tokens.js';
 import { newReceiptToken } from '../receipts/tokens.js';
@@ -43,6 +45,8 @@ interface RegisterOptions {
   publicUrl: () => string;
   /** Channels that have a running adapter: forwards are queued only for those. */
   activeChannels: () => ReadonlySet<string>;
+  /** Signs each registration statement (the receipt's evidence). */
+  signingKey: SigningKey;
   /** Where writes are committed: shared with the outbox so they ride the same fsyncs. */
   commit: GroupCommit;
   /** Called after a commit that queued deliveries, so the outbox starts at once. */
@@ -160,6 +164,27 @@ export function createRegister(options: RegisterOptions): Register {
       for (const file of files) repository.storeBlob(tx, { sha256: file.sha256, content: file.content });
 
       const departments = classification.kind === 'answer' ? repository.departmentsOf(tx, classification.original.id) : classification.departments;
+      const receiptToken = newReceiptToken();
+      // Sealed on the chain and signed in the transaction that takes the number: the group commit
+      // runs letters one after another, so each entry chains to the one committed just before it.
+      const entry = chainEntry({
+        facts: {
+          number,
+          registeredAt: at,
+          channel: letter.channel,
+          sender: { id: letter.from.id, name: letter.from.displayName ?? null },
+          departments,
+          subject: letter.subject ?? null,
+          original: { sha256: originalSha256, size: original.byteLength },
+          attachments: files.map((file) => ({ sha256: file.sha256, size: file.content.byteLength, contentType: file.contentType, filename: file.filename ?? null })),
+          inAnswerTo: classification.kind === 'answer' ? classification.original.number : null,
+        },
+        previousEntryHash: repository.lastEntryHash(tx),
+      });
+      const signed = signStatement({
+        statement: buildStatement({ entry, office: { domain: config.mail.domain, name: config.mail.officeName }, keyId: options.signingKey.keyId, receiptUrl: receiptUrl(receiptToken) }),
+        key: options.signingKey,
+      });
       const row = repository.insertLetter(tx, {
         number,
         year,
@@ -180,11 +205,15 @@ export function createRegister(options: RegisterOptions): Register {
         receivedAt: letter.receivedAt,
         registeredAt: at,
         status: 'registered',
-        receiptToken: newReceiptToken(),
+        receiptToken,
         language: pickLanguage(letter.language, config.language),
         automated: letter.automated ?? null,
         answersLetterId: classification.kind === 'answer' ? classification.original.id : null,
         authentication: letter.authentication ? JSON.stringify(letter.authentication) : null,
+        previousEntryHash: entry.previousEntryHash,
+        entryHash: entry.entryHash,
+        statement: signed.canonicalStatement,
+        signature: signed.signature.value,
       });
       repository.insertDepartments(tx, { letterId: row.id, codes: departments });
       repository.insertAttachments(
@@ -231,14 +260,14 @@ export function createRegister(options: RegisterOptions): Register {
     if (action === 'transferred' && !target) {
       throw new WaslError('department.unknown', `no department has the code ${toDepartment ?? '(none)'}`);
     }
-    const row = db.transaction((tx) => {
+    const row = await commit((tx) => {
       const letter = repository.letterByNumber(tx, number);
       if (!letter) throw new WaslError('letter.unknown', `no letter has the number ${number}`);
       const at = now();
       repository.appendEvent(tx, { letterId: letter.id, type: action, at, actor, departmentCode: target?.code });
       repository.setStatus(tx, { letterId: letter.id, status: action });
       if (target) {
-        repository.insertDepartments(tx, { letterId: letter.id, codes: [target.code] });
+        repository.insertDepartments(tx, { letterId: letter.id, codes: [target.code], via: 'transfer' });
         repository.insertDeliveries(tx, forwardsFor({ letterId: letter.id, codes: [target.code], at }));
       }
       return repository.letterById(tx, letter.id)!;

@@ -16,6 +16,10 @@ import { receiptFacts, receiptPageView } from '../receipts/receipt-view.js';
 import type { Router } from '../routing/routing.js';
 import { isLanguage, type Templates } from '../templates/templates.js';
 import { formatDateTime } from '../letters/letters.models.js';
+import { receiptPdfLabels, renderReceiptPdf } from '../evidence/receipt-pdf.js';
+import { PUBLIC_KEY_WELL_KNOWN_PATH, type SigningKey } from '../evidence/signing-key.js';
+import { formatReceiptJson } from '../evidence/statement.js';
+import type { LetterRow } from '../letters/letters.repository.js';
 
 export interface WebServer extends HttpMount {
   listen(): Promise<string>;
@@ -44,12 +48,16 @@ export function createWebServer({
   db,
   router,
   templates,
+  signingKey,
+  publicUrl,
   logger,
 }: {
   config: WaslConfig;
   db: Db;
   router: Router;
   templates: Templates;
+  signingKey: Pick<SigningKey, 'publicKeyPem'>;
+  publicUrl: () => string;
   logger: Logger;
 }): WebServer {
   const mounts = new Map<string, HttpHandler>();
@@ -67,18 +75,49 @@ export function createWebServer({
 
   const notFound = (response: ServerResponse) => send(response, { status: 404, type: 'text/plain; charset=utf-8', body: 'Not found\n' });
 
-  function receipt(request: IncomingMessage, response: ServerResponse, url: URL, match: RegExpExecArray): void {
+  /**
+   * The signed receipt: line 1 the letter as it stands now (status, history: not signed, it
+   * changes) and the signature, line 2 exactly the signed bytes, so `sed` can cut them out for a
+   * check with OpenSSL alone (src/evidence/README.md).
+   */
+  function receiptJson(letter: LetterRow, facts: ReturnType<typeof receiptFacts>): string {
+    const signed = letter.statement && letter.signature ? formatReceiptJson({ canonicalStatement: letter.statement, signatureValue: letter.signature }) : '{"signature":null,\n"statement":null}\n';
+    return `{"letter":${JSON.stringify(facts)},${signed.slice(1)}`;
+  }
+
+  async function receiptPdf(response: ServerResponse, { letter, facts, language }: { letter: LetterRow; facts: ReturnType<typeof receiptFacts>; language: Language }) {
+    if (!letter.statement || !letter.signature) return notFound(response);
+    const strings = templates.strings(language) as { channelName?: Record<string, string> };
+    const pdf = await renderReceiptPdf({
+      canonicalStatement: letter.statement,
+      signatureValue: letter.signature,
+      language,
+      timezone: config.timezone,
+      labels: receiptPdfLabels(strings),
+      channelName: strings.channelName?.[letter.channel],
+      departmentNames: Object.fromEntries(facts.departments.map((department) => [department.code, department.names[language] ?? department.code])),
+      publicKeyUrl: `${publicUrl()}${PUBLIC_KEY_WELL_KNOWN_PATH}`,
+    });
+    send(response, { status: 200, type: 'application/pdf', body: pdf, headers: { 'content-disposition': `inline; filename="${letter.number}.pdf"`, 'content-language': language } });
+  }
+
+  async function receipt(request: IncomingMessage, response: ServerResponse, url: URL, match: RegExpExecArray): Promise<void> {
     const [, token = '', extension] = match;
     const letter = letterByReceiptToken(db, token);
     if (!letter) return notFound(response);
     const facts = receiptFacts({ db, router, letter });
     if (extension === '.json') {
-      return send(response, { status: 200, type: 'application/json; charset=utf-8', body: JSON.stringify(facts, null, 2) });
+      return send(response, { status: 200, type: 'application/json; charset=utf-8', body: receiptJson(letter, facts) });
     }
     const language = negotiateLanguage({ query: url.searchParams.get('lang'), acceptLanguage: request.headers['accept-language'], fallback: config.language });
+    if (extension === '.pdf') return receiptPdf(response, { letter, facts, language });
     const view = receiptPageView({ facts, strings: templates.strings(language), language, config });
     const languages = LANGUAGES.map((code) => ({ code, label: LANGUAGE_LABELS[code] }));
-    const html = templates.page({ name: 'receipt-page', language, view: { ...view, languages, jsonUrl: `${token}.json` } });
+    const html = templates.page({
+      name: 'receipt-page',
+      language,
+      view: { ...view, languages, jsonUrl: `${token}.json`, pdfUrl: `${token}.pdf?lang=${language}`, keyUrl: PUBLIC_KEY_WELL_KNOWN_PATH, entryHash: letter.entryHash },
+    });
     send(response, { status: 200, type: 'text/html; charset=utf-8', body: html, headers: { 'content-language': language, 'x-robots-tag': 'noindex' } });
   }
 
@@ -105,7 +144,7 @@ export function createWebServer({
     send(response, { status: 200, type: 'text/html; charset=utf-8', body: html });
   }
 
-  function handle(request: IncomingMessage, response: ServerResponse): void {
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     for (const [path, handler] of mounts) {
       if (url.pathname === path || url.pathname.startsWith(`${path}/`)) return handler(request, response);
@@ -117,7 +156,10 @@ export function createWebServer({
       db.$client.prepare('select 1').get();
       return send(response, { status: 200, type: 'application/json', body: '{"status":"ok"}' });
     }
-    const receiptMatch = /^\/r\/([A-Za-z0-9_-]{16,64})(\.json)?$/.exec(url.pathname);
+    if (url.pathname === PUBLIC_KEY_WELL_KNOWN_PATH) {
+      return send(response, { status: 200, type: 'application/x-pem-file', body: signingKey.publicKeyPem, headers: { 'cache-control': 'public, max-age=3600' } });
+    }
+    const receiptMatch = /^\/r\/([A-Za-z0-9_-]{16,64})(\.json|\.pdf)?$/.exec(url.pathname);
     if (receiptMatch) return receipt(request, response, url, receiptMatch);
     if (url.pathname === '/mailbox' || url.pathname.startsWith('/mailbox/')) return mailbox(request, response, url);
     if (url.pathname === '/') return home(request, response, url);
@@ -125,13 +167,11 @@ export function createWebServer({
   }
 
   const server: Server = createServer((request, response) => {
-    try {
-      handle(request, response);
-    } catch (error) {
+    handle(request, response).catch((error: unknown) => {
       logger.error({ err: error, phase: 'web' }, 'request failed');
       if (!response.headersSent) send(response, { status: 500, type: 'text/plain; charset=utf-8', body: 'Internal error\n' });
       else response.destroy();
-    }
+    });
   });
 
   return {

@@ -7,6 +7,7 @@ import { letters } from '../../src/db/schema.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 import type { SunkMessage } from '../helpers/mail-sink.js';
 import { composeMessage } from '../helpers/messages.js';
+import { receiptFacts } from '../helpers/receipts.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
 let running: TestGateway | undefined;
@@ -61,12 +62,12 @@ describe('a department answering by email', () => {
     const answerLetter = test.gateway.port.findLetter(answerNumber!)!;
     expect(answerLetter).toMatchObject({ direction: 'outgoing', answers: number, departments: ['RH'] });
 
-    const facts = (await (await fetch(`${original.receiptUrl}.json`)).json()) as { answeredBy: string[]; history: { type: string }[] };
+    const facts = await receiptFacts<{ answeredBy: string[]; history: { type: string }[] }>(original.receiptUrl);
     expect(facts.answeredBy).toEqual([answerNumber]);
-    await waitFor(async () => ((await (await fetch(`${original.receiptUrl}.json`)).json()) as typeof facts).history.some((event) => event.type === 'answer_delivered'), {
+    await waitFor(async () => (await receiptFacts<typeof facts>(original.receiptUrl)).history.some((event) => event.type === 'answer_delivered'), {
       what: 'answer_delivered on the receipt',
     });
-    const answerFacts = (await (await fetch(`${answerLetter.receiptUrl}.json`)).json()) as { answers: string };
+    const answerFacts = await receiptFacts<{ answers: string }>(answerLetter.receiptUrl);
     expect(answerFacts.answers).toBe(number);
   });
 

@@ -8,6 +8,7 @@ import { count } from 'drizzle-orm';
 import { letters, deliveries, blobs } from '../../src/db/schema.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
+import { receiptFacts } from '../helpers/receipts.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -70,7 +71,7 @@ describe('a letter sent by email', () => {
     expect(html).toContain('Amina Benali');
     expect(html).toContain(sha256(message));
 
-    const facts = (await (await fetch(`${link![0]}.json`)).json()) as Record<string, unknown>;
+    const facts = await receiptFacts(link![0]);
     expect(facts).toMatchObject({
       number,
       channel: 'email',
@@ -79,7 +80,7 @@ describe('a letter sent by email', () => {
       departments: [{ code: 'RH' }],
       original: { sha256: sha256(message), size: message.length },
     });
-    await waitFor(async () => ((await (await fetch(`${link![0]}.json`)).json()) as { status: string }).status === 'forwarded', { what: 'status forwarded' });
+    await waitFor(async () => (await receiptFacts<{ status: string }>(link![0])).status === 'forwarded', { what: 'status forwarded' });
   });
 
   it('keeps the original byte for byte and each attachment once, by its hash, whatever name it was given', async () => {
@@ -104,7 +105,7 @@ describe('a letter sent by email', () => {
     // Two attachments with the same bytes are one stored blob.
     expect(stored.filter((row) => row.sha256 === sha256(content))).toHaveLength(1);
 
-    const facts = (await (await fetch(`${receiptUrlOf(test, numberIn(reply.data?.text)!)}.json`)).json()) as { attachments: { sha256: string; filename: string }[] };
+    const facts = await receiptFacts<{ attachments: { sha256: string; filename: string }[] }>(receiptUrlOf(test, numberIn(reply.data?.text)!));
     expect(facts.attachments.map((attachment) => attachment.sha256)).toEqual([sha256(content), sha256(content)]);
   });
 

@@ -1,0 +1,1 @@
+ALTER TABLE `letter_departments` ADD `via` text DEFAULT 'registration' NOT NULL;
