@@ -69,6 +69,15 @@ describe('a registered letter’s receipt', () => {
     expect(statement).toMatchObject({ number, channel: 'email', departments: ['RH'], sender: { id: 'fatima@citizen.test', name: 'Fatima Zahra' }, subject: 'طلب شهادة العمل — attestation' });
   });
 
+  it('as served over HTTP checks with OpenSSL alone, by the steps the README gives', () => {
+    const script = [
+      `sed -n '2s/^"statement":\\(.*\\)}$/\\1/p' receipt.json | tr -d '\\n' > statement.json`,
+      `sed -n '1s/.*"value":"\\([A-Za-z0-9_-]*\\)".*/\\1==/p' receipt.json | tr '_-' '/+' | base64 -d > statement.sig`,
+      'openssl pkeyutl -verify -pubin -inkey key.pem -rawin -in statement.json -sigfile statement.sig',
+    ].join('\n');
+    expect(execFileSync('sh', ['-c', script], { cwd: work, encoding: 'utf8' })).toContain('Signature Verified Successfully');
+  });
+
   it('fails verification once a field of the statement is changed', async () => {
     const tampered = readFileSync(join(work, 'receipt.json'), 'utf8').replace('"departments":["RH"]', '"departments":["URB"]');
     writeFileSync(join(work, 'tampered.json'), tampered);
