@@ -71,13 +71,10 @@ export interface FakeMatrix {
   /** Puts an event already sent into the stream again, as a gappy sync would (`limited: true`). */
   redeliver(eventId: string): void;
   eventsIn(roomId: string): MatrixEvent[];
-  event(eventId: string): MatrixEvent | undefined;
   membership(roomId: string, userId: string): string | undefined;
   media(mxc: string): Media | undefined;
   /** Answers the next `times` requests that match with this status and Matrix error body. */
   refuse(input: { match: (request: RecordedRequest) => boolean; status: number; body: Record<string, unknown>; times?: number }): void;
-  /** How many long-polling /sync requests of this user are waiting right now. */
-  waitingSyncs(userId: string): number;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -96,7 +93,6 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   let waiters: (() => void)[] = [];
-  const waiting = new Map<string, number>();
   let counter = 0;
   let server: Server | undefined;
   let boundPort = port;
@@ -344,17 +340,17 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
     const timeoutMs = Math.min(Number(query.get('timeout') ?? 0), 30_000);
     let result = syncResponse({ userId, since, limit });
     if (result.empty && since > 0 && timeoutMs > 0) {
-      waiting.set(userId, (waiting.get(userId) ?? 0) + 1);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
         const wake = () => {
           clearTimeout(timer);
+          request.socket.off('close', wake);
           resolve();
         };
+        const timer = setTimeout(wake, timeoutMs);
         waiters.push(wake);
+        // The client gave up or the server is being stopped: nobody waits for an answer any more.
         request.socket.once('close', wake);
       });
-      waiting.set(userId, (waiting.get(userId) ?? 1) - 1);
       if (request.socket.destroyed) return;
       result = syncResponse({ userId, since, limit });
     }
@@ -416,7 +412,6 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
       append({ roomId: event.room_id, event, gap: true });
     },
     eventsIn: (roomId) => roomItems(roomId).filter((item) => !item.gap).map((item) => item.event),
-    event: (eventId) => eventsById.get(eventId),
     membership: (roomId, userId) => membershipAt({ roomId, userId })?.content.membership as string | undefined,
     media(mxc) {
       const match = /^mxc:\/\/([^/]+)\/(.+)$/.exec(mxc);
@@ -425,7 +420,6 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
     refuse({ match, status, body, times = 1 }) {
       refusals.push({ match, status, body, remaining: times });
     },
-    waitingSyncs: (userId) => waiting.get(userId) ?? 0,
     async stop() {
       const current = server;
       server = undefined;
