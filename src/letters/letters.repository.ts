@@ -2,7 +2,7 @@
  * Reads and appends to the register. Every write here runs inside a transaction its caller
  * opened, so a letter, its number, its contents and its deliveries commit together or not at all.
  */
-import { and, desc, eq, gte, inArray, notInArray, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNull, notInArray, sql } from 'drizzle-orm';
 import type { ChannelAddress, LetterStatus } from '../channels/port.js';
 import type { Db } from '../db/db.js';
 import { deliveries } from '../outbox/outbox.tables.js';
@@ -100,8 +100,15 @@ export function insertDeliveries(tx: Tx, rows: NewDeliveryRow[]): void {
   if (rows.length > 0) tx.insert(deliveries).values(rows).run();
 }
 
-/** How many receipts went (or are going) to one address since a moment: the per-sender loop guard. */
-export function countReceiptsSince(tx: Tx, { channel, targetId, since }: { channel: string; targetId: string; since: Date }): number {
+/**
+ * How many receipts went (or are going) to one place since a moment: the per-sender loop guard.
+ * The place is the address and, on chat, the thread: a chat room holds many senders, each
+ * answered in the thread of their own message, so a busy room is not one sender.
+ */
+export function countReceiptsSince(
+  tx: Tx,
+  { channel, targetId, targetThread, since }: { channel: string; targetId: string; targetThread: string | undefined; since: Date },
+): number {
   const row = tx
     .select({ count: sql<number>`count(*)` })
     .from(deliveries)
@@ -110,6 +117,7 @@ export function countReceiptsSince(tx: Tx, { channel, targetId, since }: { chann
         eq(deliveries.kind, 'receipt'),
         eq(deliveries.channel, channel),
         eq(deliveries.targetId, targetId),
+        targetThread === undefined ? isNull(deliveries.targetThread) : eq(deliveries.targetThread, targetThread),
         gte(deliveries.createdAt, since),
         notInArray(deliveries.status, ['suppressed']),
       ),
