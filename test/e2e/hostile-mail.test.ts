@@ -13,6 +13,7 @@ import { attachments, deliveries, letterEvents, letters } from '../../src/db/sch
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
+import { deeplyNested, manyParts } from '../fixtures/email/mime-bombs.js';
 import { dnsFromRecords, startOfflineIntake, type OfflineIntake, type RecordedDns } from '../fixtures/email/offline-intake.js';
 
 let running: TestGateway | undefined;
@@ -209,35 +210,18 @@ describe('sender authentication (SPF, DKIM, DMARC from an in-memory DNS)', () =>
     expect((await receiptFacts(test, number)).authentication).toMatchObject({ spf: 'fail', dkim: 'none', dmarc: 'fail', domain: 'bank.test' });
   });
 
-  it('even with dmarcPolicy reject, takes a failing letter whose domain asks for no action (p=none), and records the failure', async () => {
-    const { test, port } = await startWithDns('reject');
-    const message = await composeMessage({ from: 'someone@lax.test', to: 'rh@wasl.local', subject: 'Demande', text: 'Bonjour' });
-    const reply = await sendLetter({ port, from: 'someone@lax.test', to: ['rh@wasl.local'], message });
+  it.each([
+    ['even with dmarcPolicy reject, a letter whose domain asks for no action (p=none)', 'reject', 'someone@lax.test', 'lax.test'],
+    ['with the default policy (accept), a forged sender', 'accept', 'service@bank.test', 'bank.test'],
+  ] as const)('%s is forwarded, and its receipt shows the failed verdicts', async (_label, policy, sender, domain) => {
+    const { test, port } = await startWithDns(policy);
+    const message = await composeMessage({ from: sender, to: 'rh@wasl.local', subject: 'Demande', text: 'Bonjour' });
+    const reply = await sendLetter({ port, from: sender, to: ['rh@wasl.local'], message });
     expect(reply.data?.code).toBe(250);
     await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
-    expect((await receiptFacts(test, numberIn(reply.data?.text)!)).authentication).toMatchObject({ spf: 'fail', dmarc: 'fail' });
-  });
-
-  it('with the default policy (accept), forwards a forged sender but shows the failed verdicts on its receipt', async () => {
-    const { test, port } = await startWithDns('accept');
-    const message = await composeMessage({ from: 'service@bank.test', to: 'rh@wasl.local', subject: 'Urgent', text: 'Cliquez ici' });
-    const reply = await sendLetter({ port, from: 'service@bank.test', to: ['rh@wasl.local'], message });
-    expect(reply.data?.code).toBe(250);
-    await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
-    expect((await receiptFacts(test, numberIn(reply.data?.text)!)).authentication).toMatchObject({ dmarc: 'fail', domain: 'bank.test' });
+    expect((await receiptFacts(test, numberIn(reply.data?.text)!)).authentication).toMatchObject({ spf: 'fail', dmarc: 'fail', domain });
   });
 });
-
-function manyParts(count: number): string {
-  const parts = Array.from({ length: count }, (_unused, index) => `--sep\r\nContent-Type: text/plain\r\n\r\npart ${index}\r\n`).join('');
-  return `From: x@citizen.test\r\nTo: rh@wasl.local\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=sep\r\n\r\n${parts}--sep--\r\n`;
-}
-
-function deeplyNested(depth: number): string {
-  let body = 'Content-Type: text/plain\r\n\r\nfond\r\n';
-  for (let level = depth; level > 0; level -= 1) body = `Content-Type: multipart/mixed; boundary="b${level}"\r\n\r\n--b${level}\r\n${body}--b${level}--\r\n`;
-  return `From: x@citizen.test\r\nTo: rh@wasl.local\r\nSubject: nested\r\n${body}`;
-}
 
 describe('a message built to exhaust the MIME parser', () => {
   it.each([

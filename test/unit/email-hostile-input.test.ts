@@ -7,6 +7,7 @@ import { readBounce, deliveriesNamedIn } from '../../adapters/email/bounces.js';
 import { mimeShape } from '../../adapters/email/mime-shape.js';
 import { createTokenBuckets } from '../../adapters/email/rate-limits.js';
 import { displayFilename } from '../../adapters/email/to-native.js';
+import { deeplyNested, manyParts } from '../fixtures/email/mime-bombs.js';
 
 describe('the name an attachment is shown under on a forward', () => {
   it.each([
@@ -30,19 +31,6 @@ describe('the name an attachment is shown under on a forward', () => {
     expect(shown.endsWith('😀.pdf')).toBe(true);
   });
 });
-
-function nestedMessage(depth: number): string {
-  let body = 'Content-Type: text/plain\r\n\r\nfond\r\n';
-  for (let level = depth; level > 0; level -= 1) {
-    body = `Content-Type: multipart/mixed; boundary="b${level}"\r\n\r\n--b${level}\r\n${body}--b${level}--\r\n`;
-  }
-  return `Subject: nested\r\n${body}`;
-}
-
-function manyParts(count: number): string {
-  const parts = Array.from({ length: count }, (_unused, index) => `--sep\r\nContent-Type: text/plain\r\n\r\npart ${index}\r\n`).join('');
-  return `Subject: parts\r\nContent-Type: multipart/mixed; boundary=sep\r\n\r\n${parts}--sep--\r\n`;
-}
 
 describe('the MIME shape read before parsing', () => {
   it('counts the parts and the nesting of an ordinary letter', () => {
@@ -84,7 +72,7 @@ describe('the MIME shape read before parsing', () => {
   });
 
   it('stops at the first level past the depth limit', () => {
-    expect(mimeShape({ raw: Buffer.from(nestedMessage(1000)), maxParts: 5000, maxDepth: 20 })).toMatchObject({ depth: 21, exceeds: 'depth' });
+    expect(mimeShape({ raw: Buffer.from(deeplyNested(1000)), maxParts: 5000, maxDepth: 20 })).toMatchObject({ depth: 21, exceeds: 'depth' });
   });
 
   it('does not count boundary-like lines of a part that is not multipart', () => {
