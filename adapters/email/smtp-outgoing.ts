@@ -25,10 +25,26 @@ export function deliveryErrorFor(error: unknown): WaslError {
   return new WaslError('delivery.unavailable', text, { temporary: true, cause: error, details: { responseCode: failure.responseCode, code: failure.code } });
 }
 
+/**
+ * The relay URL as explicit options: given `url`, nodemailer ignores the options beside it
+ * (timeouts, pool size, TLS), and a relay that never greets would hold a delivery forever.
+ */
+export function relayAddress(url: string): { host: string; port: number; secure: boolean; auth?: { user: string; pass: string } } {
+  const parsed = new URL(url);
+  const secure = parsed.protocol === 'smtps:';
+  const user = decodeURIComponent(parsed.username);
+  return {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsed.port ? Number(parsed.port) : secure ? 465 : 25,
+    secure,
+    ...(user ? { auth: { user, pass: decodeURIComponent(parsed.password) } } : {}),
+  };
+}
+
 export function createMailSender({ config, identity, port }: { config: EmailConfig['outbound']; identity: MailIdentity; port: GatewayPort }) {
   const relay = config.url
     ? nodemailer.createTransport({
-        url: config.url,
+        ...relayAddress(config.url),
         pool: true,
         maxConnections: config.maxConnections,
         connectionTimeout: config.timeoutMs,
@@ -36,7 +52,7 @@ export function createMailSender({ config, identity, port }: { config: EmailConf
         socketTimeout: config.timeoutMs,
         // The relay is the operator's own server; it may present a certificate for another name.
         tls: { rejectUnauthorized: config.verifyCertificate },
-      } as Parameters<typeof nodemailer.createTransport>[0])
+      })
     : undefined;
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
 

@@ -73,3 +73,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ file: '/nonexistent/wasl.yaml', env: {}, adapters })).toThrow(/\/nonexistent\/wasl\.yaml: no such file/);
   });
 });
+
+describe('the outbound relay URL', () => {
+  it('becomes explicit connection options, so timeouts and pool settings beside it apply', async () => {
+    const { relayAddress } = await import('../../adapters/email/smtp-outgoing.js');
+    expect(relayAddress('smtp://127.0.0.1:2526')).toEqual({ host: '127.0.0.1', port: 2526, secure: false });
+    expect(relayAddress('smtps://user%40office:p%40ss@relay.example.gov')).toEqual({ host: 'relay.example.gov', port: 465, secure: true, auth: { user: 'user@office', pass: 'p@ss' } });
+    expect(relayAddress('smtp://[::1]:25')).toMatchObject({ host: '::1', port: 25 });
+  });
+});

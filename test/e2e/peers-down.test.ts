@@ -1,0 +1,71 @@
+/**
+ * A department's mail server that refuses, times out or answers 4xx for a while: deliveries wait
+ * and retry, and after the configured limit they are failed and shown to the mail office, who can
+ * send them again. Nothing is dropped.
+ */
+import { once } from 'node:events';
+import { createServer, type Socket } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { deliveries } from '../../src/db/schema.js';
+import { runWasl } from '../helpers/cli.js';
+import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { sendLetter } from '../helpers/smtp-client.js';
+
+let running: TestGateway | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+const letter = (id: string) => `From: p@citizen.test\r\nTo: rh@wasl.local\r\nSubject: ${id}\r\nMessage-ID: <${id}@citizen.test>\r\n\r\nx\r\n`;
+
+describe('deliveries to a department server that stays down', () => {
+  it('are marked failed after the configured attempts, listed for the mail office, and sent once it retries them', async () => {
+    running = await startTestGateway({ config: { outbox: { maxAttempts: 2, retryBaseMs: 50, retryMaxMs: 100 } } });
+    const test = running;
+    test.relay!.mode = 'tempfail';
+    const reply = await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('down') });
+    const number = /\d{4}-A-\d{6}/.exec(reply.data!.text)![0];
+    await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.status === 'failed'), { what: 'deliveries failed' });
+    expect(test.gateway.db.select().from(deliveries).all().map((row) => row.attempts)).toEqual([2, 2]);
+
+    const configFile = join(test.dataDir, 'wasl.yaml');
+    writeFileSync(configFile, stringify(test.config));
+    const listed = await runWasl({ args: ['--config', configFile, 'deliveries', 'list', '--failed', '--json'] });
+    expect(JSON.parse(listed.stdout).map((row: { number: string; kind: string; status: string }) => `${row.number} ${row.kind} ${row.status}`).sort()).toEqual([
+      `${number} forward failed`,
+      `${number} receipt failed`,
+    ]);
+    const history = (await runWasl({ args: ['--config', configFile, 'letters', 'show', number, '--json'] })).stdout;
+    expect(JSON.parse(history).history.map((event: { type: string }) => event.type)).toEqual(expect.arrayContaining(['delivery_failed', 'receipt_undeliverable']));
+
+    test.relay!.mode = 'accept';
+    const retried = await runWasl({ args: ['--config', configFile, 'deliveries', 'retry'] });
+    expect(retried.stdout).toBe('2 deliveries queued again\n');
+    await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    await test.relay!.waitForMessages(1, { to: 'p@citizen.test' });
+    await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.status === 'sent'), { what: 'deliveries sent' });
+  });
+
+  it('that never answers (a connection that hangs) are retried as temporary failures, not lost', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const { port } = silent.address() as { port: number };
+    try {
+      running = await startTestGateway({ config: { adapters: { email: { outbound: { url: `smtp://127.0.0.1:${port}`, timeoutMs: 200 } } }, outbox: { retryBaseMs: 60_000 } } });
+      const test = running;
+      await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('hang') });
+      await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.attempts === 1 && row.status === 'pending'), { what: 'a timed-out first attempt' });
+      const rows = test.gateway.db.select().from(deliveries).all();
+      expect(rows.every((row) => row.lastErrorCode === 'delivery.unavailable' && row.nextAttemptAt.getTime() > Date.now())).toBe(true);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+});
