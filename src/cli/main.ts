@@ -287,6 +287,8 @@ program
 /** Keys that hold secrets are shown as "***" so the output can be pasted into a ticket. */
 function maskSecrets(value: unknown, key = ''): unknown {
   if (/secret|token|password|key$/i.test(key) && typeof value === 'string') return '***';
+  // A relay URL may carry its password (smtp://user:pass@host).
+  if (typeof value === 'string' && /^[a-z]+:\/\/[^/@:]*:[^/@]*@/i.test(value)) return value.replace(/^([a-z]+:\/\/[^/@:]*:)[^/@]*@/i, '$1***@');
   if (Array.isArray(value)) return value.map((item) => maskSecrets(item));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
   return value;

@@ -110,3 +110,14 @@ describe('SMTP greeting', () => {
     expect(test.config.adapters.email).toMatchObject({ smtp: { reverseLookup: false } });
   });
 });
+
+describe('wasl config show', () => {
+  it('prints the effective configuration with secrets masked, also a password inside the relay URL', async () => {
+    const result = await runWasl({ args: ['config', 'show'], env: { WASL_OUTBOUND_SMTP_URL: 'smtp://clerk:s3cret@relay.example.gov:587', WASL_SLACK_BOT_TOKEN: 'xoxb-not-shown', WASL_SLACK_SIGNING_SECRET: 'not-shown-either' } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('"url": "smtp://clerk:***@relay.example.gov:587"');
+    expect(result.stdout).not.toContain('s3cret');
+    expect(result.stdout).not.toContain('xoxb-not-shown');
+    expect(result.stdout).not.toContain('not-shown-either');
+  });
+});
