@@ -87,7 +87,20 @@ program
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
-    await gateway.start();
+    try {
+      await gateway.start();
+    } catch (error) {
+      const failure = error as NodeJS.ErrnoException & { address?: string; port?: number };
+      const reason =
+        failure.code === 'EADDRINUSE'
+          ? `${failure.address}:${failure.port} is already in use (another wasl running? set http.port / WASL_HTTP_PORT or adapters.email.smtp.port / WASL_SMTP_PORT)`
+          : failure.code === 'EACCES'
+            ? `no permission to listen on ${failure.address}:${failure.port}`
+            : failure.message;
+      process.stderr.write(`wasl: cannot start: ${reason}\n`);
+      await gateway.stop().catch(() => undefined);
+      process.exit(1);
+    }
     const smtpPort = gateway.adapters.get('email')?.listeningPort;
     process.stderr.write(`wasl: registering letters. Web ${gateway.httpUrl}${smtpPort ? `, SMTP port ${smtpPort}` : ''}; config ${settings.source}\n`);
   });

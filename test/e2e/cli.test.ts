@@ -51,6 +51,19 @@ describe('wasl start', () => {
   });
 });
 
+describe('wasl start on a port already taken', () => {
+  it('says which address is in use and how to choose another, and exits 1', async () => {
+    const taken = await startTestGateway();
+    const port = new URL(taken.httpUrl).port;
+    const dataDir = mkdtempSync(join(tmpdir(), 'wasl-busy-'));
+    const result = await runWasl({ args: ['start'], env: { WASL_DATA_DIR: dataDir, WASL_HTTP_PORT: port, WASL_SMTP_PORT: '0' } });
+    await taken.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`wasl: cannot start: 127.0.0.1:${port} is already in use`);
+  });
+});
+
 describe('wasl letters and departments', () => {
   let test: TestGateway;
   let number: string;
