@@ -9,7 +9,7 @@
  *   BENCH_MODES="reuse new"    reuse: many letters per connection (smtp-source -d); new: one per connection
  *   BENCH_SYSTEMS="sink wasl postfix"   what to measure (sink: smtp-sink alone, the ceiling)
  *   BENCH_RUN_SECONDS=150      a run's load stops after this long (slow configurations are measured on what they did)
- *   BENCH_DRAIN_SECONDS=180    how long to wait for every forward and receipt to reach the sink
+ *   BENCH_DRAIN_SECONDS=600    how long to wait for every forward and receipt to reach the sink
  *   BENCH_LATENCY_SAMPLES=200  latency probes during the load (one at a time, spread over the run)
  *   BENCH_IDLE_SAMPLES=100     latency probes after the load, on an idle server
  *   BENCH_LOG_LEVEL=info       the gateway's log level (its log goes to a file, as in production)
@@ -17,14 +17,14 @@
  *   BENCH_JSON=FILE            where to write the figures as JSON (default bench/results/<date>.json)
  *   BENCH_WASL_ROOT=DIR        the built checkout whose bin/wasl.js is measured (default: this one), to compare a change
  */
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { cleanUp } from './lib/cleanup.mjs';
 import { runLoad } from './lib/load.mjs';
-import { directoryBytes, freePort, percentile, sampleFamilyMemory } from './lib/measure.mjs';
+import { directoryBytes, familyCpuSeconds, freePort, percentile, sampleFamilyMemory } from './lib/measure.mjs';
 import { preparePostfix } from './lib/postfix.mjs';
 import { openProbe } from './lib/probe.mjs';
 import { formatTable } from './lib/report.mjs';
@@ -59,7 +59,7 @@ function settings(env) {
     modes: list('BENCH_MODES', 'reuse new', ['reuse', 'new']),
     systems: list('BENCH_SYSTEMS', 'sink wasl postfix', ['sink', 'wasl', 'postfix']),
     runSeconds: integer('BENCH_RUN_SECONDS', 150),
-    drainSeconds: integer('BENCH_DRAIN_SECONDS', 180),
+    drainSeconds: integer('BENCH_DRAIN_SECONDS', 600),
     latencySamples: Math.max(1, integer('BENCH_LATENCY_SAMPLES', 200)),
     idleSamples: integer('BENCH_IDLE_SAMPLES', 100),
     logLevel: env.BENCH_LOG_LEVEL || 'info',
@@ -125,6 +125,7 @@ const latencyFigures = (values) => ({ p50: percentile(values, 50), p99: percenti
  */
 async function measureRun({ config, system, mode, sessions, sink, target }) {
   const baseline = sink.count;
+  const cpuBefore = familyCpuSeconds(target.pid);
   const probe = await openProbe({ port: target.port, recipient: target.recipient, letterFile: LETTER_FILE, tag: `${system}-${mode}-${sessions}-${process.pid}` });
   const probeEvery = Math.max(1, Math.floor(config.letters / config.latencySamples));
   let nextProbe = probeEvery;
@@ -147,6 +148,7 @@ async function measureRun({ config, system, mode, sessions, sink, target }) {
   const lettersDuringLoad = load.accepted + probe.sent;
   const owed = baseline + target.messagesPerLetter * lettersDuringLoad;
   const completeAt = await sink.reached({ target: owed, timeoutMs: config.drainSeconds * 1000 });
+  const cpuSeconds = familyCpuSeconds(target.pid) - cpuBefore;
   const idleLatencies = completeAt === null ? [] : await probe.sendSequentially(config.idleSamples);
   probe.close();
   const allOwed = baseline + target.messagesPerLetter * (lettersDuringLoad + idleLatencies.length);
@@ -166,6 +168,8 @@ async function measureRun({ config, system, mode, sessions, sink, target }) {
     lettersSent: lettersDuringLoad + idleLatencies.length,
     sinkMessages: sink.count - baseline,
     sinkMessagesOwed: allOwed - baseline,
+    // Everything the system did for the letters of the load and the probe, per letter.
+    cpuMsPerLetter: completeAt === null ? Number.NaN : (1000 * cpuSeconds) / lettersDuringLoad,
     loadLatency: latencyFigures(loadLatencies),
     idleLatency: latencyFigures(idleLatencies),
   };
@@ -194,7 +198,7 @@ async function runWasl({ config, mode, sessions, sink }) {
     nodeOptions: config.nodeOptions,
   });
   try {
-    const run = await measureRun({ config, system: 'wasl', mode, sessions, sink, target: { port: gateway.smtpPort, recipient: WASL_RECIPIENT, messagesPerLetter: 2 } });
+    const run = await measureRun({ config, system: 'wasl', mode, sessions, sink, target: { port: gateway.smtpPort, pid: gateway.pid, recipient: WASL_RECIPIENT, messagesPerLetter: 2 } });
     const peakMemoryBytes = gateway.peakResidentBytes();
     await gateway.stop();
     const facts = gateway.registerFacts();
@@ -210,7 +214,7 @@ async function runPostfix({ config, mode, sessions, sink, postfix }) {
   const masterPid = await postfix.restart();
   const memory = sampleFamilyMemory({ rootPid: masterPid });
   try {
-    const run = await measureRun({ config, system: 'postfix', mode, sessions, sink, target: { port: postfix.port, recipient: WASL_RECIPIENT, messagesPerLetter: 1 } });
+    const run = await measureRun({ config, system: 'postfix', mode, sessions, sink, target: { port: postfix.port, pid: masterPid, recipient: WASL_RECIPIENT, messagesPerLetter: 1 } });
     await postfix.waitForEmptyQueue({ timeoutMs: 60_000 });
     // Postfix deletes a queue file once the letter is relayed: nothing is kept per letter.
     return { ...run, peakMemoryBytes: memory.stop(), diskBytesPerLetter: Number.NaN };
@@ -230,6 +234,11 @@ function describeMachine() {
   return `node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Postfix ${postfixVersion}`;
 }
 
+/** The 1-minute load average: the figures are only comparable on a machine that is otherwise quiet. */
+function loadAverage() {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+}
+
 /**
  * Every letter that got a 250 is registered, and no delivery failed. A run stopped at the time
  * limit may also have registered letters whose 250 smtp-source never read.
@@ -247,6 +256,8 @@ async function main() {
   const watchdog = setTimeout(() => fail(`the benchmark exceeded its time budget of ${budgetSeconds} s; stopping`), budgetSeconds * 1000);
 
   process.stdout.write(`wasl benchmark: ${config.letters} letters per run, ${describeMachine()}\n`);
+  const loadAtStart = loadAverage();
+  if (loadAtStart > 0.5) process.stderr.write(`bench: warning: the machine is busy (load average ${loadAtStart}); other work shares the CPU with what is measured\n`);
   const sink = await startSink({ port: await freePort(), maxSeconds: budgetSeconds + 60, runningAsRoot: process.getuid?.() === 0 });
   const postfix = config.systems.includes('postfix') ? preparePostfix({ port: await freePort(), sinkPort: sink.port }) : undefined;
 
@@ -261,6 +272,7 @@ async function main() {
         if (system === 'wasl') results.wasl = await runWasl({ config, mode, sessions, sink });
         if (system === 'postfix') results.postfix = await runPostfix({ config, mode, sessions, sink, postfix });
         const run = results[system];
+        run.loadAverageAfter = loadAverage();
         const extra = system === 'wasl' ? `, registered ${run.registered}, failed deliveries ${run.failedDeliveries}` : '';
         process.stderr.write(
           `bench: ${system} ${mode} ${sessions} session(s): ${run.accepted} letters${run.truncated ? ' (stopped at the time limit)' : ''}, ` +

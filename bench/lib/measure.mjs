@@ -1,4 +1,5 @@
 /** Small measuring tools: free ports, waiting, percentiles, memory of processes, size on disk. */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
@@ -115,6 +116,30 @@ export function sampleFamilyMemory({ rootPid, intervalMs = 200 }) {
       return peak;
     },
   };
+}
+
+let ticksPerSecond;
+
+/** CPU seconds (user + system, all threads, plus reaped children) a process has used, 0 if it is gone. */
+function cpuSecondsOf(pid) {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name: state is field 3, utime/stime/cutime/cstime are fields 14-17.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / ticksPerSecond;
+  } catch {
+    // The process ended while we looked; its time is in its parent's cutime once reaped.
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds used by a process and its children. Postfix's master reaps its services, so the
+ * time of those that already exited is in the master's own children's time.
+ */
+export function familyCpuSeconds(rootPid) {
+  return [rootPid, ...childPids(rootPid)].reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
 }
 
 /** Total size in bytes of the files under a directory. */

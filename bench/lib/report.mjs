@@ -14,6 +14,7 @@ const FIGURES = [
   { label: '250 after DATA under load, p99 ms', pick: (run) => run.loadLatency.p99, format: (v) => number(v, 1) },
   { label: '250 after DATA, idle, p50 ms', pick: (run) => run.idleLatency.p50, format: (v) => number(v, 1) },
   { label: '250 after DATA, idle, p99 ms', pick: (run) => run.idleLatency.p99, format: (v) => number(v, 1) },
+  { label: 'CPU per letter, ms (all processes of the system)', pick: (run) => run.cpuMsPerLetter, format: (v) => number(v, 2) },
   { label: 'peak memory, MB', pick: (run) => run.peakMemoryBytes / 2 ** 20, format: (v) => number(v, 1) },
   { label: 'on disk per letter, KB', pick: (run) => run.diskBytesPerLetter / 1024, format: (v) => number(v, 1) },
 ];
@@ -27,9 +28,8 @@ export function formatTable(runs) {
   const rows = [['run / figure', 'wasl', 'postfix', 'wasl/postfix', 'smtp-sink']];
   for (const [key, systems] of runs) {
     const [mode, sessions] = key.split('/');
-    const reference = systems.wasl ?? systems.postfix ?? systems.sink;
-    const letters = reference ? ` (${mode === 'reuse' ? 'reused' : 'new'} connections)` : '';
-    rows.push([`${sessions} session${sessions === '1' ? '' : 's'}${letters}`, '', '', '', '']);
+    const connections = mode === 'reuse' ? 'reused connections' : 'a new connection per letter';
+    rows.push([`${sessions} session${sessions === '1' ? '' : 's'}, ${connections}`, '', '', '', '']);
     for (const figure of FIGURES) {
       const wasl = systems.wasl ? figure.pick(systems.wasl) : Number.NaN;
       const postfix = systems.postfix ? figure.pick(systems.postfix) : Number.NaN;
