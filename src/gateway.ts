@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { adapterDefinitions } from './channels/registry.js';
-import type { ChannelAdapter, GatewayPort, GatewaySettings } from './channels/port.js';
+import type { AdapterDefinition, ChannelAdapter, GatewayPort, GatewaySettings } from './channels/port.js';
 import type { WaslConfig } from './config/config.load.js';
 import { openDatabase, type Db } from './db/db.js';
 import { createGroupCommit } from './db/group-commit.js';
@@ -46,11 +46,14 @@ export function createGateway({
   logger = createLogger(config.log.level),
   now = () => new Date(),
   env = process.env,
+  adapters: definitions = adapterDefinitions,
 }: {
   config: WaslConfig;
   logger?: Logger;
   now?: () => Date;
   env?: NodeJS.ProcessEnv;
+  /** The channel adapters to run; the registry's by default (tests hand in one with an offline DNS). */
+  adapters?: readonly AdapterDefinition[];
 }): Gateway {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
@@ -108,7 +111,7 @@ export function createGateway({
     defaultLanguage: config.language,
     timezone: config.timezone,
   };
-  for (const definition of adapterDefinitions) {
+  for (const definition of definitions) {
     const created = definition.create({
       config: config.adapters[definition.name],
       settings,

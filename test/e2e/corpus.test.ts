@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachments, blobs, deliveries, letters } from '../../src/db/schema.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { SmtpSession, type SmtpReply } from '../helpers/smtp-client.js';
-import { dnsFromRecords, startOfflineIntake, type OfflineIntake } from '../fixtures/email/offline-intake.js';
+import { dnsFromRecords, offlineAdapters } from '../fixtures/email/offline-dns.js';
 
 const CORPUS = '/work/shared/corpus';
 const FOLDERS = ['postal-mime-fixtures', 'sisimai-bounces/maildir/bsd', 'sisimai-bounces/maildir/not', 'sisimai-bounces/maildir/err'];
@@ -84,20 +84,17 @@ async function sendLane({ port, samples }: { port: number; samples: Sample[] }):
 }
 
 let test: TestGateway;
-let intake: OfflineIntake;
 let outcomes: Outcome[];
 
 beforeAll(async () => {
-  test = await startTestGateway({ config: { adapters: { email: { smtp: { maxSize: 4 * 1024 * 1024 } } } } });
   // Corpus senders name real domains: their SPF/DKIM/DMARC questions get "no such name" from memory.
-  intake = await startOfflineIntake({ test, dns: dnsFromRecords({}) });
+  test = await startTestGateway({ config: { adapters: { email: { smtp: { maxSize: 4 * 1024 * 1024 } } } }, adapters: offlineAdapters(dnsFromRecords({})) });
   const samples = loadCorpus();
   const lanes = Array.from({ length: LANES }, (_unused, lane) => samples.filter((_sample, index) => index % LANES === lane));
-  outcomes = (await Promise.all(lanes.map((lane) => sendLane({ port: intake.port, samples: lane })))).flat();
+  outcomes = (await Promise.all(lanes.map((lane) => sendLane({ port: test.smtpPort, samples: lane })))).flat();
 }, 120_000);
 
 afterAll(async () => {
-  await intake?.stop();
   await test?.stop();
 });
 
@@ -169,7 +166,7 @@ describe('the public corpus through SMTP intake', () => {
   });
 
   it('leaves the server up: a plain letter afterwards gets 250', async () => {
-    const { session } = await SmtpSession.open(intake.port);
+    const { session } = await SmtpSession.open(test.smtpPort);
     await session.command('EHLO after.test');
     await session.command('MAIL FROM:<after@citizen.test>');
     await session.command('RCPT TO:<rh@wasl.local>');

@@ -14,14 +14,11 @@ import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 import { deeplyNested, manyParts } from '../fixtures/email/mime-bombs.js';
-import { dnsFromRecords, startOfflineIntake, type OfflineIntake, type RecordedDns } from '../fixtures/email/offline-intake.js';
+import { dnsFromRecords, offlineAdapters, type RecordedDns } from '../fixtures/email/offline-dns.js';
 
 let running: TestGateway | undefined;
-let intake: OfflineIntake | undefined;
 afterEach(async () => {
-  await intake?.stop();
   await running?.stop();
-  intake = undefined;
   running = undefined;
 });
 
@@ -174,10 +171,9 @@ describe('sender authentication (SPF, DKIM, DMARC from an in-memory DNS)', () =>
   }
 
   async function startWithDns(dmarcPolicy: 'accept' | 'quarantine' | 'reject'): Promise<{ test: TestGateway; dns: RecordedDns; port: number }> {
-    const test = await start();
     const dns = dnsFromRecords(records);
-    intake = await startOfflineIntake({ test, dns, config: { dmarcPolicy } });
-    return { test, dns, port: intake.port };
+    const test = await start({ config: { adapters: { email: { dmarcPolicy } } }, adapters: offlineAdapters(dns) });
+    return { test, dns, port: test.smtpPort };
   }
 
   it('records pass verdicts on the letter and its receipt for a DKIM-signed letter from an SPF-allowed client', async () => {

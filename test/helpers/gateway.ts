@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { adapterDefinitions } from '../../src/channels/registry.js';
+import type { AdapterDefinition } from '../../src/channels/port.js';
 import { parseConfig, type WaslConfig } from '../../src/config/config.load.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { startMailSink, type MailSink } from './mail-sink.js';
@@ -68,18 +69,21 @@ export async function startTestGateway({
   env = {},
   relay = true,
   now,
+  adapters = adapterDefinitions,
 }: {
   config?: PartialConfig;
   env?: Record<string, string>;
   relay?: boolean;
   /** The gateway's clock, for numbering across a year boundary. */
   now?: () => Date;
+  /** The channel adapters (default: the registry's), e.g. an email adapter asking an in-memory DNS. */
+  adapters?: readonly AdapterDefinition[];
 } = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wasl-test-'));
   const sink = relay ? await startMailSink() : undefined;
-  const settings = parseConfig({ raw: deepMerge(testConfig(sink?.url ?? null, dataDir), config), env, adapters: adapterDefinitions });
+  const settings = parseConfig({ raw: deepMerge(testConfig(sink?.url ?? null, dataDir), config), env, adapters });
   const logger = pino({ level: 'silent' });
-  let gateway = createGateway({ config: settings, logger, env, now });
+  let gateway = createGateway({ config: settings, logger, env, now, adapters });
   await gateway.start();
   let running = true;
   const smtpPortOf = (current: Gateway) => current.adapters.get('email')?.listeningPort ?? 0;
@@ -107,7 +111,7 @@ export async function startTestGateway({
       await handle.stopGateway();
       const port = Number(new URL(httpUrl).port);
       const again = deepMerge(settings as unknown as PartialConfig, { http: { port }, adapters: { email: { smtp: { port: smtpPort } } } });
-      gateway = createGateway({ config: parseConfig({ raw: again, env, adapters: adapterDefinitions }), logger, env, now });
+      gateway = createGateway({ config: parseConfig({ raw: again, env, adapters }), logger, env, now, adapters });
       await gateway.start();
       running = true;
       smtpPort = smtpPortOf(gateway);

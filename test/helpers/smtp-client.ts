@@ -84,6 +84,12 @@ export class SmtpSession {
     return this.read();
   }
 
+  /** Drops the connection without QUIT, as a client that crashes or loses its network does. */
+  async drop(): Promise<void> {
+    await new Promise<void>((resolve) => this.socket.end(resolve));
+    this.socket.destroy();
+  }
+
   async quit(): Promise<void> {
     await this.command('QUIT').catch(() => undefined);
     this.socket.destroy();
