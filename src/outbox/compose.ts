@@ -7,6 +7,7 @@ import type { Language } from '../config/config.schema.js';
 import type { WaslConfig } from '../config/config.load.js';
 import type { Db } from '../db/db.js';
 import { WaslError } from '../errors.js';
+import { displayFilename } from '../letters/attachment-names.js';
 import { formatDateTime } from '../letters/letters.models.js';
 import * as letterRepository from '../letters/letters.repository.js';
 import type { DeliveryRow, LetterRow } from '../letters/letters.repository.js';
@@ -45,7 +46,7 @@ export function createComposer({
     return letterRepository.attachmentsOf(db, letter.id).map((row) => {
       const content = letterRepository.readBlob(db, row.sha256);
       if (!content) throw new WaslError('register.blob_missing', `attachment ${row.sha256} of ${letter.number} is missing`);
-      return { filename: row.filename ?? undefined, contentType: row.contentType, content };
+      return { filename: displayFilename({ filename: row.filename ?? undefined, position: row.position }), contentType: row.contentType, content };
     });
   }
 

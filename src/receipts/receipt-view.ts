@@ -6,6 +6,7 @@
 import type { Language } from '../config/config.schema.js';
 import type { WaslConfig } from '../config/config.load.js';
 import type { Db } from '../db/db.js';
+import { displayFilename } from '../letters/attachment-names.js';
 import { formatDateTime } from '../letters/letters.models.js';
 import * as repository from '../letters/letters.repository.js';
 import type { LetterRow } from '../letters/letters.repository.js';
@@ -73,7 +74,7 @@ export function receiptPageView({ facts, strings, language, config }: { facts: R
     departments: facts.departments.map((department) => department.names[language]).join(', '),
     statusLabel: words.status?.[facts.status] ?? facts.status,
     sha256: facts.original.sha256,
-    attachments: facts.attachments,
+    attachments: facts.attachments.map((attachment, position) => ({ ...attachment, filename: displayFilename({ filename: attachment.filename ?? undefined, position }) })),
     history: facts.history.map((event) => ({ at: when(event.at), label: words.event?.[event.type] ?? event.type, department: departmentName(event.department) })),
     answers: facts.answers,
     answeredBy: facts.answeredBy,

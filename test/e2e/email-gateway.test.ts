@@ -107,6 +107,11 @@ describe('a letter sent by email', () => {
 
     const facts = await receiptFacts<{ attachments: { sha256: string; filename: string }[] }>(receiptUrlOf(test, numberIn(reply.data?.text)!));
     expect(facts.attachments.map((attachment) => attachment.sha256)).toEqual([sha256(content), sha256(content)]);
+    // The register keeps the name as given; the page shows it harmless.
+    expect(facts.attachments.map((attachment) => attachment.filename)).toEqual(['../../etc/passwd', 'copie.bin']);
+    const page = await (await fetch(receiptUrlOf(test, numberIn(reply.data?.text)!))).text();
+    expect(page).not.toContain('../../etc/passwd');
+    expect(page).toContain('<td>passwd</td>');
   });
 
   it('to several departments is one letter with one number, forwarded to each', async () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readBounce, deliveriesNamedIn } from '../../adapters/email/bounces.js';
 import { mimeShape } from '../../adapters/email/mime-shape.js';
 import { createTokenBuckets } from '../../adapters/email/rate-limits.js';
-import { displayFilename } from '../../adapters/email/to-native.js';
+import { displayFilename } from '../../src/letters/attachment-names.js';
 import { deeplyNested, manyParts } from '../fixtures/email/mime-bombs.js';
 
 describe('the name an attachment is shown under on a forward', () => {
