@@ -2,19 +2,15 @@
  * Departments answer by replying to the forward: the answer is registered as an outgoing letter
  * and goes back to the sender. Reply addresses are bound to the letter by a secret.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { letters } from '../../src/db/schema.js';
-import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { waitFor, type TestGateway, gatewayPerTest } from '../helpers/gateway.js';
 import type { SunkMessage } from '../helpers/mail-sink.js';
 import { composeMessage } from '../helpers/messages.js';
 import { receiptFacts } from '../helpers/receipts.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
-let running: TestGateway | undefined;
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-});
+const start = gatewayPerTest();
 
 async function letterForwarded(test: TestGateway): Promise<{ number: string; forward: SunkMessage }> {
   const message = await composeMessage({ from: 'Karim <karim@citizen.test>', to: 'rh@wasl.local', subject: 'Congé', text: 'Bonjour, ma demande de congé.', messageId: '<citizen-1@citizen.test>' });
@@ -27,8 +23,7 @@ async function letterForwarded(test: TestGateway): Promise<{ number: string; for
 
 describe('a department answering by email', () => {
   it('replies to the forward and the sender receives the answer as an outgoing letter with its own number', async () => {
-    running = await startTestGateway();
-    const test = running;
+    const test = await start();
     const { number, forward } = await letterForwarded(test);
     const replyAddress = forward.parsed.replyTo!.value[0]!.address!;
 
@@ -72,8 +67,7 @@ describe('a department answering by email', () => {
   });
 
   it('with a forged or altered reply token is registered as a new letter for the mail office, never attached to the letter', async () => {
-    running = await startTestGateway();
-    const test = running;
+    const test = await start();
     const { number, forward } = await letterForwarded(test);
     const genuine = forward.parsed.replyTo!.value[0]!.address!;
     const forged = genuine.replace(/[0-9a-f](?=@)/, (digit) => (digit === '0' ? '1' : '0'));
@@ -92,8 +86,7 @@ describe('a department answering by email', () => {
   });
 
   it('an out-of-office reply from the department to the forward is kept for the mail office, never sent to the citizen', async () => {
-    running = await startTestGateway();
-    const test = running;
+    const test = await start();
     const { number, forward } = await letterForwarded(test);
     const replyAddress = forward.parsed.replyTo!.value[0]!.address!;
     const message = `From: rh-team@dept.test\r\nTo: ${replyAddress}\r\nSubject: Absence\r\nAuto-Submitted: auto-replied\r\n\r\nJe suis absent.\r\n`;

@@ -3,26 +3,18 @@
  * the department's and the sender's mailbox, the receipt page fetched over HTTP, a real SQLite file.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { count } from 'drizzle-orm';
 import { letters, deliveries, blobs } from '../../src/db/schema.js';
-import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { waitFor, type TestGateway, gatewayPerTest } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
 import { receiptFacts } from '../helpers/receipts.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-let running: TestGateway | undefined;
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-});
+const start = gatewayPerTest();
 
-async function start(options: Parameters<typeof startTestGateway>[0] = {}) {
-  running = await startTestGateway(options);
-  return running;
-}
 
 function letterCount(test: TestGateway): number {
   return test.gateway.db.select({ n: count() }).from(letters).get()!.n;

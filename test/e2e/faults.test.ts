@@ -4,23 +4,18 @@
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { letters } from '../../src/db/schema.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { gatewayPerTest } from '../helpers/gateway.js';
 import { sendLetter, SmtpSession } from '../helpers/smtp-client.js';
 
-let running: TestGateway | undefined;
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-});
+const start = gatewayPerTest();
 
 const letter = (id: string) => `From: f@citizen.test\r\nTo: rh@wasl.local\r\nSubject: ${id}\r\nMessage-ID: <${id}@citizen.test>\r\n\r\nx\r\n`;
 
 describe('a register that cannot write', () => {
   it('when the disk is full, the sender gets 451 and nothing is stored; once there is room, the same letter gets 250', async () => {
-    running = await startTestGateway();
-    const test = running;
+    const test = await start();
     const client = test.gateway.db.$client;
     // Cap the file at its current size: SQLite then fails writes with SQLITE_FULL, as on a full disk.
     const pages = client.pragma('page_count', { simple: true }) as number;
@@ -39,8 +34,7 @@ describe('a register that cannot write', () => {
   });
 
   it('when another process holds the database locked, the sender gets 451 and nothing is stored', async () => {
-    running = await startTestGateway({ config: { database: { busyTimeoutMs: 200 } } });
-    const test = running;
+    const test = await start({ config: { database: { busyTimeoutMs: 200 } } });
     const other = new Database(join(test.dataDir, 'wasl.sqlite'));
     other.exec('BEGIN EXCLUSIVE');
     try {
@@ -58,8 +52,7 @@ describe('a register that cannot write', () => {
 
 describe('a graceful stop', () => {
   it('finishes the letter being sent, tells new sessions 421, and keeps every accepted letter', async () => {
-    running = await startTestGateway();
-    const test = running;
+    const test = await start();
     const { session } = await SmtpSession.open(test.smtpPort);
     await session.command('EHLO client.test');
     await session.command('MAIL FROM:<f@citizen.test>');

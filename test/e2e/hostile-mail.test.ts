@@ -8,24 +8,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { count, eq } from 'drizzle-orm';
 import nodemailer from 'nodemailer';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachments, deliveries, letterEvents, letters } from '../../src/db/schema.js';
-import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { type TestGateway, gatewayPerTest } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 import { deeplyNested, manyParts } from '../fixtures/email/mime-bombs.js';
 import { dnsFromRecords, offlineAdapters, type RecordedDns } from '../fixtures/email/offline-dns.js';
 
-let running: TestGateway | undefined;
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-});
+const start = gatewayPerTest();
 
-async function start(options: Parameters<typeof startTestGateway>[0] = {}) {
-  running = await startTestGateway(options);
-  return running;
-}
 
 const numberIn = (text: string | undefined) => /\d{4}-A-\d{6}/.exec(text ?? '')?.[0];
 const letterCount = (test: TestGateway) => test.gateway.db.select({ n: count() }).from(letters).get()!.n;

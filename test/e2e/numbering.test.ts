@@ -1,21 +1,16 @@
 /** Numbers are gapless and unique per year, even with many senders at once. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { letters } from '../../src/db/schema.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { gatewayPerTest } from '../helpers/gateway.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
-let running: TestGateway | undefined;
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-});
+const start = gatewayPerTest();
 
 const letter = (id: string) => `From: s${id}@citizen.test\r\nTo: rh@wasl.local\r\nSubject: Lettre ${id}\r\nMessage-ID: <${id}@citizen.test>\r\n\r\nCorps ${id}\r\n`;
 
 describe('registration numbers under concurrent sessions', () => {
   it('are gapless and unique when 20 sessions send 5 letters each at the same time', async () => {
-    running = await startTestGateway({ config: { receipts: { perSenderPerHour: 1000 } } });
-    const test = running;
+    const test = await start({ config: { receipts: { perSenderPerHour: 1000 } } });
     const sessions = Array.from({ length: 20 }, (_, session) =>
       (async () => {
         const replies = [];
@@ -38,8 +33,7 @@ describe('registration numbers under concurrent sessions', () => {
 
   it('restart at 000001 with the new year on the office calendar', async () => {
     let now = new Date('2026-12-31T22:00:00Z');
-    running = await startTestGateway({ now: () => now });
-    const test = running;
+    const test = await start({ now: () => now });
     const first = await sendLetter({ port: test.smtpPort, from: 'a@citizen.test', to: ['rh@wasl.local'], message: letter('y1') });
     now = new Date('2026-12-31T23:30:00Z'); // 00:30 on 1 January 2027 in Casablanca
     const second = await sendLetter({ port: test.smtpPort, from: 'a@citizen.test', to: ['rh@wasl.local'], message: letter('y2') });

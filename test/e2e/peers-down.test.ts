@@ -7,25 +7,20 @@ import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { deliveries } from '../../src/db/schema.js';
 import { runWasl } from '../helpers/cli.js';
-import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { waitFor, gatewayPerTest } from '../helpers/gateway.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
-let running: TestGateway | undefined;
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-});
+const start = gatewayPerTest();
 
 const letter = (id: string) => `From: p@citizen.test\r\nTo: rh@wasl.local\r\nSubject: ${id}\r\nMessage-ID: <${id}@citizen.test>\r\n\r\nx\r\n`;
 
 describe('deliveries to a department server that stays down', () => {
   it('are marked failed after the configured attempts, listed for the mail office, and sent once it retries them', async () => {
-    running = await startTestGateway({ config: { outbox: { maxAttempts: 2, retryBaseMs: 50, retryMaxMs: 100 } } });
-    const test = running;
+    const test = await start({ config: { outbox: { maxAttempts: 2, retryBaseMs: 50, retryMaxMs: 100 } } });
     test.relay!.mode = 'tempfail';
     const reply = await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('down') });
     const number = /\d{4}-A-\d{6}/.exec(reply.data!.text)![0];
@@ -57,8 +52,7 @@ describe('deliveries to a department server that stays down', () => {
     await once(silent, 'listening');
     const { port } = silent.address() as { port: number };
     try {
-      running = await startTestGateway({ config: { adapters: { email: { outbound: { url: `smtp://127.0.0.1:${port}`, timeoutMs: 200 } } }, outbox: { retryBaseMs: 60_000 } } });
-      const test = running;
+      const test = await start({ config: { adapters: { email: { outbound: { url: `smtp://127.0.0.1:${port}`, timeoutMs: 200 } } }, outbox: { retryBaseMs: 60_000 } } });
       await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('hang') });
       await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.attempts === 1 && row.status === 'pending'), { what: 'a timed-out first attempt' });
       const rows = test.gateway.db.select().from(deliveries).all();

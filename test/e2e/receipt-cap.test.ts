@@ -1,13 +1,9 @@
 /** The per-sender receipt cap counts one place of answer: an address, or on chat one sender's thread. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deliveries } from '../../src/db/schema.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { gatewayPerTest } from '../helpers/gateway.js';
 
-let running: TestGateway | undefined;
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-});
+const start = gatewayPerTest();
 
 const chatLetter = (index: number, thread: string) => ({
   channel: 'matrix',
@@ -23,17 +19,17 @@ const chatLetter = (index: number, thread: string) => ({
 
 describe('the receipt cap in a chat room', () => {
   it('does not count a busy room as one sender: twelve people in one room each get their receipt in their own thread', async () => {
-    running = await startTestGateway({ config: { receipts: { perSenderPerHour: 10 } } });
-    for (let index = 0; index < 12; index++) await running.gateway.port.accept(chatLetter(index, `$event-${index}`));
-    const receipts = running.gateway.db.select().from(deliveries).all().filter((row) => row.kind === 'receipt');
+    const test = await start({ config: { receipts: { perSenderPerHour: 10 } } });
+    for (let index = 0; index < 12; index++) await test.gateway.port.accept(chatLetter(index, `$event-${index}`));
+    const receipts = test.gateway.db.select().from(deliveries).all().filter((row) => row.kind === 'receipt');
     expect(receipts).toHaveLength(12);
     expect(receipts.filter((row) => row.status === 'suppressed')).toHaveLength(0);
   });
 
   it('still holds for one thread answered again and again', async () => {
-    running = await startTestGateway({ config: { receipts: { perSenderPerHour: 10 } } });
-    for (let index = 0; index < 12; index++) await running.gateway.port.accept(chatLetter(index, '$same-thread'));
-    const receipts = running.gateway.db.select().from(deliveries).all().filter((row) => row.kind === 'receipt');
+    const test = await start({ config: { receipts: { perSenderPerHour: 10 } } });
+    for (let index = 0; index < 12; index++) await test.gateway.port.accept(chatLetter(index, '$same-thread'));
+    const receipts = test.gateway.db.select().from(deliveries).all().filter((row) => row.kind === 'receipt');
     expect(receipts.filter((row) => row.status === 'suppressed')).toHaveLength(2);
   });
 });

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
 import { adapterDefinitions } from '../../src/channels/registry.js';
 import type { AdapterDefinition } from '../../src/channels/port.js';
 import { parseConfig, type WaslConfig } from '../../src/config/config.load.js';
@@ -124,4 +125,20 @@ export async function startTestGateway({
     },
   };
   return handle;
+}
+
+/**
+ * One gateway per test, stopped (with its data directory) after each test. Call it once at the
+ * top of a test file; the function it returns starts the test's gateway.
+ */
+export function gatewayPerTest(): (options?: Parameters<typeof startTestGateway>[0]) => Promise<TestGateway> {
+  let running: TestGateway | undefined;
+  afterEach(async () => {
+    await running?.stop();
+    running = undefined;
+  });
+  return async (options = {}) => {
+    running = await startTestGateway(options);
+    return running;
+  };
 }
