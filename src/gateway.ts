@@ -67,7 +67,6 @@ export function createGateway({
   let httpUrl = '';
   const publicUrl = () => (config.publicUrl ?? httpUrl).replace(/\/$/, '');
 
-  let outbox: OutboxWorker | undefined;
   const commit = createGroupCommit(db);
   const register = createRegister({
     db,
@@ -79,7 +78,8 @@ export function createGateway({
     now,
     publicUrl,
     activeChannels: () => new Set(adapters.keys()),
-    onQueued: () => outbox?.wake(),
+    // The worker is built below (it needs the register); no letter arrives before start.
+    onQueued: () => worker.wake(),
     logger,
   });
 
@@ -125,8 +125,7 @@ export function createGateway({
   }
 
   const composer = createComposer({ db, config, templates, router, register, answerTokens, now });
-  outbox = createOutboxWorker({ db, commit, adapters, composer, config: config.outbox, now, logger: logger.child({ phase: 'outbox' }) });
-  const worker = outbox;
+  const worker = createOutboxWorker({ db, commit, adapters, composer, config: config.outbox, now, logger: logger.child({ phase: 'outbox' }) });
 
   return {
     config,

@@ -5,6 +5,7 @@
  */
 
 /** Control characters (C0, DEL, C1), bidirectional overrides and isolates, zero-width characters. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
 /** Reserved in file names on Windows, where department staff save attachments. */
 const RESERVED = /[<>:"|?*]/g;
