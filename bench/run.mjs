@@ -118,6 +118,17 @@ function checkPrerequisites(config) {
 const rate = ({ count, fromMs, toMs }) => (count > 0 && toMs > fromMs ? count / ((toMs - fromMs) / 1000) : Number.NaN);
 const latencyFigures = (values) => ({ p50: percentile(values, 50), p99: percentile(values, 99), samples: values.length });
 
+/** Latencies of letters sent one after the other to the idle server, on a session of their own. */
+async function probeIdle({ config, target, tag }) {
+  if (config.idleSamples === 0) return [];
+  const probe = await openProbe({ port: target.port, recipient: target.recipient, letterFile: LETTER_FILE, tag });
+  try {
+    return await probe.sendSequentially(config.idleSamples);
+  } finally {
+    probe.close();
+  }
+}
+
 /**
  * One run against one system: the load from smtp-source, the latency probe riding along, then
  * waiting until the sink has every message the letters owe (wasl: a forward and a receipt each;
@@ -126,7 +137,7 @@ const latencyFigures = (values) => ({ p50: percentile(values, 50), p99: percenti
 async function measureRun({ config, system, mode, sessions, sink, target }) {
   const baseline = sink.count;
   const cpuBefore = familyCpuSeconds(target.pid);
-  const probe = await openProbe({ port: target.port, recipient: target.recipient, letterFile: LETTER_FILE, tag: `${system}-${mode}-${sessions}-${process.pid}` });
+  const probe = await openProbe({ port: target.port, recipient: target.recipient, letterFile: LETTER_FILE, tag: `${system}-${mode}-${sessions}-${process.pid}-load` });
   const probeEvery = Math.max(1, Math.floor(config.letters / config.latencySamples));
   let nextProbe = probeEvery;
   const load = await runLoad({
@@ -141,16 +152,17 @@ async function measureRun({ config, system, mode, sessions, sink, target }) {
       nextProbe = (Math.floor(accepted / probeEvery) + 1) * probeEvery;
       probe.sendIfIdle();
     },
-  }).done;
+  });
   if (load.failed) throw new Error(`smtp-source against ${system} stopped (${load.exitDetail}) after ${load.accepted} letters: ${load.errorText}`);
   await probe.settle();
+  probe.close();
   const loadLatencies = probe.takeLatencies();
   const lettersDuringLoad = load.accepted + probe.sent;
   const owed = baseline + target.messagesPerLetter * lettersDuringLoad;
   const completeAt = await sink.reached({ target: owed, timeoutMs: config.drainSeconds * 1000 });
   const cpuSeconds = familyCpuSeconds(target.pid) - cpuBefore;
-  const idleLatencies = completeAt === null ? [] : await probe.sendSequentially(config.idleSamples);
-  probe.close();
+  // A fresh session: the drain may have outlasted the server's idle timeout on the first one.
+  const idleLatencies = completeAt === null ? [] : await probeIdle({ config, target, tag: `${system}-${mode}-${sessions}-${process.pid}-idle` });
   const allOwed = baseline + target.messagesPerLetter * (lettersDuringLoad + idleLatencies.length);
   // Let the idle probes' messages arrive too, so that none spills into the next run's count.
   if (completeAt !== null) await sink.reached({ target: allOwed, timeoutMs: 30_000 });
@@ -177,7 +189,7 @@ async function measureRun({ config, system, mode, sessions, sink, target }) {
 
 async function runSink({ config, mode, sessions, sink }) {
   const baseline = sink.count;
-  const load = await runLoad({ port: sink.port, sessions, reuse: mode === 'reuse', letters: config.letters, maxSeconds: config.runSeconds, recipient: 'dept@sink.test' }).done;
+  const load = await runLoad({ port: sink.port, sessions, reuse: mode === 'reuse', letters: config.letters, maxSeconds: config.runSeconds, recipient: 'dept@sink.test' });
   if (load.failed) throw new Error(`smtp-source against smtp-sink stopped (${load.exitDetail}): ${load.errorText}`);
   await sink.reached({ target: baseline + load.accepted, timeoutMs: 10_000 });
   return {
@@ -205,6 +217,7 @@ async function runWasl({ config, mode, sessions, sink }) {
     const dataBytes = directoryBytes(gateway.dataDir);
     return { ...run, peakMemoryBytes, ...facts, dataBytes, diskBytesPerLetter: facts.registered > 0 ? dataBytes / facts.registered : Number.NaN };
   } finally {
+    // A no-op after a normal run; after a failed one, the failure being thrown is what matters, not the stop's.
     await gateway.stop().catch(() => undefined);
     gateway.discard();
   }

@@ -13,6 +13,7 @@ import { spawnBounded } from './cleanup.mjs';
 export const LOAD_SENDER = 'citizen@example.org';
 const PAYLOAD_BYTES = 4000;
 
+/** Runs smtp-source to the end (or the time limit) and resolves with what it achieved. */
 export function runLoad({ port, sessions, reuse, letters, maxSeconds, recipient, onCount = () => undefined }) {
   const args = [
     '-c',
@@ -48,7 +49,7 @@ export function runLoad({ port, sessions, reuse, letters, maxSeconds, recipient,
   child.stderr.on('data', (chunk) => {
     errorText = (errorText + chunk.toString()).slice(-2000);
   });
-  const done = new Promise((resolve) => {
+  return new Promise((resolve) => {
     child.once('exit', (code, signal) => {
       resolve({
         accepted,
@@ -63,5 +64,4 @@ export function runLoad({ port, sessions, reuse, letters, maxSeconds, recipient,
       });
     });
   });
-  return { done };
 }
