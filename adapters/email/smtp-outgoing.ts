@@ -47,6 +47,9 @@ export function createMailSender({ config, identity, port }: { config: EmailConf
         ...relayAddress(config.url),
         pool: true,
         maxConnections: config.maxConnections,
+        // nodemailer recycles a pooled connection after 100 messages by default; each new one
+        // costs a handshake (and 100 ms of greeting delay from smtp-server peers). Keep them.
+        maxMessages: Infinity,
         connectionTimeout: config.timeoutMs,
         greetingTimeout: config.timeoutMs,
         socketTimeout: config.timeoutMs,

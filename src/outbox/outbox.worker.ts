@@ -83,6 +83,7 @@ export function createOutboxWorker({
   function tick(): void {
     if (!running) return;
     const room = config.concurrency - inFlight.size;
+    let claimedCount = 0;
     if (room > 0) {
       let claimed: DeliveryRow[] = [];
       try {
@@ -90,6 +91,7 @@ export function createOutboxWorker({
       } catch (error) {
         logger.error({ err: error, phase: 'outbox.claim' }, 'could not read the outbox; trying again');
       }
+      claimedCount = claimed.length;
       for (const delivery of claimed) {
         const promise = send(delivery).finally(() => {
           inFlight.delete(delivery.id);
@@ -99,9 +101,12 @@ export function createOutboxWorker({
         inFlight.set(delivery.id, promise);
       }
     }
-    const due = outbox.nextDueAt(db);
-    const untilDue = due ? due.getTime() - now().getTime() : config.pollIntervalMs;
-    schedule(Math.min(config.pollIntervalMs, Math.max(untilDue, 0)));
+    // A full claim means more may be due: the sends' completions wake the worker. Otherwise look ahead.
+    if (room <= 0 || claimedCount < room) {
+      const due = outbox.nextDueAt(db);
+      const untilDue = due ? due.getTime() - now().getTime() : config.pollIntervalMs;
+      schedule(Math.min(config.pollIntervalMs, Math.max(untilDue, 0)));
+    }
     notifyIdleIfSo();
   }
 
