@@ -279,6 +279,9 @@ export function createSmtpIntake({
     },
   });
   server.on('error', (error) => logger.error({ channel: 'email', err: error }, 'SMTP server error'));
+  // Replies are small writes; with Nagle's algorithm on, a pipelined client waits for our delayed
+  // ACK (40 ms) before it sees the second one, on every letter.
+  server.server.on('connection', (socket: Socket) => socket.setNoDelay(true));
 
   return {
     get port() {
