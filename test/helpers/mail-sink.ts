@@ -85,6 +85,9 @@ export async function startMailSink({ port = 0 }: { port?: number } = {}): Promi
           });
         },
       });
+      // A client killed mid-session (the crash test SIGKILLs the gateway) resets its connection; smtp-server
+      // reports that on the server, and an unheard 'error' event would bring the test process down.
+      server.on('error', () => undefined);
       await new Promise<void>((resolve) => server!.listen(boundPort, '127.0.0.1', resolve));
       const address = server.server.address();
       boundPort = typeof address === 'object' && address ? address.port : boundPort;
