@@ -10,7 +10,8 @@
  */
 import { spawnBounded } from './cleanup.mjs';
 
-export const LOAD_SENDER = 'citizen@example.org';
+// A special-use domain (RFC 6761): SPF, DKIM and DMARC are still evaluated, and no DNS query leaves the machine.
+export const LOAD_SENDER = 'citizen@example.test';
 const PAYLOAD_BYTES = 4000;
 
 /** Runs smtp-source to the end (or the time limit) and resolves with what it achieved. */

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 
-export const PROBE_SENDER = 'probe@example.org';
+export const PROBE_SENDER = 'probe@example.test';
 const REPLY_TIMEOUT_MS = 60_000;
 
 /** The letter as SMTP DATA bytes: CRLF lines, dot-stuffed (RFC 5321 4.5.2), without the final dot. */
@@ -100,7 +100,7 @@ export async function openProbe({ port, recipient, letterFile, tag }) {
     await command(`MAIL FROM:<${PROBE_SENDER}>`, 250);
     await command(`RCPT TO:<${recipient}>`, 250);
     await command('DATA', 354);
-    socket.write(dataLines({ template, messageId: `probe-${tag}-${sent}@example.org` }));
+    socket.write(dataLines({ template, messageId: `probe-${tag}-${sent}@example.test` }));
     const wroteDotAt = performance.now();
     socket.write('.\r\n');
     const reply = await expect(250, 'end of DATA');
