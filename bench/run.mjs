@@ -99,7 +99,8 @@ function checkPrerequisites(config) {
   const missing = findCommands(needed);
   if (missing.length > 0) {
     fail(
-      `missing ${missing.join(', ')}. The benchmark drives Postfix's smtp-source and smtp-sink and runs Postfix as the peer; install it with:\n` +
+      `missing ${missing.join(', ')}. The benchmark drives Postfix's smtp-source and smtp-sink and runs Postfix as the peer ` +
+        '(`timeout` comes with coreutils); install Postfix with:\n' +
         "  echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections\n" +
         '  DEBIAN_FRONTEND=noninteractive apt-get install -y postfix',
     );
