@@ -12,25 +12,29 @@ export function returnInterruptedToQueue(db: Db, at: Date): number {
   return db.update(deliveries).set({ status: 'pending', nextAttemptAt: at, updatedAt: at }).where(eq(deliveries.status, 'sending')).run().changes;
 }
 
-/** Claims up to `limit` due deliveries in one transaction, so two workers never take the same one. */
-export function claimDue(db: Db, { at, limit }: { at: Date; limit: number }): DeliveryRow[] {
-  return db.transaction((tx) => {
-    const due = tx
-      .select()
-      .from(deliveries)
-      .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAt, at)))
-      .orderBy(asc(deliveries.nextAttemptAt), asc(deliveries.id))
-      .limit(limit)
-      .all();
-    if (due.length === 0) return [];
-    return tx
-      .update(deliveries)
-      .set({ status: 'sending', attempts: sql`${deliveries.attempts} + 1`, updatedAt: at })
-      .where(inArray(deliveries.id, due.map((row) => row.id)))
-      .returning()
-      .all()
-      .sort((left, right) => left.id - right.id);
-  });
+/** Claims up to `limit` due deliveries, in the caller's transaction, so two claims never take the same one. */
+export function claimDue(tx: Tx, { at, limit }: { at: Date; limit: number }): DeliveryRow[] {
+  const due = tx
+    .select()
+    .from(deliveries)
+    .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAt, at)))
+    .orderBy(asc(deliveries.nextAttemptAt), asc(deliveries.id))
+    .limit(limit)
+    .all();
+  if (due.length === 0) return [];
+  return tx
+    .update(deliveries)
+    .set({ status: 'sending', attempts: sql`${deliveries.attempts} + 1`, updatedAt: at })
+    .where(inArray(deliveries.id, due.map((row) => row.id)))
+    .returning()
+    .all()
+    .sort((left, right) => left.id - right.id);
+}
+
+/** Puts claimed but unsent deliveries back in the queue (the worker stopped while claiming them). */
+export function releaseClaims(db: Db, { ids, at }: { ids: number[]; at: Date }): void {
+  if (ids.length === 0) return;
+  db.update(deliveries).set({ status: 'pending', attempts: sql`${deliveries.attempts} - 1`, updatedAt: at }).where(inArray(deliveries.id, ids)).run();
 }
 
 export function nextDueAt(db: Db): Date | undefined {

@@ -55,7 +55,7 @@ export function createOutboxWorker({
   let idleWaiters: (() => void)[] = [];
 
   function notifyIdleIfSo(): void {
-    if (inFlight.size > 0 || idleWaiters.length === 0) return;
+    if (inFlight.size > 0 || claiming || idleWaiters.length === 0) return;
     const due = outbox.nextDueAt(db);
     if (due && due.getTime() <= now().getTime() && running) return;
     const waiters = idleWaiters;
@@ -80,34 +80,55 @@ export function createOutboxWorker({
     });
   }
 
+  /** One claim at a time; wake-ups during a claim ask for another right after it. */
+  let claiming: Promise<void> | undefined;
+  let claimAgain = false;
+
   function tick(): void {
     if (!running) return;
+    if (claiming) {
+      claimAgain = true;
+      return;
+    }
     const room = config.concurrency - inFlight.size;
-    let claimedCount = 0;
-    if (room > 0) {
-      let claimed: DeliveryRow[] = [];
-      try {
-        claimed = outbox.claimDue(db, { at: now(), limit: room });
-      } catch (error) {
-        logger.error({ err: error, phase: 'outbox.claim' }, 'could not read the outbox; trying again');
-      }
-      claimedCount = claimed.length;
-      for (const delivery of claimed) {
-        const promise = send(delivery).finally(() => {
-          inFlight.delete(delivery.id);
+    if (room <= 0) return notifyIdleIfSo();
+    // Claims ride the shared group commit: no fsync of their own, and a batch of deliveries at once.
+    claiming = commit((tx) => outbox.claimDue(tx, { at: now(), limit: room }))
+      .then(
+        (claimed) => {
+          if (!running) {
+            // Stopped while claiming: these go back to the queue unsent.
+            outbox.releaseClaims(db, { ids: claimed.map((delivery) => delivery.id), at: now() });
+            return;
+          }
+          for (const delivery of claimed) {
+            const promise = send(delivery).finally(() => {
+              inFlight.delete(delivery.id);
+              wake();
+              notifyIdleIfSo();
+            });
+            inFlight.set(delivery.id, promise);
+          }
+          // A full claim means more may be due: the sends' completions wake the worker. Otherwise look ahead.
+          if (claimed.length < room) {
+            const due = outbox.nextDueAt(db);
+            const untilDue = due ? due.getTime() - now().getTime() : config.pollIntervalMs;
+            schedule(Math.min(config.pollIntervalMs, Math.max(untilDue, 0)));
+          }
+        },
+        (error: unknown) => {
+          logger.error({ err: error, phase: 'outbox.claim' }, 'could not read the outbox; trying again');
+          schedule(config.pollIntervalMs);
+        },
+      )
+      .finally(() => {
+        claiming = undefined;
+        if (claimAgain) {
+          claimAgain = false;
           wake();
-          notifyIdleIfSo();
-        });
-        inFlight.set(delivery.id, promise);
-      }
-    }
-    // A full claim means more may be due: the sends' completions wake the worker. Otherwise look ahead.
-    if (room <= 0 || claimedCount < room) {
-      const due = outbox.nextDueAt(db);
-      const untilDue = due ? due.getTime() - now().getTime() : config.pollIntervalMs;
-      schedule(Math.min(config.pollIntervalMs, Math.max(untilDue, 0)));
-    }
-    notifyIdleIfSo();
+        }
+        notifyIdleIfSo();
+      });
   }
 
   async function send(delivery: DeliveryRow): Promise<void> {
@@ -185,6 +206,7 @@ export function createOutboxWorker({
     async stop(graceMs = 10_000) {
       running = false;
       if (timer) clearTimeout(timer);
+      await claiming;
       const all = Promise.allSettled([...inFlight.values()]);
       let graceTimer: NodeJS.Timeout | undefined;
       await Promise.race([all, new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
