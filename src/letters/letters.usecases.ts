@@ -135,7 +135,13 @@ export function createRegister(options: RegisterOptions): Register {
   }
 
   function receiptFor(tx: Tx, { letterId, replyTo, at }: { letterId: number; replyTo: ChannelAddress; at: Date }): NewDeliveryRow {
-    const sent = repository.countReceiptsSince(tx, { channel: replyTo.channel, targetId: replyTo.id, targetThread: replyTo.thread, since: new Date(at.getTime() - 3_600_000) });
+    const sent = repository.countReceiptsSince(tx, {
+      channel: replyTo.channel,
+      targetId: replyTo.id,
+      targetThread: replyTo.thread,
+      since: new Date(at.getTime() - 3_600_000),
+      atMost: config.receipts.perSenderPerHour,
+    });
     const row = newDelivery({ letterId, kind: 'receipt', target: replyTo, at });
     if (sent >= config.receipts.perSenderPerHour) {
       // The cap holds whatever the headers say: a sender we answer too often may be an auto-responder.
