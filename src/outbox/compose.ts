@@ -50,8 +50,10 @@ export function createComposer({
     });
   }
 
+  const subjectOf = (letter: LetterRow, language: Language) => letter.subject ?? (templates.strings(language).receipt as Record<string, string>).noSubject!;
+
   function commonView(letter: LetterRow, language: Language) {
-    const subject = letter.subject ?? (templates.strings(language).receipt as Record<string, string>).noSubject!;
+    const subject = subjectOf(letter, language);
     return {
       office: config.mail.officeName[language],
       number: letter.number,
@@ -92,7 +94,7 @@ export function createComposer({
       const rendered = templates.mail({
         name: 'answer-mail',
         language,
-        view: { ...commonView(letter, language), originalNumber: answered.number, originalSubject: commonView(answered, language).subject },
+        view: { ...commonView(letter, language), originalNumber: answered.number, originalSubject: subjectOf(answered, language) },
       });
       return { ...base, ...rendered, attachments: attachmentsOf(letter), inReplyTo: sameChannel(answered, to.channel) };
     }
@@ -106,7 +108,7 @@ export function createComposer({
         view: {
           ...commonView(letter, language),
           originalNumber: answered.number,
-          originalSubject: commonView(answered, language).subject,
+          originalSubject: subjectOf(answered, language),
           recipient: answered.senderName ? `${answered.senderName} <${answered.senderId}>` : answered.senderId,
           deliveredAt: when(now(), language),
         },

@@ -73,6 +73,9 @@ export function createWebServer({
     response.end(body);
   }
 
+  const pageLanguage = (request: IncomingMessage, url: URL) =>
+    negotiateLanguage({ query: url.searchParams.get('lang'), acceptLanguage: request.headers['accept-language'], fallback: config.language });
+
   const notFound = (response: ServerResponse) => send(response, { status: 404, type: 'text/plain; charset=utf-8', body: 'Not found\n' });
 
   /**
@@ -109,7 +112,7 @@ export function createWebServer({
     if (extension === '.json') {
       return send(response, { status: 200, type: 'application/json; charset=utf-8', body: receiptJson(letter, facts) });
     }
-    const language = negotiateLanguage({ query: url.searchParams.get('lang'), acceptLanguage: request.headers['accept-language'], fallback: config.language });
+    const language = pageLanguage(request, url);
     if (extension === '.pdf') return receiptPdf(response, { letter, facts, language });
     const view = receiptPageView({ facts, strings: templates.strings(language), language, config });
     const languages = LANGUAGES.map((code) => ({ code, label: LANGUAGE_LABELS[code] }));
@@ -128,7 +131,7 @@ export function createWebServer({
       if (!message) return notFound(response);
       return send(response, { status: 200, type: 'text/plain; charset=utf-8', body: message.raw });
     }
-    const language = negotiateLanguage({ query: url.searchParams.get('lang'), acceptLanguage: request.headers['accept-language'], fallback: config.language });
+    const language = pageLanguage(request, url);
     const messages = listMessages(db, 200).map((message) => ({
       ...message,
       storedAt: formatDateTime({ date: message.storedAt, timezone: config.timezone, language }),
@@ -138,7 +141,7 @@ export function createWebServer({
   }
 
   function home(request: IncomingMessage, response: ServerResponse, url: URL): void {
-    const language = negotiateLanguage({ query: url.searchParams.get('lang'), acceptLanguage: request.headers['accept-language'], fallback: config.language });
+    const language = pageLanguage(request, url);
     const departments = router.departments.map((department) => ({ code: department.code, name: department.names[language], addresses: department.addresses }));
     const html = templates.page({ name: 'home-page', language, view: { office: config.mail.officeName[language], departments } });
     send(response, { status: 200, type: 'text/html; charset=utf-8', body: html });
