@@ -65,7 +65,9 @@ export function smtpReplyFor(error: unknown): Error & { responseCode: number } {
 }
 
 /** What one mail transaction (MAIL FROM to the end of DATA) learnt at RCPT time. */
+/** What RCPT TO learnt about the current letter's recipients, so DATA need not route them again. */
 interface TransactionState {
+  departmentRecipients?: string[];
   answerToken?: string;
   bounceOf?: number[];
 }
@@ -176,7 +178,7 @@ export function createSmtpIntake({
     const shape = mimeShape({ raw, maxParts: mime.maxParts, maxDepth: mime.maxDepth });
     if (shape.exceeds === 'parts') throw smtpError(552, `5.3.4 The letter has more than ${mime.maxParts} MIME parts; please send fewer attachments per letter`);
     if (shape.exceeds === 'depth') throw smtpError(552, `5.3.4 The letter's MIME parts are nested more than ${mime.maxDepth} levels deep; nothing was registered`);
-    const departmentRecipients = envelope.rcptTo.filter((address) => port.routeRecipient(address).kind === 'department');
+    const departmentRecipients = state.departmentRecipients ?? [];
     if (state.bounceOf && departmentRecipients.length === 0 && !state.answerToken) {
       // Only bounce addresses: a report about one of our messages, not a letter.
       const parsedReport = await parseMessage(raw);
@@ -243,6 +245,7 @@ export function createSmtpIntake({
       const route = port.routeRecipient(address.address);
       switch (route.kind) {
         case 'department':
+          (stateOf(session).departmentRecipients ??= []).push(address.address);
           return callback();
         case 'answer':
           stateOf(session).answerToken = route.token;
