@@ -2,3 +2,4 @@
 export * from '../letters/letters.tables.js';
 export * from '../outbox/outbox.tables.js';
 export * from '../mailbox/mailbox.tables.js';
+export * from '../receipts/receipts.tables.js';

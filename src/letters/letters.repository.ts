@@ -2,7 +2,7 @@
  * Reads and appends to the register. Every write here runs inside a transaction its caller
  * opened, so a letter, its number, its contents and its deliveries commit together or not at all.
  */
-import { and, desc, eq, gte, inArray, isNull, notInArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { ChannelAddress, LetterStatus } from '../channels/port.js';
 import type { Db } from '../db/db.js';
 import { deliveries } from '../outbox/outbox.tables.js';
@@ -98,40 +98,6 @@ export function setStatus(tx: Tx, { letterId, status, onlyIf }: { letterId: numb
 
 export function insertDeliveries(tx: Tx, rows: NewDeliveryRow[]): void {
   if (rows.length > 0) tx.insert(deliveries).values(rows).run();
-}
-
-/**
- * How many receipts went (or are going) to one place since a moment, counted up to `atMost`: the
- * per-sender loop guard only needs to know whether the cap is reached, and a bounded count costs
- * the same for a sender of ten letters an hour as for one of ten thousand.
- * The place is the address and, on chat, the thread: a chat room holds many senders, each
- * answered in the thread of their own message, so a busy room is not one sender.
- */
-export function countReceiptsSince(
-  tx: Tx,
-  {
-    channel,
-    targetId,
-    targetThread,
-    since,
-    atMost,
-  }: { channel: string; targetId: string; targetThread: string | undefined; since: Date; atMost: number },
-): number {
-  return tx
-    .select({ id: deliveries.id })
-    .from(deliveries)
-    .where(
-      and(
-        eq(deliveries.kind, 'receipt'),
-        eq(deliveries.channel, channel),
-        eq(deliveries.targetId, targetId),
-        targetThread === undefined ? isNull(deliveries.targetThread) : eq(deliveries.targetThread, targetThread),
-        gte(deliveries.createdAt, since),
-        notInArray(deliveries.status, ['suppressed']),
-      ),
-    )
-    .limit(atMost)
-    .all().length;
 }
 
 export function letterById(tx: Tx, id: number): LetterRow | undefined {

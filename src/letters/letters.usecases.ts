@@ -19,6 +19,7 @@ import type { SigningKey } from '../evidence/signing-key.js';
 import { buildStatement, chainEntry, signStatement } from '../evidence/statement.js';
 import { WaslError } from '../errors.js';
 import type { AnswerTokens } from '../receipts/tokens.js';
+import { createReceiptAllowance } from '../receipts/receipt-allowance.js';
 import { newReceiptToken } from '../receipts/tokens.js';
 import type { Router } from '../routing/routing.js';
 import { formatNumber, sha256Hex, yearIn, type Direction } from './letters.models.js';
@@ -64,6 +65,7 @@ type Classification =
 export function createRegister(options: RegisterOptions): Register {
   const { db, config, router, answerTokens, now, logger, commit } = options;
 
+  const receiptAllowance = createReceiptAllowance({ db, perHour: config.receipts.perSenderPerHour });
   const receiptUrl = (token: string) => `${options.publicUrl()}/r/${token}`;
 
   function summary(row: LetterRow): LetterSummary {
@@ -134,16 +136,9 @@ export function createRegister(options: RegisterOptions): Register {
     return rows;
   }
 
-  function receiptFor(tx: Tx, { letterId, replyTo, at }: { letterId: number; replyTo: ChannelAddress; at: Date }): NewDeliveryRow {
-    const sent = repository.countReceiptsSince(tx, {
-      channel: replyTo.channel,
-      targetId: replyTo.id,
-      targetThread: replyTo.thread,
-      since: new Date(at.getTime() - 3_600_000),
-      atMost: config.receipts.perSenderPerHour,
-    });
+  function receiptFor({ letterId, replyTo, at }: { letterId: number; replyTo: ChannelAddress; at: Date }): NewDeliveryRow {
     const row = newDelivery({ letterId, kind: 'receipt', target: replyTo, at });
-    if (sent >= config.receipts.perSenderPerHour) {
+    if (!receiptAllowance.take(replyTo, at)) {
       // The cap holds whatever the headers say: a sender we answer too often may be an auto-responder.
       return { ...row, status: 'suppressed', lastErrorCode: 'receipt.rate_limited', lastError: `more than ${config.receipts.perSenderPerHour} receipts an hour to this sender` };
     }
@@ -250,7 +245,7 @@ export function createRegister(options: RegisterOptions): Register {
         repository.appendEvent(tx, { letterId: row.id, type: 'quarantined', at });
       } else if (classification.kind === 'incoming') {
         queued.push(...forwardsFor({ letterId: row.id, codes: departments, at }));
-        if (replyTo && !letter.automated && !letter.receiptInline) queued.push(receiptFor(tx, { letterId: row.id, replyTo, at }));
+        if (replyTo && !letter.automated && !letter.receiptInline) queued.push(receiptFor({ letterId: row.id, replyTo, at }));
       }
       repository.insertDeliveries(tx, queued);
       return { row, duplicate: false };

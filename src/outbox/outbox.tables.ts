@@ -33,6 +33,5 @@ export const deliveries = sqliteTable(
     index('deliveries_due_index').on(table.status, table.nextAttemptAt),
     index('deliveries_letter_index').on(table.letterId),
     index('deliveries_external_index').on(table.channel, table.externalId),
-    index('deliveries_target_index').on(table.kind, table.channel, table.targetId, table.createdAt),
   ],
 );

@@ -1,0 +1,53 @@
+/**
+ * The per-sender receipt cap: at most `perHour` receipts in a row to one place (an address, or
+ * on chat one sender's thread), then one each time an hour's share has passed. A token bucket,
+ * so a sender of ten thousand letters costs the same single row as a sender of ten.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/db.js';
+import type { ChannelAddress } from '../channels/port.js';
+import { receiptAllowances } from './receipts.tables.js';
+
+const HOUR_MS = 3_600_000;
+
+/** Tokens left after `elapsedMs` of refilling at `perHour` an hour, from `tokens`, never above the cap. */
+export function refill({ tokens, elapsedMs, perHour }: { tokens: number; elapsedMs: number; perHour: number }): number {
+  return Math.min(perHour, tokens + (Math.max(0, elapsedMs) * perHour) / HOUR_MS);
+}
+
+export interface ReceiptAllowance {
+  /** True, and one receipt spent, if a receipt to `place` may go at `at`; called in the registering transaction. */
+  take(place: ChannelAddress, at: Date): boolean;
+}
+
+export function createReceiptAllowance({ db, perHour }: { db: Db; perHour: number }): ReceiptAllowance {
+  const key = {
+    channel: sql.placeholder('channel'),
+    targetId: sql.placeholder('targetId'),
+    targetThread: sql.placeholder('targetThread'),
+  };
+  const read = db
+    .select({ tokens: receiptAllowances.tokens, updatedAt: receiptAllowances.updatedAt })
+    .from(receiptAllowances)
+    .where(and(eq(receiptAllowances.channel, key.channel), eq(receiptAllowances.targetId, key.targetId), eq(receiptAllowances.targetThread, key.targetThread)))
+    .prepare();
+  const write = db
+    .insert(receiptAllowances)
+    .values({ ...key, tokens: sql.placeholder('tokens'), updatedAt: sql.placeholder('updatedAt') })
+    .onConflictDoUpdate({
+      target: [receiptAllowances.channel, receiptAllowances.targetId, receiptAllowances.targetThread],
+      set: { tokens: sql`excluded.tokens`, updatedAt: sql`excluded.updated_at` },
+    })
+    .prepare();
+
+  return {
+    take(place, at) {
+      const where = { channel: place.channel, targetId: place.id, targetThread: place.thread ?? '' };
+      const row = read.get(where);
+      const tokens = row ? refill({ tokens: row.tokens, elapsedMs: at.getTime() - row.updatedAt.getTime(), perHour }) : perHour;
+      const allowed = tokens >= 1;
+      write.run({ ...where, tokens: allowed ? tokens - 1 : tokens, updatedAt: at });
+      return allowed;
+    },
+  };
+}
