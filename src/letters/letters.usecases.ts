@@ -24,7 +24,7 @@ import { newReceiptToken } from '../receipts/tokens.js';
 import type { Router } from '../routing/routing.js';
 import { formatNumber, sha256Hex, yearIn, type Direction } from './letters.models.js';
 import * as repository from './letters.repository.js';
-import type { LetterRow, NewDeliveryRow, Tx } from './letters.repository.js';
+import type { LetterRow, NewDeliveryRow } from './letters.repository.js';
 
 const OPEN_STATUSES: LetterStatus[] = ['registered', 'forwarded', 'acknowledged', 'transferred'];
 
