@@ -113,7 +113,7 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
         },
         async stop() {
           await intake.close();
-          sender.close();
+          await sender.close();
         },
         send: sender.send,
         get listeningPort() {

@@ -1,109 +1,92 @@
 /**
- * Sends mail through the configured relay (a pooled nodemailer transport, connections reused),
- * or, when none is configured, composes the same message and keeps it in the built-in mailbox.
+ * Sends mail through the configured relay, from a thread of its own (relay-thread.ts) with pooled,
+ * reused connections; or, when no relay is configured, composes the same message and keeps it in
+ * the built-in mailbox.
  */
-import { connect, type Socket } from 'node:net';
+import { extname } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import nodemailer from 'nodemailer';
 import type { GatewayPort, OutboundMessage, SendResult } from '../../src/channels/port.js';
 import { WaslError } from '../../src/errors.js';
 import type { EmailConfig } from './index.js';
+import { deliveryErrorFor, type RelayConfig } from './relay-transport.js';
+import type { RelayAnswer, RelayRequest } from './relay-thread.js';
 import { toMail, type MailIdentity } from './to-native.js';
 
-/** nodemailer's error: `responseCode` from the remote server, `code` for connection problems. */
-interface TransportError extends Error {
-  responseCode?: number;
-  code?: string;
-  response?: string;
+/**
+ * Built, this module is .js beside relay-thread.js. Run from source (the tests), the thread is
+ * TypeScript: tsx (a dev dependency) registers its loader in the thread before loading it.
+ */
+function startThread(url: URL, workerData: unknown): Worker {
+  if (url.pathname.endsWith('.js')) return new Worker(url, { workerData });
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+  const source = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(source, { eval: true, workerData });
 }
 
-/** A remote 5xx is final (the mail office must see it at once); 4xx and connection trouble are retried. */
-export function deliveryErrorFor(error: unknown): WaslError {
-  const failure = error as TransportError;
-  const text = failure.response ?? failure.message ?? String(error);
-  if (failure.responseCode && failure.responseCode >= 500) {
-    return new WaslError('delivery.refused', text, { temporary: false, cause: error, details: { responseCode: failure.responseCode } });
+/**
+ * The relay thread, started on first use and again after it dies. Sends in flight when it dies
+ * fail as temporary, so the outbox tries them again.
+ */
+function createRelayThread({ config, identity }: { config: RelayConfig; identity: MailIdentity }) {
+  let worker: Worker | undefined;
+  let nextId = 1;
+  const waiting = new Map<number, { resolve: (externalId: string) => void; reject: (error: WaslError) => void }>();
+
+  function start(): Worker {
+    const started = startThread(new URL(`./relay-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url), { config, identity });
+    started.on('message', (answer: RelayAnswer) => {
+      const waiter = waiting.get(answer.id);
+      waiting.delete(answer.id);
+      if ('failure' in answer) waiter?.reject(deliveryErrorFor(answer.failure));
+      else waiter?.resolve(answer.externalId);
+    });
+    started.on('error', (error) => failAll(error.message));
+    started.on('exit', (code) => {
+      if (worker === started) worker = undefined;
+      failAll(`the relay thread stopped (exit code ${code})`);
+    });
+    return started;
   }
-  return new WaslError('delivery.unavailable', text, { temporary: true, cause: error, details: { responseCode: failure.responseCode, code: failure.code } });
-}
 
-/**
- * The relay URL as explicit options: given `url`, nodemailer ignores the options beside it
- * (timeouts, pool size, TLS), and a relay that never greets would hold a delivery forever.
- */
-export function relayAddress(url: string): { host: string; port: number; secure: boolean; auth?: { user: string; pass: string } } {
-  const parsed = new URL(url);
-  const secure = parsed.protocol === 'smtps:';
-  const user = decodeURIComponent(parsed.username);
+  function failAll(reason: string): void {
+    for (const waiter of waiting.values()) waiter.reject(new WaslError('delivery.unavailable', reason, { temporary: true }));
+    waiting.clear();
+  }
+
   return {
-    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: parsed.port ? Number(parsed.port) : secure ? 465 : 25,
-    secure,
-    ...(user ? { auth: { user, pass: decodeURIComponent(parsed.password) } } : {}),
+    send(message: OutboundMessage): Promise<string> {
+      worker ??= start();
+      const id = nextId++;
+      const request: RelayRequest = { id, message };
+      return new Promise<string>((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        worker!.postMessage(request);
+      });
+    },
+    /** Lets the thread close its connections and end; sends still in flight fail as temporary. */
+    async close(): Promise<void> {
+      const running = worker;
+      if (!running) return;
+      worker = undefined;
+      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.postMessage({ close: true } satisfies RelayRequest);
+      const forced = setTimeout(() => void running.terminate(), 5_000);
+      await exited;
+      clearTimeout(forced);
+    },
   };
-}
-
-/**
- * Opens the relay connection with TCP_NODELAY. nodemailer writes a message in pieces; with Nagle's
- * algorithm on, the last piece waits for the relay's delayed ACK (40 ms on Linux) on every message,
- * which capped a pooled connection near 25 messages a second. nodemailer upgrades it to TLS itself.
- */
-function connectWithoutDelay({
-  host,
-  port,
-  timeoutMs,
-  callback,
-}: {
-  host: string;
-  port: number;
-  timeoutMs: number;
-  callback: (error: Error | null, socket?: { connection: Socket }) => void;
-}): void {
-  let answered = false;
-  const answer = (error: Error | null, socket?: Socket) => {
-    if (answered) return;
-    answered = true;
-    clearTimeout(timer);
-    callback(error, socket ? { connection: socket } : undefined);
-  };
-  const socket = connect({ host, port, noDelay: true });
-  const timer = setTimeout(() => {
-    socket.destroy();
-    answer(Object.assign(new Error(`connection to ${host}:${port} timed out`), { code: 'ETIMEDOUT' }));
-  }, timeoutMs);
-  socket.once('connect', () => answer(null, socket));
-  socket.once('error', (error) => answer(error));
 }
 
 export function createMailSender({ config, identity, port }: { config: EmailConfig['outbound']; identity: MailIdentity; port: GatewayPort }) {
-  const address = config.url ? relayAddress(config.url) : undefined;
-  const relay = address
-    ? nodemailer.createTransport({
-        ...address,
-        getSocket: (_options: unknown, callback: (error: Error | null, socket?: { connection: Socket }) => void) => connectWithoutDelay({ ...address, timeoutMs: config.timeoutMs, callback }),
-        pool: true,
-        maxConnections: config.maxConnections,
-        // nodemailer recycles a pooled connection after 100 messages by default; each new one
-        // costs a handshake (and 100 ms of greeting delay from smtp-server peers). Keep them.
-        maxMessages: Infinity,
-        connectionTimeout: config.timeoutMs,
-        greetingTimeout: config.timeoutMs,
-        socketTimeout: config.timeoutMs,
-        // The relay is the operator's own server; it may present a certificate for another name.
-        tls: { rejectUnauthorized: config.verifyCertificate },
-      })
-    : undefined;
+  const relay = config.url ? createRelayThread({ config: { ...config, url: config.url }, identity }) : undefined;
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
 
   async function send(message: OutboundMessage): Promise<SendResult> {
+    if (relay) return { externalId: await relay.send(message) };
     const mail = toMail({ message, identity });
-    if (relay) {
-      try {
-        await relay.sendMail(mail);
-      } catch (error) {
-        throw deliveryErrorFor(error);
-      }
-      return { externalId: String(mail.messageId) };
-    }
     const composed = (await composer.sendMail(mail)) as unknown as { message: Buffer };
     await port.keepInMailbox({
       deliveryId: message.deliveryId,
@@ -118,8 +101,6 @@ export function createMailSender({ config, identity, port }: { config: EmailConf
   return {
     send,
     usesBuiltInMailbox: relay === undefined,
-    close() {
-      relay?.close();
-    },
+    close: () => relay?.close(),
   };
 }

@@ -76,7 +76,7 @@ describe('configuration', () => {
 
 describe('the outbound relay URL', () => {
   it('becomes explicit connection options, so timeouts and pool settings beside it apply', async () => {
-    const { relayAddress } = await import('../../adapters/email/smtp-outgoing.js');
+    const { relayAddress } = await import('../../adapters/email/relay-transport.js');
     expect(relayAddress('smtp://127.0.0.1:2526')).toEqual({ host: '127.0.0.1', port: 2526, secure: false });
     expect(relayAddress('smtps://user%40office:p%40ss@relay.example.gov')).toEqual({ host: 'relay.example.gov', port: 465, secure: true, auth: { user: 'user@office', pass: 'p@ss' } });
     expect(relayAddress('smtp://[::1]:25')).toMatchObject({ host: '::1', port: 25 });
