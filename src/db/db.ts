@@ -28,6 +28,32 @@ export function openDatabase({ file, busyTimeoutMs = 5000 }: { file: string; bus
 }
 
 /**
+ * Runs `work` in one transaction of the connection, or in a savepoint when one is already open (so
+ * one failing piece of a group commit does not sink the others). Queries inside simply use the
+ * `Db`: there is one connection, and it is in the transaction.
+ */
+export function inTransaction<T>(db: Db, work: () => T, { behavior = 'deferred' }: { behavior?: 'deferred' | 'immediate' } = {}): T {
+  const transaction = db.$client.transaction(work);
+  return behavior === 'immediate' ? transaction.immediate() : transaction();
+}
+
+/**
+ * Queries built and prepared once per database, for the paths every letter takes: drizzle would
+ * otherwise rebuild each query's SQL on every call (profiled: about 1.5 ms a letter).
+ */
+export function preparedQueries<T>(build: (db: Db) => T): (db: Db) => T {
+  const byDatabase = new WeakMap<Db, T>();
+  return (db) => {
+    let queries = byDatabase.get(db);
+    if (!queries) {
+      queries = build(db);
+      byDatabase.set(db, queries);
+    }
+    return queries;
+  };
+}
+
+/**
  * drizzle prepares every query anew, and preparing costs more than running (profiled: about half
  * a millisecond per letter). A prepared statement is reusable, and better-sqlite3 runs one at a
  * time, so statements are kept by their SQL text (the few hundred the code has, bounded anyway).

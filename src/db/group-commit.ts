@@ -6,7 +6,7 @@
  * The intake and the outbox share one, so a letter and the delivery marks of earlier letters ride
  * the same fsync.
  */
-import type { Db } from './db.js';
+import { inTransaction, type Db } from './db.js';
 import type { Tx } from '../letters/letters.repository.js';
 
 export type GroupCommit = <T>(run: (tx: Tx) => T) => Promise<T>;
@@ -22,11 +22,12 @@ export function createGroupCommit(db: Db): GroupCommit {
     queue = [];
     const outcomes: ({ value: unknown } | { error: unknown })[] = [];
     try {
-      db.transaction(
-        (tx) => {
+      inTransaction(
+        db,
+        () => {
           for (const work of batch) {
             try {
-              outcomes.push({ value: tx.transaction((savepoint) => work.run(savepoint)) });
+              outcomes.push({ value: inTransaction(db, () => work.run(db)) });
             } catch (error) {
               outcomes.push({ error });
             }

@@ -2,15 +2,15 @@
  * Reads and appends to the register. Every write here runs inside a transaction its caller
  * opened, so a letter, its number, its contents and its deliveries commit together or not at all.
  */
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, sql, type Placeholder, type Table } from 'drizzle-orm';
 import type { ChannelAddress, LetterStatus } from '../channels/port.js';
-import type { Db } from '../db/db.js';
+import { preparedQueries, type Db } from '../db/db.js';
 import { deliveries } from '../outbox/outbox.tables.js';
 import { attachments, blobs, counters, letterDepartments, letterEvents, letters, processedEvents } from './letters.tables.js';
 import type { Direction } from './letters.models.js';
 
-/** A transaction handle or the database itself: both run the same queries. */
-export type Tx = Pick<Db, 'select' | 'insert' | 'update' | 'delete' | 'run' | 'get' | 'all'>;
+/** The connection; a caller that writes has opened the transaction (inTransaction, the group commit). */
+export type Tx = Db;
 
 export type LetterRow = typeof letters.$inferSelect;
 export type NewLetterRow = typeof letters.$inferInsert;
@@ -19,89 +19,123 @@ export type NewDeliveryRow = typeof deliveries.$inferInsert;
 export type LetterEventRow = typeof letterEvents.$inferSelect;
 export type AttachmentRow = typeof attachments.$inferSelect;
 
-/** Takes the next number of a year's register; called inside the registering transaction, so it is gapless. */
-export function takeSequence(tx: Tx, { year, direction }: { year: number; direction: Direction }): number {
-  const row = tx
+const $ = sql.placeholder;
+
+/** A placeholder for each column but the generated id: an insert prepared once, run with a whole row. */
+function rowPlaceholders<T extends Table>(table: T): { [Column in Exclude<keyof T['$inferInsert'], 'id'>]-?: Placeholder } {
+  return Object.fromEntries(
+    Object.keys(getTableColumns(table))
+      .filter((name) => name !== 'id')
+      .map((name) => [name, $(name)]),
+  ) as { [Column in Exclude<keyof T['$inferInsert'], 'id'>]-?: Placeholder };
+}
+
+/** What every letter takes: registered, forwarded, receipted. */
+const hot = preparedQueries((db) => ({
+  takeSequence: db
     .insert(counters)
-    .values({ year, direction, lastSequence: 1 })
+    .values({ year: $('year'), direction: $('direction'), lastSequence: 1 })
     .onConflictDoUpdate({ target: [counters.year, counters.direction], set: { lastSequence: sql`${counters.lastSequence} + 1` } })
     .returning({ lastSequence: counters.lastSequence })
-    .get();
-  return row.lastSequence;
+    .prepare(),
+  storeBlob: db.insert(blobs).values({ sha256: $('sha256'), size: $('size'), content: $('content') }).onConflictDoNothing().prepare(),
+  readBlob: db.select({ content: blobs.content }).from(blobs).where(eq(blobs.sha256, $('sha256'))).prepare(),
+  findByChannelMessage: db
+    .select()
+    .from(letters)
+    .where(and(eq(letters.channel, $('channel')), eq(letters.senderId, $('senderId')), eq(letters.externalId, $('externalId'))))
+    .prepare(),
+  insertLetter: db.insert(letters).values(rowPlaceholders(letters)).returning().prepare(),
+  lastEntryHash: db.select({ entryHash: letters.entryHash }).from(letters).orderBy(desc(letters.id)).limit(1).prepare(),
+  letterById: db.select().from(letters).where(eq(letters.id, $('id'))).prepare(),
+  insertDepartment: db
+    .insert(letterDepartments)
+    .values({ letterId: $('letterId'), departmentCode: $('departmentCode'), via: $('via') })
+    .onConflictDoNothing()
+    .prepare(),
+  departmentsOf: db.select({ code: letterDepartments.departmentCode }).from(letterDepartments).where(eq(letterDepartments.letterId, $('letterId'))).prepare(),
+  registeredDepartmentsOf: db
+    .select({ code: letterDepartments.departmentCode })
+    .from(letterDepartments)
+    .where(and(eq(letterDepartments.letterId, $('letterId')), eq(letterDepartments.via, 'registration')))
+    .prepare(),
+  insertAttachment: db.insert(attachments).values(rowPlaceholders(attachments)).prepare(),
+  attachmentsOf: db.select().from(attachments).where(eq(attachments.letterId, $('letterId'))).orderBy(attachments.position).prepare(),
+  appendEvent: db.insert(letterEvents).values(rowPlaceholders(letterEvents)).prepare(),
+  setStatus: db.update(letters).set({ status: sql`${$('status')}` }).where(eq(letters.id, $('letterId'))).prepare(),
+  setStatusIf: db
+    .update(letters)
+    .set({ status: sql`${$('status')}` })
+    .where(and(eq(letters.id, $('letterId')), eq(letters.status, $('onlyIf'))))
+    .prepare(),
+  insertDelivery: db.insert(deliveries).values(rowPlaceholders(deliveries)).prepare(),
+}));
+
+/** Takes the next number of a year's register; called inside the registering transaction, so it is gapless. */
+export function takeSequence(tx: Tx, { year, direction }: { year: number; direction: Direction }): number {
+  return hot(tx).takeSequence.get({ year, direction })!.lastSequence;
 }
 
 /** Stores content once by its hash; a second letter with the same attachment shares the row. */
 export function storeBlob(tx: Tx, { sha256, content }: { sha256: string; content: Uint8Array }): void {
-  tx.insert(blobs)
-    .values({ sha256, size: content.byteLength, content: Buffer.from(content.buffer, content.byteOffset, content.byteLength) })
-    .onConflictDoNothing()
-    .run();
+  hot(tx).storeBlob.run({ sha256, size: content.byteLength, content: Buffer.from(content.buffer, content.byteOffset, content.byteLength) });
 }
 
 export function readBlob(tx: Tx, sha256: string): Buffer | undefined {
-  return tx.select({ content: blobs.content }).from(blobs).where(eq(blobs.sha256, sha256)).get()?.content;
+  return hot(tx).readBlob.get({ sha256 })?.content;
 }
 
 export function findByChannelMessage(tx: Tx, key: { channel: string; senderId: string; externalId: string }): LetterRow | undefined {
-  return tx
-    .select()
-    .from(letters)
-    .where(and(eq(letters.channel, key.channel), eq(letters.senderId, key.senderId), eq(letters.externalId, key.externalId)))
-    .get();
+  return hot(tx).findByChannelMessage.get(key);
 }
 
-export function insertLetter(tx: Tx, row: NewLetterRow): LetterRow {
-  return tx.insert(letters).values(row).returning().get();
+export function insertLetter(tx: Tx, row: Omit<LetterRow, 'id'>): LetterRow {
+  return hot(tx).insertLetter.get(row)!;
 }
 
 export function lastEntryHash(tx: Tx): string | null {
-  return tx.select({ entryHash: letters.entryHash }).from(letters).orderBy(desc(letters.id)).limit(1).get()?.entryHash ?? null;
+  return hot(tx).lastEntryHash.get()?.entryHash ?? null;
 }
 
 export function insertDepartments(
   tx: Tx,
   { letterId, codes, via = 'registration' }: { letterId: number; codes: readonly string[]; via?: 'registration' | 'transfer' },
 ): void {
-  if (codes.length === 0) return;
-  tx.insert(letterDepartments)
-    .values(codes.map((departmentCode) => ({ letterId, departmentCode, via })))
-    .onConflictDoNothing()
-    .run();
+  for (const departmentCode of codes) hot(tx).insertDepartment.run({ letterId, departmentCode, via });
 }
 
-export function insertAttachments(tx: Tx, rows: (typeof attachments.$inferInsert)[]): void {
-  if (rows.length > 0) tx.insert(attachments).values(rows).run();
+export function insertAttachments(tx: Tx, rows: Omit<AttachmentRow, 'id'>[]): void {
+  for (const row of rows) hot(tx).insertAttachment.run(row);
 }
 
 export function appendEvent(
   tx: Tx,
   event: { letterId: number; type: string; at: Date; actor?: ChannelAddress | undefined; departmentCode?: string | undefined; detail?: Record<string, unknown> | undefined },
 ): void {
-  tx.insert(letterEvents)
-    .values({
-      letterId: event.letterId,
-      type: event.type,
-      at: event.at,
-      actorChannel: event.actor?.channel ?? null,
-      actorId: event.actor?.id ?? null,
-      actorName: event.actor?.displayName ?? null,
-      departmentCode: event.departmentCode ?? null,
-      detail: event.detail ? JSON.stringify(event.detail) : null,
-    })
-    .run();
+  hot(tx).appendEvent.run({
+    letterId: event.letterId,
+    type: event.type,
+    at: event.at,
+    actorChannel: event.actor?.channel ?? null,
+    actorId: event.actor?.id ?? null,
+    actorName: event.actor?.displayName ?? null,
+    departmentCode: event.departmentCode ?? null,
+    detail: event.detail ? JSON.stringify(event.detail) : null,
+  });
 }
 
-export function setStatus(tx: Tx, { letterId, status, onlyIf }: { letterId: number; status: LetterStatus; onlyIf?: LetterStatus[] }): void {
-  const condition = onlyIf ? and(eq(letters.id, letterId), inArray(letters.status, onlyIf)) : eq(letters.id, letterId);
-  tx.update(letters).set({ status }).where(condition).run();
+/** Sets the status shown in listings; with `onlyIf`, only a letter still in that status (a forward does not undo an answer). */
+export function setStatus(tx: Tx, { letterId, status, onlyIf }: { letterId: number; status: LetterStatus; onlyIf?: LetterStatus }): void {
+  if (onlyIf) hot(tx).setStatusIf.run({ letterId, status, onlyIf });
+  else hot(tx).setStatus.run({ letterId, status });
 }
 
 export function insertDeliveries(tx: Tx, rows: NewDeliveryRow[]): void {
-  if (rows.length > 0) tx.insert(deliveries).values(rows).run();
+  for (const row of rows) hot(tx).insertDelivery.run({ lastErrorCode: null, lastError: null, externalId: null, ...row });
 }
 
 export function letterById(tx: Tx, id: number): LetterRow | undefined {
-  return tx.select().from(letters).where(eq(letters.id, id)).get();
+  return hot(tx).letterById.get({ id });
 }
 
 export function letterByNumber(tx: Tx, number: string): LetterRow | undefined {
@@ -114,17 +148,15 @@ export function letterByReceiptToken(tx: Tx, token: string): LetterRow | undefin
 
 /** Every department handling the letter; `registeredOnly`: those sealed in its register entry (not later transfers). */
 export function departmentsOf(tx: Tx, letterId: number, { registeredOnly = false }: { registeredOnly?: boolean } = {}): string[] {
-  return tx
-    .select({ code: letterDepartments.departmentCode })
-    .from(letterDepartments)
-    .where(registeredOnly ? and(eq(letterDepartments.letterId, letterId), eq(letterDepartments.via, 'registration')) : eq(letterDepartments.letterId, letterId))
-    .all()
+  const query = registeredOnly ? hot(tx).registeredDepartmentsOf : hot(tx).departmentsOf;
+  return query
+    .all({ letterId })
     .map((row) => row.code)
     .sort();
 }
 
 export function attachmentsOf(tx: Tx, letterId: number): AttachmentRow[] {
-  return tx.select().from(attachments).where(eq(attachments.letterId, letterId)).orderBy(attachments.position).all();
+  return hot(tx).attachmentsOf.all({ letterId });
 }
 
 export function eventsOf(tx: Tx, letterId: number): LetterEventRow[] {

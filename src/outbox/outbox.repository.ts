@@ -1,6 +1,6 @@
 /** Reads and moves deliveries through pending -> sending -> sent | failed. */
 import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
-import type { Db } from '../db/db.js';
+import { preparedQueries, type Db } from '../db/db.js';
 import type { DeliveryRow, Tx } from '../letters/letters.repository.js';
 import { letters } from '../letters/letters.tables.js';
 import { deliveries } from './outbox.tables.js';
@@ -12,22 +12,44 @@ export function returnInterruptedToQueue(db: Db, at: Date): number {
   return db.update(deliveries).set({ status: 'pending', nextAttemptAt: at, updatedAt: at }).where(eq(deliveries.status, 'sending')).run().changes;
 }
 
-/** Claims up to `limit` due deliveries, in the caller's transaction, so two claims never take the same one. */
-export function claimDue(tx: Tx, { at, limit }: { at: Date; limit: number }): DeliveryRow[] {
-  const due = tx
-    .select()
-    .from(deliveries)
-    .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAt, at)))
-    .orderBy(asc(deliveries.nextAttemptAt), asc(deliveries.id))
-    .limit(limit)
-    .all();
-  if (due.length === 0) return [];
-  return tx
+const $ = sql.placeholder;
+
+/** What every delivery takes: claimed, sent, and the look for the next one due. */
+const hot = preparedQueries((db) => ({
+  claimDue: db
     .update(deliveries)
-    .set({ status: 'sending', attempts: sql`${deliveries.attempts} + 1`, updatedAt: at })
-    .where(inArray(deliveries.id, due.map((row) => row.id)))
+    .set({ status: 'sending', attempts: sql`${deliveries.attempts} + 1`, updatedAt: sql`${$('at')}` })
+    .where(
+      inArray(
+        deliveries.id,
+        db
+          .select({ id: deliveries.id })
+          .from(deliveries)
+          .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAt, $('at'))))
+          .orderBy(asc(deliveries.nextAttemptAt), asc(deliveries.id))
+          .limit($('limit')),
+      ),
+    )
     .returning()
-    .all()
+    .prepare(),
+  nextDueAt: db
+    .select({ at: deliveries.nextAttemptAt })
+    .from(deliveries)
+    .where(eq(deliveries.status, 'pending'))
+    .orderBy(asc(deliveries.nextAttemptAt))
+    .limit(1)
+    .prepare(),
+  markSent: db
+    .update(deliveries)
+    .set({ status: 'sent', externalId: sql`${$('externalId')}`, updatedAt: sql`${$('at')}`, lastError: null, lastErrorCode: null })
+    .where(eq(deliveries.id, $('id')))
+    .prepare(),
+}));
+
+/** Claims up to `limit` due deliveries, oldest first, in one statement: two claims never take the same one. */
+export function claimDue(tx: Tx, { at, limit }: { at: Date; limit: number }): DeliveryRow[] {
+  return hot(tx)
+    .claimDue.all({ at: at.getTime(), limit })
     .sort((left, right) => left.id - right.id);
 }
 
@@ -38,17 +60,11 @@ export function releaseClaims(db: Db, { ids, at }: { ids: number[]; at: Date }):
 }
 
 export function nextDueAt(db: Db): Date | undefined {
-  return db
-    .select({ at: deliveries.nextAttemptAt })
-    .from(deliveries)
-    .where(eq(deliveries.status, 'pending'))
-    .orderBy(asc(deliveries.nextAttemptAt))
-    .limit(1)
-    .get()?.at;
+  return hot(db).nextDueAt.get()?.at;
 }
 
 export function markSent(tx: Tx, { id, externalId, at }: { id: number; externalId: string; at: Date }): void {
-  tx.update(deliveries).set({ status: 'sent', externalId, updatedAt: at, lastError: null, lastErrorCode: null }).where(eq(deliveries.id, id)).run();
+  hot(tx).markSent.run({ id, externalId, at: at.getTime() });
 }
 
 export function markRetry(

@@ -157,7 +157,7 @@ export function createOutboxWorker({
       const base = { letterId: delivery.letterId, at, departmentCode: delivery.departmentCode ?? undefined };
       if (delivery.kind === 'forward') {
         letterRepository.appendEvent(tx, { ...base, type: 'forwarded' });
-        letterRepository.setStatus(tx, { letterId: delivery.letterId, status: 'forwarded', onlyIf: ['registered'] });
+        letterRepository.setStatus(tx, { letterId: delivery.letterId, status: 'forwarded', onlyIf: 'registered' });
       } else if (delivery.kind === 'receipt') {
         letterRepository.appendEvent(tx, { ...base, type: 'receipt_sent' });
       } else {
