@@ -5,14 +5,19 @@
  * and batches form only from what arrived meanwhile (better-sqlite3 commits synchronously).
  * The intake and the outbox share one, so a letter and the delivery marks of earlier letters ride
  * the same fsync.
+ *
+ * A write may say it need not reach the disk before it resolves (`synced: false`): the outbox's
+ * claims and marks. Lost to a power cut, they only make a message go out again under its stable
+ * Message-ID; a batch of nothing else commits without an fsync (WAL with synchronous=NORMAL; the
+ * next synced commit carries it to disk, and a process crash never loses it).
  */
 import { inTransaction, type Db } from './db.js';
 import type { Tx } from '../letters/letters.repository.js';
 
-export type GroupCommit = <T>(run: (tx: Tx) => T) => Promise<T>;
+export type GroupCommit = <T>(run: (tx: Tx) => T, options?: { synced?: boolean }) => Promise<T>;
 
 export function createGroupCommit(db: Db): GroupCommit {
-  type Work = { run: (tx: Tx) => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+  type Work = { run: (tx: Tx) => unknown; synced: boolean; resolve: (value: unknown) => void; reject: (error: unknown) => void };
   let queue: Work[] = [];
   let scheduled = false;
 
@@ -21,6 +26,8 @@ export function createGroupCommit(db: Db): GroupCommit {
     const batch = queue;
     queue = [];
     const outcomes: ({ value: unknown } | { error: unknown })[] = [];
+    const synced = batch.some((work) => work.synced);
+    if (!synced) db.$client.pragma('synchronous = NORMAL');
     try {
       inTransaction(
         db,
@@ -40,6 +47,8 @@ export function createGroupCommit(db: Db): GroupCommit {
       // The commit itself failed (disk full, lock): nothing of the batch is stored, everyone hears so.
       for (const work of batch) work.reject(error);
       return;
+    } finally {
+      if (!synced) db.$client.pragma('synchronous = FULL');
     }
     batch.forEach((work, index) => {
       const outcome = outcomes[index]!;
@@ -48,9 +57,9 @@ export function createGroupCommit(db: Db): GroupCommit {
     });
   }
 
-  return function commit<T>(run: (tx: Tx) => T): Promise<T> {
+  return function commit<T>(run: (tx: Tx) => T, { synced = true }: { synced?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      queue.push({ run, synced, resolve: resolve as (value: unknown) => void, reject });
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);

@@ -93,7 +93,7 @@ export function createOutboxWorker({
     const room = config.concurrency - inFlight.size;
     if (room <= 0) return notifyIdleIfSo();
     // Claims ride the shared group commit: no fsync of their own, and a batch of deliveries at once.
-    claiming = commit((tx) => outbox.claimDue(tx, { at: now(), limit: room }))
+    claiming = commit((tx) => outbox.claimDue(tx, { at: now(), limit: room }), { synced: false })
       .then(
         (claimed) => {
           if (!running) {
@@ -171,7 +171,7 @@ export function createOutboxWorker({
           ]);
         }
       }
-    });
+    }, { synced: false });
   }
 
   function recordFailure({ delivery, error }: { delivery: DeliveryRow; error: WaslError }): Promise<void> {
@@ -191,7 +191,7 @@ export function createOutboxWorker({
         departmentCode: delivery.departmentCode ?? undefined,
         detail: { delivery: delivery.id, code: error.code },
       });
-    });
+    }, { synced: false });
   }
 
   return {
