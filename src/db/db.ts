@@ -1,7 +1,8 @@
 /**
  * Opens the register's SQLite file, sets the pragmas in this one place, and applies the committed
- * migrations. synchronous=FULL with WAL: a commit is on disk before `accept()` resolves, which is
- * what lets the SMTP adapter answer 250.
+ * migrations. synchronous=FULL with WAL: a commit is on disk when it returns. The gateway's group
+ * commit (group-commit.ts) flushes the WAL itself, off the event loop, before `accept()` resolves,
+ * which is what lets the SMTP adapter answer 250.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';

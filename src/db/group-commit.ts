@@ -2,32 +2,81 @@
  * Group commit: writes that arrive while a commit is running are committed together, one
  * transaction and one fsync for all, each in its own savepoint so one failure cannot sink the
  * others. Nothing waits on a timer: a lone write is committed on the next turn of the event loop,
- * and batches form only from what arrived meanwhile (better-sqlite3 commits synchronously).
- * The intake and the outbox share one, so a letter and the delivery marks of earlier letters ride
- * the same fsync.
+ * and batches form only from what arrived meanwhile. The intake and the outbox share one, so a
+ * letter and the delivery marks of earlier letters ride the same fsync.
+ *
+ * The fsync is not SQLite's: the batch commits with synchronous=NORMAL (the WAL is written, not
+ * flushed), then the WAL file is flushed with fdatasync in libuv's thread pool, and only then do
+ * the writers hear that their write is stored. The event loop keeps taking letters in while the
+ * disk works, and one flush covers every commit made before it started: while one runs, the
+ * commits that follow wait for the next. better-sqlite3 would block the event loop in fsync.
  *
  * A write may say it need not reach the disk before it resolves (`synced: false`): the outbox's
  * claims and marks. Lost to a power cut, they only make a message go out again under its stable
- * Message-ID; a batch of nothing else commits without an fsync (WAL with synchronous=NORMAL; the
- * next synced commit carries it to disk, and a process crash never loses it).
+ * Message-ID; the next flush carries them to disk anyway, and a process crash never loses them.
  */
-import { inTransaction, type Db } from './db.js';
+import { open } from 'node:fs/promises';
+import type { Db } from './db.js';
+import { inTransaction } from './db.js';
 import type { Tx } from '../letters/letters.repository.js';
 
 export type GroupCommit = <T>(run: (tx: Tx) => T, options?: { synced?: boolean }) => Promise<T>;
 
-export function createGroupCommit(db: Db): GroupCommit {
+/** Flushes the register's WAL to disk: what SQLite's synchronous=FULL would do at each commit. */
+export type FlushToDisk = () => Promise<void>;
+
+/**
+ * fdatasync on the WAL file. A descriptor of our own, opened for each flush: fsync acts on the
+ * file's pages whichever descriptor wrote them, and a fresh open never holds a WAL that SQLite
+ * has since replaced.
+ */
+export function walFlusher(db: Db): FlushToDisk {
+  const file = db.$client.name;
+  if (db.$client.memory) return async () => {};
+  return async () => {
+    const wal = await open(`${file}-wal`, 'r');
+    try {
+      await wal.datasync();
+    } finally {
+      await wal.close();
+    }
+  };
+}
+
+export function createGroupCommit(db: Db, { flushToDisk = walFlusher(db) }: { flushToDisk?: FlushToDisk } = {}): GroupCommit {
   type Work = { run: (tx: Tx) => unknown; synced: boolean; resolve: (value: unknown) => void; reject: (error: unknown) => void };
   let queue: Work[] = [];
   let scheduled = false;
+  const withoutSqliteSync = db.$client.prepare('PRAGMA synchronous = NORMAL');
+  const withSqliteSync = db.$client.prepare('PRAGMA synchronous = FULL');
 
-  function flush(): void {
+  /** Committed, waiting for the disk: resolved by the flush after the one running, if one is. */
+  let awaitingFlush: (() => void)[] = [];
+  let failingFlush: ((error: unknown) => void)[] = [];
+  let flushing = false;
+
+  function flushCommitted(): void {
+    if (flushing || awaitingFlush.length === 0) return;
+    const [resolved, rejected] = [awaitingFlush, failingFlush];
+    awaitingFlush = [];
+    failingFlush = [];
+    flushing = true;
+    flushToDisk().then(
+      () => resolved.forEach((resolve) => resolve()),
+      (error: unknown) => rejected.forEach((reject) => reject(error)),
+    ).finally(() => {
+      flushing = false;
+      flushCommitted();
+    });
+  }
+
+  function commitBatch(): void {
     scheduled = false;
     const batch = queue;
     queue = [];
     const outcomes: ({ value: unknown } | { error: unknown })[] = [];
-    const synced = batch.some((work) => work.synced);
-    if (!synced) db.$client.pragma('synchronous = NORMAL');
+    // Connection-wide: writes made outside the group commit (rare ones) keep SQLite's own fsync.
+    withoutSqliteSync.run();
     try {
       inTransaction(
         db,
@@ -48,13 +97,18 @@ export function createGroupCommit(db: Db): GroupCommit {
       for (const work of batch) work.reject(error);
       return;
     } finally {
-      if (!synced) db.$client.pragma('synchronous = FULL');
+      withSqliteSync.run();
     }
     batch.forEach((work, index) => {
       const outcome = outcomes[index]!;
       if ('error' in outcome) work.reject(outcome.error);
-      else work.resolve(outcome.value);
+      else if (!work.synced) work.resolve(outcome.value);
+      else {
+        awaitingFlush.push(() => work.resolve(outcome.value));
+        failingFlush.push(work.reject);
+      }
     });
+    flushCommitted();
   }
 
   return function commit<T>(run: (tx: Tx) => T, { synced = true }: { synced?: boolean } = {}): Promise<T> {
@@ -62,7 +116,7 @@ export function createGroupCommit(db: Db): GroupCommit {
       queue.push({ run, synced, resolve: resolve as (value: unknown) => void, reject });
       if (!scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        setImmediate(commitBatch);
       }
     });
   };
