@@ -15,7 +15,7 @@
  * claims and marks. Lost to a power cut, they only make a message go out again under its stable
  * Message-ID; the next flush carries them to disk anyway, and a process crash never loses them.
  */
-import { open } from 'node:fs/promises';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { Db } from './db.js';
 import { inTransaction } from './db.js';
 import type { Tx } from '../letters/letters.repository.js';
@@ -26,21 +26,23 @@ export type GroupCommit = <T>(run: (tx: Tx) => T, options?: { synced?: boolean }
 export type FlushToDisk = () => Promise<void>;
 
 /**
- * fdatasync on the WAL file. A descriptor of our own, opened for each flush: fsync acts on the
- * file's pages whichever descriptor wrote them, and a fresh open never holds a WAL that SQLite
- * has since replaced.
+ * fdatasync on the WAL file, through a descriptor of our own: fsync acts on the file's pages
+ * whichever descriptor wrote them. SQLite keeps the same WAL file while the connection is open
+ * (it removes it only when the last connection closes), so the descriptor is opened once.
  */
 export function walFlusher(db: Db): FlushToDisk {
-  const file = db.$client.name;
   if (db.$client.memory) return async () => {};
-  return async () => {
-    const wal = await open(`${file}-wal`, 'r');
-    try {
-      await wal.datasync();
-    } finally {
-      await wal.close();
-    }
-  };
+  let wal: number | undefined;
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      if (!db.$client.open) {
+        if (wal !== undefined) closeSync(wal);
+        wal = undefined;
+        return reject(new Error('the register is closed'));
+      }
+      wal ??= openSync(`${db.$client.name}-wal`, 'r');
+      fdatasync(wal, (error) => (error ? reject(error) : resolve()));
+    });
 }
 
 export function createGroupCommit(db: Db, { flushToDisk = walFlusher(db) }: { flushToDisk?: FlushToDisk } = {}): GroupCommit {

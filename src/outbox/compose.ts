@@ -2,7 +2,7 @@
  * Turns a queued delivery into the channel-neutral message an adapter sends: texts from
  * templates/ in the reader's language, the letter's facts, its attachments.
  */
-import type { Attachment, OutboundMessage } from '../channels/port.js';
+import type { Attachment, LetterSummary, OutboundMessage } from '../channels/port.js';
 import type { Language } from '../config/config.schema.js';
 import type { WaslConfig } from '../config/config.load.js';
 import type { Db } from '../db/db.js';
@@ -52,14 +52,15 @@ export function createComposer({
 
   const subjectOf = (letter: LetterRow, language: Language) => letter.subject ?? (templates.strings(language).receipt as Record<string, string>).noSubject!;
 
-  function commonView(letter: LetterRow, language: Language) {
+  /** `summary` is the letter as the register sums it up: its departments are read once per message. */
+  function commonView(letter: LetterRow, summary: LetterSummary, language: Language) {
     const subject = subjectOf(letter, language);
     return {
       office: config.mail.officeName[language],
       number: letter.number,
       subject,
       registeredAt: when(letter.registeredAt, language),
-      departments: departmentNames(letterRepository.departmentsOf(db, letter.id), language),
+      departments: departmentNames(summary.departments, language),
       receiptUrl: register.receiptUrl(letter.receiptToken),
       senderName: letter.senderName ?? letter.senderId,
       senderAddress: letter.senderId,
@@ -77,7 +78,7 @@ export function createComposer({
     if (delivery.kind === 'forward') {
       const language = config.language;
       const files = attachmentsOf(letter);
-      const rendered = templates.mail({ name: 'forward-mail', language, view: { ...commonView(letter, language), attachmentCount: files.length } });
+      const rendered = templates.mail({ name: 'forward-mail', language, view: { ...commonView(letter, base.letter, language), attachmentCount: files.length } });
       return {
         ...base,
         ...rendered,
@@ -94,7 +95,7 @@ export function createComposer({
       const rendered = templates.mail({
         name: 'answer-mail',
         language,
-        view: { ...commonView(letter, language), originalNumber: answered.number, originalSubject: subjectOf(answered, language) },
+        view: { ...commonView(letter, base.letter, language), originalNumber: answered.number, originalSubject: subjectOf(answered, language) },
       });
       return { ...base, ...rendered, attachments: attachmentsOf(letter), inReplyTo: sameChannel(answered, to.channel) };
     }
@@ -106,7 +107,7 @@ export function createComposer({
         name: 'answer-sent-mail',
         language,
         view: {
-          ...commonView(letter, language),
+          ...commonView(letter, base.letter, language),
           originalNumber: answered.number,
           originalSubject: subjectOf(answered, language),
           recipient: answered.senderName ? `${answered.senderName} <${answered.senderId}>` : answered.senderId,
@@ -116,7 +117,7 @@ export function createComposer({
       return { ...base, ...rendered, attachments: [], inReplyTo: sameChannel(letter, to.channel) };
     }
     const languages = config.receipts.mailLanguages.length > 0 ? config.receipts.mailLanguages : [language];
-    const versions = languages.map((each) => templates.mail({ name: 'receipt-mail', language: each, view: commonView(letter, each) }));
+    const versions = languages.map((each) => templates.mail({ name: 'receipt-mail', language: each, view: commonView(letter, base.letter, each) }));
     return {
       ...base,
       subject: versions.map((version) => version.subject).join(' / '),
