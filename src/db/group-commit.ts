@@ -12,7 +12,7 @@
  * commits that follow wait for the next. better-sqlite3 would block the event loop in fsync.
  *
  * A write may say it need not reach the disk before it resolves (`synced: false`): the outbox's
- * claims and marks. Lost to a power cut, they only make a message go out again under its stable
+ * marks of what was sent. Lost to a power cut, they only make a message go out again under its stable
  * Message-ID; the next flush carries them to disk anyway, and a process crash never loses them.
  */
 import { closeSync, fdatasync, openSync } from 'node:fs';

@@ -92,8 +92,10 @@ export function createOutboxWorker({
     }
     const room = config.concurrency - inFlight.size;
     if (room <= 0) return notifyIdleIfSo();
-    // Claims ride the shared group commit: no fsync of their own, and a batch of deliveries at once.
-    claiming = commit((tx) => outbox.claimDue(tx, { at: now(), limit: room }), { synced: false })
+    // Claims ride the shared group commit, a batch of deliveries at once. Synced: a claim resolves
+    // only once the disk holds what it claims, so nothing is sent for a letter a power cut could
+    // still take back (its sender has not had the 250 yet).
+    claiming = commit((tx) => outbox.claimDue(tx, { at: now(), limit: room }))
       .then(
         (claimed) => {
           if (!running) {
