@@ -1,20 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../../src/db/db.js';
+import { describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/db.js';
 import { createGroupCommit, walFlusher } from '../../src/db/group-commit.js';
-
-const directories: string[] = [];
-afterEach(() => {
-  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
-});
+import { temporaryRegister } from '../helpers/register-file.js';
 
 function register(): Db {
-  const directory = mkdtempSync(join(tmpdir(), 'wasl-group-commit-'));
-  directories.push(directory);
-  const db = openDatabase({ file: join(directory, 'register.sqlite') });
+  const db = temporaryRegister();
   db.run(sql`CREATE TABLE notes (text TEXT NOT NULL)`);
   return db;
 }

@@ -1,19 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/db.js';
+import { describe, expect, it } from 'vitest';
 import { createReceiptAllowance } from '../../src/receipts/receipt-allowance.js';
-
-const directories: string[] = [];
-afterEach(() => {
-  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
-});
+import { temporaryRegister } from '../helpers/register-file.js';
 
 function allowance(perHour: number) {
-  const directory = mkdtempSync(join(tmpdir(), 'wasl-allowance-'));
-  directories.push(directory);
-  return createReceiptAllowance({ db: openDatabase({ file: join(directory, 'register.sqlite') }), perHour });
+  return createReceiptAllowance({ db: temporaryRegister(), perHour });
 }
 
 const citizen = { channel: 'email', id: 'citizen@example.test' };

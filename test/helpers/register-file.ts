@@ -1,0 +1,16 @@
+/** A register in a real SQLite file of its own, removed when the test that asked for it ends. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
+import { openDatabase, type Db } from '../../src/db/db.js';
+
+export function temporaryRegister(): Db {
+  const directory = mkdtempSync(join(tmpdir(), 'wasl-register-'));
+  const db = openDatabase({ file: join(directory, 'register.sqlite') });
+  onTestFinished(() => {
+    db.$client.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+  return db;
+}
