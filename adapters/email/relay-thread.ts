@@ -16,19 +16,37 @@ const { config, identity } = workerData as { config: RelayConfig; identity: Mail
 const relay = createRelayTransport(config);
 const channel = parentPort!;
 
+/** Sends in flight: on close, the thread waits for them a little, then ends anyway. */
+let inFlight = 0;
+let closing = false;
+const endIfDone = () => {
+  if (closing && inFlight === 0) process.exit(0);
+};
+
 channel.on('message', (request: RelayRequest) => {
   if ('close' in request) {
+    // Idle connections get their QUIT and sends in flight a moment to finish; one that hangs (a
+    // relay that stopped answering) is not waited for long: it fails as temporary and is retried.
+    closing = true;
     relay.close();
     channel.close();
-    return;
+    setTimeout(() => process.exit(0), 2_000).unref();
+    return endIfDone();
   }
   const mail = toMail({ message: request.message, identity });
-  relay.sendMail(mail).then(
-    () => channel.postMessage({ id: request.id, externalId: String(mail.messageId) } satisfies RelayAnswer),
-    (error: Error & Partial<RelayFailure>) =>
-      channel.postMessage({
-        id: request.id,
-        failure: { message: error.message, responseCode: error.responseCode, code: error.code, response: error.response },
-      } satisfies RelayAnswer),
-  );
+  inFlight += 1;
+  relay
+    .sendMail(mail)
+    .then(
+      () => channel.postMessage({ id: request.id, externalId: String(mail.messageId) } satisfies RelayAnswer),
+      (error: Error & Partial<RelayFailure>) =>
+        channel.postMessage({
+          id: request.id,
+          failure: { message: error.message, responseCode: error.responseCode, code: error.code, response: error.response },
+        } satisfies RelayAnswer),
+    )
+    .finally(() => {
+      inFlight -= 1;
+      endIfDone();
+    });
 });

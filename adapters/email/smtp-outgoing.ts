@@ -66,7 +66,7 @@ function createRelayThread({ config, identity }: { config: RelayConfig; identity
         worker!.postMessage(request);
       });
     },
-    /** Lets the thread close its connections and end; sends still in flight fail as temporary. */
+    /** Lets the thread close its connections and end (sends in flight get two seconds); what is left fails as temporary. */
     async close(): Promise<void> {
       const running = worker;
       if (!running) return;
