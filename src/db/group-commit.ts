@@ -53,19 +53,17 @@ export function createGroupCommit(db: Db, { flushToDisk = walFlusher(db) }: { fl
   const withSqliteSync = db.$client.prepare('PRAGMA synchronous = FULL');
 
   /** Committed, waiting for the disk: resolved by the flush after the one running, if one is. */
-  let awaitingFlush: (() => void)[] = [];
-  let failingFlush: ((error: unknown) => void)[] = [];
+  let awaitingFlush: { work: Work; value: unknown }[] = [];
   let flushing = false;
 
   function flushCommitted(): void {
     if (flushing || awaitingFlush.length === 0) return;
-    const [resolved, rejected] = [awaitingFlush, failingFlush];
+    const committed = awaitingFlush;
     awaitingFlush = [];
-    failingFlush = [];
     flushing = true;
     flushToDisk().then(
-      () => resolved.forEach((resolve) => resolve()),
-      (error: unknown) => rejected.forEach((reject) => reject(error)),
+      () => committed.forEach(({ work, value }) => work.resolve(value)),
+      (error: unknown) => committed.forEach(({ work }) => work.reject(error)),
     ).finally(() => {
       flushing = false;
       flushCommitted();
@@ -105,10 +103,7 @@ export function createGroupCommit(db: Db, { flushToDisk = walFlusher(db) }: { fl
       const outcome = outcomes[index]!;
       if ('error' in outcome) work.reject(outcome.error);
       else if (!work.synced) work.resolve(outcome.value);
-      else {
-        awaitingFlush.push(() => work.resolve(outcome.value));
-        failingFlush.push(work.reject);
-      }
+      else awaitingFlush.push({ work, value: outcome.value });
     });
     flushCommitted();
   }

@@ -11,7 +11,7 @@ import { receiptAllowances } from './receipts.tables.js';
 const HOUR_MS = 3_600_000;
 
 /** Tokens left after `elapsedMs` of refilling at `perHour` an hour, from `tokens`, never above the cap. */
-export function refill({ tokens, elapsedMs, perHour }: { tokens: number; elapsedMs: number; perHour: number }): number {
+function refill({ tokens, elapsedMs, perHour }: { tokens: number; elapsedMs: number; perHour: number }): number {
   return Math.min(perHour, tokens + (Math.max(0, elapsedMs) * perHour) / HOUR_MS);
 }
 
