@@ -79,7 +79,7 @@ export function createGateway({
     publicUrl,
     activeChannels: () => new Set(adapters.keys()),
     // The worker is built below (it needs the register); no letter arrives before start.
-    onQueued: () => worker.wake(),
+    outbox: { take: (deliveries) => worker.take(deliveries) },
     logger,
   });
 

@@ -52,7 +52,6 @@ function openRegister() {
     now: () => new Date(),
     publicUrl: () => (settings.publicUrl ?? `http://${settings.http.host}:${settings.http.port}`).replace(/\/$/, ''),
     activeChannels: () => new Set(),
-    onQueued: () => undefined,
     logger: createLogger('silent'),
   });
   return { settings, db, router, register, signing };

@@ -11,16 +11,23 @@
  * disk works, and one flush covers every commit made before it started: while one runs, the
  * commits that follow wait for the next. better-sqlite3 would block the event loop in fsync.
  *
- * A write may say it need not reach the disk before it resolves (`synced: false`): the outbox's
- * marks of what was sent. Lost to a power cut, they only make a message go out again under its stable
- * Message-ID; the next flush carries them to disk anyway, and a process crash never loses them.
+ * Not every write needs its own flush. How long a writer waits is its `wait`:
+ * - 'disk' (the default): until it is on disk. A letter, before its 250.
+ * - 'earlier': until everything committed before it is on disk. An outbox claim: what it claims
+ *   can no longer be taken back by a power cut, and a lost claim is only made again.
+ * - 'commit': until it is committed. The outbox's marks of what was sent: lost to a power cut, they
+ *   only make a message go out again under its stable Message-ID; the next flush carries them.
+ * Writes that do not wait for the disk are not urgent either: they linger up to `lingerMs` for an
+ * urgent one and ride its commit, so a lone letter's claim and marks do not each cost a commit.
  */
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { Db } from './db.js';
 import { inTransaction } from './db.js';
 import type { Tx } from '../letters/letters.repository.js';
 
-export type GroupCommit = <T>(run: (tx: Tx) => T, options?: { synced?: boolean }) => Promise<T>;
+export type WriteWait = 'disk' | 'earlier' | 'commit';
+
+export type GroupCommit = <T>(run: (tx: Tx) => T, options?: { wait?: WriteWait }) => Promise<T>;
 
 /** Flushes the register's WAL to disk: what SQLite's synchronous=FULL would do at each commit. */
 export type FlushToDisk = () => Promise<void>;
@@ -45,36 +52,56 @@ export function walFlusher(db: Db): FlushToDisk {
     });
 }
 
-export function createGroupCommit(db: Db, { flushToDisk = walFlusher(db) }: { flushToDisk?: FlushToDisk } = {}): GroupCommit {
-  type Work = { run: (tx: Tx) => unknown; synced: boolean; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+export function createGroupCommit(
+  db: Db,
+  { flushToDisk = walFlusher(db), lingerMs = 5 }: { flushToDisk?: FlushToDisk; lingerMs?: number } = {},
+): GroupCommit {
+  type Work = { run: (tx: Tx) => unknown; wait: WriteWait; resolve: (value: unknown) => void; reject: (error: unknown) => void };
   let queue: Work[] = [];
-  let scheduled = false;
+  let immediate: NodeJS.Immediate | undefined;
+  let lingering: NodeJS.Timeout | undefined;
   const withoutSqliteSync = db.$client.prepare('PRAGMA synchronous = NORMAL');
   const withSqliteSync = db.$client.prepare('PRAGMA synchronous = FULL');
 
   /** Committed, waiting for the disk: resolved by the flush after the one running, if one is. */
   let awaitingFlush: { work: Work; value: unknown }[] = [];
-  let flushing = false;
+  let flushing: Promise<void> | undefined;
 
   function flushCommitted(): void {
     if (flushing || awaitingFlush.length === 0) return;
     const committed = awaitingFlush;
     awaitingFlush = [];
-    flushing = true;
-    flushToDisk().then(
-      () => committed.forEach(({ work, value }) => work.resolve(value)),
-      (error: unknown) => committed.forEach(({ work }) => work.reject(error)),
-    ).finally(() => {
-      flushing = false;
-      flushCommitted();
-    });
+    flushing = flushToDisk();
+    flushing
+      .then(
+        () => committed.forEach(({ work, value }) => work.resolve(value)),
+        (error: unknown) => committed.forEach(({ work }) => work.reject(error)),
+      )
+      .finally(() => {
+        flushing = undefined;
+        flushCommitted();
+      });
+  }
+
+  /** Hands a committed write its value once it has got as far as it waits for. */
+  function answer(work: Work, value: unknown): void {
+    if (work.wait === 'commit') return work.resolve(value);
+    // Unflushed writes before this one are those awaiting a flush (earlier batches, and earlier in this one)...
+    if (work.wait === 'disk' || awaitingFlush.length > 0) return void awaitingFlush.push({ work, value });
+    // ...or those of the flush under way; with neither, all before it is on disk already.
+    if (!flushing) return work.resolve(value);
+    flushing.then(() => work.resolve(value), work.reject);
   }
 
   function commitBatch(): void {
-    scheduled = false;
+    clearImmediate(immediate);
+    clearTimeout(lingering);
+    immediate = lingering = undefined;
     const batch = queue;
     queue = [];
     const outcomes: ({ value: unknown } | { error: unknown })[] = [];
+    // A lone write needs no savepoint: if it fails, the transaction around it holds nothing else.
+    const isolate = batch.length > 1 ? (run: () => unknown) => inTransaction(db, run) : (run: () => unknown) => run();
     // Connection-wide: writes made outside the group commit (rare ones) keep SQLite's own fsync.
     withoutSqliteSync.run();
     try {
@@ -83,8 +110,9 @@ export function createGroupCommit(db: Db, { flushToDisk = walFlusher(db) }: { fl
         () => {
           for (const work of batch) {
             try {
-              outcomes.push({ value: inTransaction(db, () => work.run(db)) });
+              outcomes.push({ value: isolate(() => work.run(db)) });
             } catch (error) {
+              if (batch.length === 1) throw error;
               outcomes.push({ error });
             }
           }
@@ -93,7 +121,7 @@ export function createGroupCommit(db: Db, { flushToDisk = walFlusher(db) }: { fl
         { behavior: 'immediate' },
       );
     } catch (error) {
-      // The commit itself failed (disk full, lock): nothing of the batch is stored, everyone hears so.
+      // The commit itself failed (disk full, lock), or the lone write did: nothing of the batch is stored.
       for (const work of batch) work.reject(error);
       return;
     } finally {
@@ -102,19 +130,17 @@ export function createGroupCommit(db: Db, { flushToDisk = walFlusher(db) }: { fl
     batch.forEach((work, index) => {
       const outcome = outcomes[index]!;
       if ('error' in outcome) work.reject(outcome.error);
-      else if (!work.synced) work.resolve(outcome.value);
-      else awaitingFlush.push({ work, value: outcome.value });
+      else answer(work, outcome.value);
     });
     flushCommitted();
   }
 
-  return function commit<T>(run: (tx: Tx) => T, { synced = true }: { synced?: boolean } = {}): Promise<T> {
+  return function commit<T>(run: (tx: Tx) => T, { wait = 'disk' }: { wait?: WriteWait } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      queue.push({ run, synced, resolve: resolve as (value: unknown) => void, reject });
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(commitBatch);
-      }
+      queue.push({ run, wait, resolve: resolve as (value: unknown) => void, reject });
+      if (immediate) return;
+      if (wait !== 'commit') immediate = setImmediate(commitBatch);
+      else lingering ??= setTimeout(commitBatch, lingerMs);
     });
   };
 }

@@ -68,7 +68,7 @@ const hot = preparedQueries((db) => ({
     .set({ status: sql`${$('status')}` })
     .where(and(eq(letters.id, $('letterId')), eq(letters.status, $('onlyIf'))))
     .prepare(),
-  insertDelivery: db.insert(deliveries).values(rowPlaceholders(deliveries)).prepare(),
+  insertDelivery: db.insert(deliveries).values(rowPlaceholders(deliveries)).returning().prepare(),
 }));
 
 /** Takes the next number of a year's register; called inside the registering transaction, so it is gapless. */
@@ -130,8 +130,8 @@ export function setStatus(tx: Tx, { letterId, status, onlyIf }: { letterId: numb
   else hot(tx).setStatus.run({ letterId, status });
 }
 
-export function insertDeliveries(tx: Tx, rows: NewDeliveryRow[]): void {
-  for (const row of rows) hot(tx).insertDelivery.run({ lastErrorCode: null, lastError: null, externalId: null, ...row });
+export function insertDeliveries(tx: Tx, rows: NewDeliveryRow[]): DeliveryRow[] {
+  return rows.map((row) => hot(tx).insertDelivery.get({ lastErrorCode: null, lastError: null, externalId: null, ...row })!);
 }
 
 export function letterById(tx: Tx, id: number): LetterRow | undefined {

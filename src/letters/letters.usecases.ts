@@ -24,7 +24,7 @@ import { newReceiptToken } from '../receipts/tokens.js';
 import type { Router } from '../routing/routing.js';
 import { formatNumber, sha256Hex, yearIn, type Direction } from './letters.models.js';
 import * as repository from './letters.repository.js';
-import type { LetterRow, NewDeliveryRow } from './letters.repository.js';
+import type { DeliveryRow, LetterRow, NewDeliveryRow, Tx } from './letters.repository.js';
 
 const OPEN_STATUSES: LetterStatus[] = ['registered', 'forwarded', 'acknowledged', 'transferred'];
 
@@ -35,6 +35,11 @@ export interface Register {
   findLetter(number: string): LetterSummary | undefined;
   listLetters(filter: { department?: string | undefined; open?: boolean | undefined; limit?: number | undefined }): LetterSummary[];
   receiptUrl(token: string): string;
+}
+
+/** Takes deliveries that were stored already claimed, and sends them. */
+export interface DeliveryHandOff {
+  take(deliveries: readonly DeliveryRow[]): void;
 }
 
 interface RegisterOptions {
@@ -50,8 +55,12 @@ interface RegisterOptions {
   signingKey: SigningKey;
   /** Where writes are committed: shared with the outbox so they ride the same fsyncs. */
   commit: GroupCommit;
-  /** Called after a commit that queued deliveries, so the outbox starts at once. */
-  onQueued: () => void;
+  /**
+   * The outbox running in this process, if one does: the deliveries a commit queues are born
+   * claimed and handed to it once the commit is on disk, so sending them costs no claim. Without
+   * one (the CLI), they wait in the register for the gateway's outbox to find them.
+   */
+  outbox?: DeliveryHandOff | undefined;
   logger: Logger;
 }
 
@@ -145,6 +154,20 @@ export function createRegister(options: RegisterOptions): Register {
     return row;
   }
 
+  /** Stores deliveries; those to send now are born claimed when an outbox takes them after the commit. */
+  function queueDeliveries(tx: Tx, rows: NewDeliveryRow[]): DeliveryRow[] {
+    if (!options.outbox) {
+      repository.insertDeliveries(tx, rows);
+      return [];
+    }
+    const born = rows.map((row): NewDeliveryRow => (row.status === 'pending' ? { ...row, status: 'sending', attempts: 1 } : row));
+    return repository.insertDeliveries(tx, born).filter((row) => row.status === 'sending');
+  }
+
+  function handOff(deliveries: DeliveryRow[]): void {
+    if (deliveries.length > 0) options.outbox?.take(deliveries);
+  }
+
   async function accept(letter: InboundLetter): Promise<Acceptance> {
     const classification = classify(letter);
     const original = letter.raw ?? Buffer.from(JSON.stringify(canonicalChatOriginal(letter)), 'utf8');
@@ -155,7 +178,7 @@ export function createRegister(options: RegisterOptions): Register {
 
     const result = await commit((tx) => {
       const existing = repository.findByChannelMessage(tx, { channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId });
-      if (existing) return { row: existing, duplicate: true };
+      if (existing) return { row: existing, duplicate: true, queued: [] };
 
       const at = now();
       const year = yearIn({ date: at, timezone: config.timezone });
@@ -247,11 +270,10 @@ export function createRegister(options: RegisterOptions): Register {
         queued.push(...forwardsFor({ letterId: row.id, codes: departments, at }));
         if (replyTo && !letter.automated && !letter.receiptInline) queued.push(receiptFor({ letterId: row.id, replyTo, at }));
       }
-      repository.insertDeliveries(tx, queued);
-      return { row, duplicate: false };
+      return { row, duplicate: false, queued: queueDeliveries(tx, queued) };
     });
 
-    if (!result.duplicate) options.onQueued();
+    handOff(result.queued);
     const view = summary(result.row);
     return { number: view.number, receiptUrl: view.receiptUrl, duplicate: result.duplicate, departments: view.departments, answers: view.answers };
   }
@@ -261,7 +283,7 @@ export function createRegister(options: RegisterOptions): Register {
     if (action === 'transferred' && !target) {
       throw new WaslError('department.unknown', `no department has the code ${toDepartment ?? '(none)'}`);
     }
-    const row = await commit((tx) => {
+    const { row, queued } = await commit((tx) => {
       const letter = repository.letterByNumber(tx, number);
       if (!letter) throw new WaslError('letter.unknown', `no letter has the number ${number}`);
       const at = now();
@@ -269,11 +291,11 @@ export function createRegister(options: RegisterOptions): Register {
       repository.setStatus(tx, { letterId: letter.id, status: action });
       if (target) {
         repository.insertDepartments(tx, { letterId: letter.id, codes: [target.code], via: 'transfer' });
-        repository.insertDeliveries(tx, forwardsFor({ letterId: letter.id, codes: [target.code], at }));
       }
-      return repository.letterById(tx, letter.id)!;
+      const forwards = target ? queueDeliveries(tx, forwardsFor({ letterId: letter.id, codes: [target.code], at })) : [];
+      return { row: repository.letterById(tx, letter.id)!, queued: forwards };
     });
-    if (target) options.onQueued();
+    handOff(queued);
     return summary(row);
   }
 

@@ -12,13 +12,13 @@ import type { GroupCommit } from '../db/group-commit.js';
 import { toWaslError, WaslError } from '../errors.js';
 import * as letterRepository from '../letters/letters.repository.js';
 import type { DeliveryRow } from '../letters/letters.repository.js';
-import { newDelivery } from '../letters/letters.usecases.js';
+import { newDelivery, type DeliveryHandOff } from '../letters/letters.usecases.js';
 import type { Composer } from './compose.js';
 import * as outbox from './outbox.repository.js';
 
-export interface OutboxWorker {
+export interface OutboxWorker extends DeliveryHandOff {
   start(): void;
-  /** Looks for due deliveries now (after a commit that queued some). */
+  /** Looks for due deliveries in the register now (something there may have become due). */
   wake(): void;
   /** Stops claiming; waits for sends in flight, up to `graceMs`, then returns the rest to the queue. */
   stop(graceMs?: number): Promise<void>;
@@ -51,11 +51,21 @@ export function createOutboxWorker({
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let scheduled = false;
+  /**
+   * Whether the register may hold deliveries due now that nobody handed over: false after a claim
+   * that found fewer than it had room for, until the next one falls due, a poll, or a wake.
+   */
+  let registerMayHaveDue = true;
+  let wakes = 0;
+  /** Handed over at birth (claimed already), waiting for a free slot. */
+  let waiting: DeliveryRow[] = [];
   const inFlight = new Map<number, Promise<void>>();
+  /** Marks of finished sends not yet committed. */
+  const marks = new Set<Promise<void>>();
   let idleWaiters: (() => void)[] = [];
 
   function notifyIdleIfSo(): void {
-    if (inFlight.size > 0 || claiming || idleWaiters.length === 0) return;
+    if (inFlight.size > 0 || waiting.length > 0 || marks.size > 0 || claiming || idleWaiters.length === 0) return;
     const due = outbox.nextDueAt(db);
     if (due && due.getTime() <= now().getTime() && running) return;
     const waiters = idleWaiters;
@@ -66,14 +76,20 @@ export function createOutboxWorker({
   function schedule(delayMs: number): void {
     if (!running) return;
     if (timer) clearTimeout(timer);
-    timer = setTimeout(tick, Math.max(0, delayMs));
+    timer = setTimeout(wake, Math.max(0, delayMs));
     timer.unref?.();
   }
 
   function wake(): void {
+    registerMayHaveDue = true;
+    wakes += 1;
+    nudge();
+  }
+
+  /** Runs the worker on the next turn of the event loop: the wake-ups of one turn make one claim. */
+  function nudge(): void {
     if (!running || scheduled) return;
     scheduled = true;
-    // Batch the wake-ups of one event-loop turn into one claim.
     setImmediate(() => {
       scheduled = false;
       tick();
@@ -84,18 +100,30 @@ export function createOutboxWorker({
   let claiming: Promise<void> | undefined;
   let claimAgain = false;
 
+  function start(delivery: DeliveryRow): void {
+    const promise = send(delivery).finally(() => {
+      inFlight.delete(delivery.id);
+      nudge();
+      notifyIdleIfSo();
+    });
+    inFlight.set(delivery.id, promise);
+  }
+
   function tick(): void {
     if (!running) return;
+    // Deliveries handed over at birth go first: they are claimed already.
+    while (waiting.length > 0 && inFlight.size < config.concurrency) start(waiting.shift()!);
     if (claiming) {
       claimAgain = true;
       return;
     }
     const room = config.concurrency - inFlight.size;
-    if (room <= 0) return notifyIdleIfSo();
-    // Claims ride the shared group commit, a batch of deliveries at once. Synced: a claim resolves
-    // only once the disk holds what it claims, so nothing is sent for a letter a power cut could
-    // still take back (its sender has not had the 250 yet).
-    claiming = commit((tx) => outbox.claimDue(tx, { at: now(), limit: room }))
+    if (room <= 0 || !registerMayHaveDue) return notifyIdleIfSo();
+    const wakesBefore = wakes;
+    // Claims ride the shared group commit, a batch of deliveries at once. A claim resolves only
+    // once the disk holds every write before it, so nothing is sent for a letter a power cut could
+    // still take back (its sender has not had the 250 yet); the claim itself, lost, is made again.
+    claiming = commit((tx) => outbox.claimDue(tx, { at: now(), limit: room }), { wait: 'earlier' })
       .then(
         (claimed) => {
           if (!running) {
@@ -103,16 +131,11 @@ export function createOutboxWorker({
             outbox.releaseClaims(db, { ids: claimed.map((delivery) => delivery.id), at: now() });
             return;
           }
-          for (const delivery of claimed) {
-            const promise = send(delivery).finally(() => {
-              inFlight.delete(delivery.id);
-              wake();
-              notifyIdleIfSo();
-            });
-            inFlight.set(delivery.id, promise);
-          }
-          // A full claim means more may be due: the sends' completions wake the worker. Otherwise look ahead.
+          claimed.forEach(start);
+          // A full claim means more may be due: the sends' completions run the worker again. Otherwise look ahead.
           if (claimed.length < room) {
+            // Unless a wake came meanwhile: what woke it may have been committed after this claim.
+            if (wakes === wakesBefore) registerMayHaveDue = false;
             const due = outbox.nextDueAt(db);
             const untilDue = due ? due.getTime() - now().getTime() : config.pollIntervalMs;
             schedule(Math.min(config.pollIntervalMs, Math.max(untilDue, 0)));
@@ -127,29 +150,56 @@ export function createOutboxWorker({
         claiming = undefined;
         if (claimAgain) {
           claimAgain = false;
-          wake();
+          nudge();
         }
         notifyIdleIfSo();
       });
   }
 
+  /**
+   * Sends one delivery. Its slot is free once the send is done; the mark of what happened is written
+   * meanwhile (it may wait a little to ride another commit), and `idle` and `stop` wait for it.
+   */
   async function send(delivery: DeliveryRow): Promise<void> {
-    const log = logger.child({ letter: delivery.letterId, delivery: delivery.id, channel: delivery.channel, kind: delivery.kind });
+    let outcome: { externalId: string } | { error: WaslError };
     try {
       const adapter = adapters.get(delivery.channel);
       if (!adapter) throw new WaslError('channel.off', `the ${delivery.channel} channel is not running`, { temporary: true });
-      const message = composer.compose(delivery);
-      const result = await adapter.send(message);
-      await recordSent({ delivery, externalId: result.externalId });
-      log.info({ phase: 'outbox.sent', attempt: delivery.attempts }, 'delivered');
+      outcome = { externalId: (await adapter.send(composer.compose(delivery))).externalId };
     } catch (caught) {
-      const error = toWaslError(caught, 'delivery.unexpected');
-      await recordFailure({ delivery, error }).catch((failure: unknown) =>
-        // The mark could not be written: the row stays 'sending' and is sent again after a restart.
-        log.error({ phase: 'outbox.record', err: failure }, 'could not record a failed attempt'),
-      );
-      log.warn({ phase: 'outbox.failed', attempt: delivery.attempts, code: error.code, temporary: error.temporary, err: error.message }, 'delivery attempt failed');
+      outcome = { error: toWaslError(caught, 'delivery.unexpected') };
     }
+    const marking = record(delivery, outcome);
+    marks.add(marking);
+    void marking.finally(() => {
+      marks.delete(marking);
+      notifyIdleIfSo();
+    });
+  }
+
+  async function record(delivery: DeliveryRow, outcome: { externalId: string } | { error: WaslError }): Promise<void> {
+    const log = logger.child({ letter: delivery.letterId, delivery: delivery.id, channel: delivery.channel, kind: delivery.kind });
+    let error: WaslError;
+    if ('externalId' in outcome) {
+      try {
+        await recordSent({ delivery, externalId: outcome.externalId });
+        log.info({ phase: 'outbox.sent', attempt: delivery.attempts }, 'delivered');
+        // A delivered answer queues a receipt to whoever answered.
+        if (delivery.kind === 'answer') wake();
+        return;
+      } catch (caught) {
+        error = toWaslError(caught, 'delivery.unexpected');
+      }
+    } else {
+      error = outcome.error;
+    }
+    await recordFailure({ delivery, error }).catch((failure: unknown) =>
+      // The mark could not be written: the row stays 'sending' and is sent again after a restart.
+      log.error({ phase: 'outbox.record', err: failure }, 'could not record a failed attempt'),
+    );
+    // A retry is due later: the worker looks ahead for it.
+    wake();
+    log.warn({ phase: 'outbox.failed', attempt: delivery.attempts, code: error.code, temporary: error.temporary, err: error.message }, 'delivery attempt failed');
   }
 
   function recordSent({ delivery, externalId }: { delivery: DeliveryRow; externalId: string }): Promise<void> {
@@ -173,7 +223,7 @@ export function createOutboxWorker({
           ]);
         }
       }
-    }, { synced: false });
+    }, { wait: 'commit' });
   }
 
   function recordFailure({ delivery, error }: { delivery: DeliveryRow; error: WaslError }): Promise<void> {
@@ -193,7 +243,7 @@ export function createOutboxWorker({
         departmentCode: delivery.departmentCode ?? undefined,
         detail: { delivery: delivery.id, code: error.code },
       });
-    }, { synced: false });
+    }, { wait: 'commit' });
   }
 
   return {
@@ -205,6 +255,15 @@ export function createOutboxWorker({
       wake();
     },
     wake,
+    take(deliveries) {
+      if (!running) {
+        // Committed while the worker stops: back to the queue, for the next start.
+        outbox.releaseClaims(db, { ids: deliveries.map((delivery) => delivery.id), at: now() });
+        return;
+      }
+      waiting.push(...deliveries);
+      nudge();
+    },
     async stop(graceMs = 10_000) {
       running = false;
       if (timer) clearTimeout(timer);
@@ -213,7 +272,10 @@ export function createOutboxWorker({
       let graceTimer: NodeJS.Timeout | undefined;
       await Promise.race([all, new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
       clearTimeout(graceTimer);
-      if (inFlight.size > 0) outbox.returnInterruptedToQueue(db, now());
+      // Finished sends are marked first: only those still under way go back to the queue.
+      await Promise.allSettled([...marks]);
+      if (inFlight.size > 0 || waiting.length > 0) outbox.returnInterruptedToQueue(db, now());
+      waiting = [];
       notifyIdleIfSo();
     },
     idle() {

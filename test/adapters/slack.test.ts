@@ -97,6 +97,8 @@ async function forwardIn(setup: Setup, channel: string, number: string): Promise
     return payload?.kind === 'forward' && payload.letter === number;
   };
   await waitFor(() => postsTo(setup.slack, channel).some(isForward), { what: `${number} posted to ${channel}` });
+  // Recorded as sent, with the thread it opened: only then are answers in that thread known as answers.
+  await setup.test.gateway.outbox.idle();
   return postsTo(setup.slack, channel).find(isForward)!;
 }
 

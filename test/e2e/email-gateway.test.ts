@@ -235,6 +235,28 @@ describe('deliveries that cannot go out at once', () => {
     expect(test.gateway.db.select().from(deliveries).all().map((row) => row.status)).toEqual(['sent', 'sent']);
   });
 
+  it('made while the outbox is stopped wait in the queue unsent, and go out at their first attempt once it runs again', async () => {
+    const test = await start();
+    await test.gateway.outbox.stop();
+    const message = await composeMessage({ from: 'patient@citizen.test', to: 'rh@wasl.local', subject: 'Pendant un arrêt', text: 'Bonjour' });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'patient@citizen.test', to: ['rh@wasl.local'], message });
+    expect(reply.data?.code).toBe(250);
+    const queued = () => test.gateway.db.select().from(deliveries).all().map((row) => ({ status: row.status, attempts: row.attempts }));
+    expect(queued()).toEqual([
+      { status: 'pending', attempts: 0 },
+      { status: 'pending', attempts: 0 },
+    ]);
+
+    test.gateway.outbox.start();
+    await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    await test.relay!.waitForMessages(1, { to: 'patient@citizen.test' });
+    await test.gateway.outbox.idle();
+    expect(queued()).toEqual([
+      { status: 'sent', attempts: 1 },
+      { status: 'sent', attempts: 1 },
+    ]);
+  });
+
   it('wait while the department mailbox answers 4xx, then go through once it is back', async () => {
     const test = await start();
     test.relay!.mode = 'tempfail';

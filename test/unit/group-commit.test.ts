@@ -54,12 +54,69 @@ describe('the group commit', () => {
     expect(db.all(sql`SELECT text FROM notes ORDER BY rowid`)).toEqual([{ text: 'first' }, { text: 'second' }, { text: 'third' }]);
   });
 
-  it('answers a write that need not be synced as soon as it is committed', async () => {
+  it('answers a delivery mark once committed, and lets it ride the next letter\'s commit rather than cost one of its own', async () => {
     const db = register();
     const disk = controlledDisk();
-    const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk });
-    await commit(note('a delivery mark'), { synced: false });
+    const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk, lingerMs: 60_000 });
+    const mark = commit(note('a delivery mark'), { wait: 'commit' });
+    expect(await settled(mark)).toBe(false);
+    // Lingering: not committed yet, waiting for company.
+    expect(db.all(sql`SELECT text FROM notes`)).toEqual([]);
+    const letter = commit(note('a letter'));
+    await mark;
+    expect(db.all(sql`SELECT text FROM notes ORDER BY rowid`)).toEqual([{ text: 'a delivery mark' }, { text: 'a letter' }]);
+    expect(await settled(letter)).toBe(false);
+    expect(disk.flushes).toHaveLength(1);
+  });
+
+  it('commits a lone delivery mark after a short wait, without a flush', async () => {
+    const db = register();
+    const disk = controlledDisk();
+    const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk, lingerMs: 1 });
+    await commit(note('a delivery mark'), { wait: 'commit' });
+    expect(db.all(sql`SELECT text FROM notes`)).toEqual([{ text: 'a delivery mark' }]);
     expect(disk.flushes).toHaveLength(0);
+  });
+
+  it('answers a claim once every earlier write is on disk, without a flush of its own when they already are', async () => {
+    const db = register();
+    const disk = controlledDisk();
+    const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk, lingerMs: 1 });
+
+    // Nothing unflushed before it: answered on commit.
+    await commit(note('claim on a quiet register'), { wait: 'earlier' });
+    expect(disk.flushes).toHaveLength(0);
+
+    // A letter whose flush is under way: the claim waits for that flush, not for one of its own.
+    const letter = commit(note('letter'));
+    expect(await settled(letter)).toBe(false);
+    const claim = commit(note('claim after the letter'), { wait: 'earlier' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await settled(claim)).toBe(false);
+    disk.flushes[0]!.finish();
+    await Promise.all([letter, claim]);
+    expect(disk.flushes).toHaveLength(1);
+
+    // A letter committed in the same batch just before it: the claim waits for the flush that carries the letter.
+    const sameBatchLetter = commit(note('letter in the batch'));
+    const sameBatchClaim = commit(note('claim in the batch'), { wait: 'earlier' });
+    expect(await settled(sameBatchClaim)).toBe(false);
+    expect(disk.flushes).toHaveLength(2);
+    disk.flushes[1]!.finish();
+    await Promise.all([sameBatchLetter, sameBatchClaim]);
+  });
+
+  it('refuses a lone failing write and stores the next one', async () => {
+    const db = register();
+    const commit = createGroupCommit(db, { flushToDisk: async () => {} });
+    await expect(
+      commit((tx) => {
+        note('half done')(tx);
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    await commit(note('next'));
+    expect(db.all(sql`SELECT text FROM notes`)).toEqual([{ text: 'next' }]);
   });
 
   it('reports a failed flush to every writer waiting on it, and one failed write does not sink the others', async () => {
