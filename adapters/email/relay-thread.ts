@@ -5,6 +5,7 @@
  * loses only sends in flight, which the outbox retries.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { OutboundMessage } from '../../src/channels/port.js';
 import { createRelayTransport, type RelayConfig, type RelayFailure } from './relay-transport.js';
 import { toMail, type MailIdentity } from './to-native.js';
@@ -35,8 +36,11 @@ channel.on('message', (request: RelayRequest) => {
   }
   const mail = toMail({ message: request.message, identity });
   inFlight += 1;
-  relay
-    .sendMail(mail)
+  // Built whole first: streamed as it is built, the message would leave in a socket write per line.
+  new MailComposer(mail)
+    .compile()
+    .build()
+    .then((raw) => relay.sendMail({ envelope: mail.envelope, raw }))
     .then(
       () => channel.postMessage({ id: request.id, externalId: String(mail.messageId) } satisfies RelayAnswer),
       (error: Error & Partial<RelayFailure>) =>
