@@ -111,7 +111,7 @@ export const coreConfigSchema = z.strictObject({
       /** How often the worker looks for due deliveries when nothing wakes it, in milliseconds. */
       pollIntervalMs: z.number().int().min(10).default(1000),
       /** Deliveries sent at the same time, across all channels. */
-      concurrency: z.number().int().min(1).max(256).default(8),
+      concurrency: z.number().int().min(1).max(256).default(32),
       /** Attempts before a delivery is marked failed (the mail office sees it). */
       maxAttempts: z.number().int().min(1).default(12),
       /** First retry delay in milliseconds; doubles each attempt, with ±20% jitter. */
