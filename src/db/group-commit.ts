@@ -17,8 +17,8 @@
  *   can no longer be taken back by a power cut, and a lost claim is only made again.
  * - 'commit': until it is committed. The outbox's marks of what was sent: lost to a power cut, they
  *   only make a message go out again under its stable Message-ID; the next flush carries them.
- * Writes that do not wait for the disk are not urgent either: they linger up to `lingerMs` for an
- * urgent one and ride its commit, so a lone letter's claim and marks do not each cost a commit.
+ * Writes that wait only for their commit are not urgent either: they linger up to `lingerMs` for
+ * another write and ride its commit, so the marks of a letter's sends do not each cost a commit.
  */
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { Db } from './db.js';
