@@ -4,10 +4,11 @@
  * Made once in the data directory unless the configuration names a PEM file; the private key file
  * is written with mode 0600 and never replaced, since every receipt already given out depends on it.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { WaslError } from '../errors.js';
+import { sha256Hex } from './sha256.js';
 
 export interface SigningKey {
   privateKey: KeyObject;
@@ -106,7 +107,7 @@ export function describePublicKey(publicKey: KeyObject): PublicKeyDescription {
  * `openssl pkey -pubin -in key.pem -outform DER | tail -c 32 | sha256sum`.
  */
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(rawPublicKey(publicKey)).digest('hex');
+  return sha256Hex(rawPublicKey(publicKey));
 }
 
 /** RFC 8410: an Ed25519 SubjectPublicKeyInfo ends with the 32 raw key bytes. */

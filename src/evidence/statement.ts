@@ -12,16 +12,17 @@
  *   signed with Ed25519 over its canonical bytes. Those extra fields are not chained, so that a
  *   change of public URL or office name never breaks the register's chain.
  */
-import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { WaslError } from '../errors.js';
 import { canonicalBytes, canonicalJson } from './canonical-json.js';
+import { sha256Hex } from './sha256.js';
 import type { SigningKey } from './signing-key.js';
 
 export const STATEMENT_TYPE = 'wasl.registration';
 export const ENTRY_VERSION = 1;
 
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+const sha256Text = z.string().regex(/^[0-9a-f]{64}$/);
 
 const registerEntrySchema = z.object({
   version: z.literal(ENTRY_VERSION),
@@ -31,20 +32,20 @@ const registerEntrySchema = z.object({
   sender: z.object({ id: z.string(), name: z.string().nullable() }),
   departments: z.array(z.string()),
   subject: z.string().nullable(),
-  original: z.object({ sha256: sha256Hex, size: z.number().int().nonnegative() }),
-  attachments: z.array(z.object({ sha256: sha256Hex, size: z.number().int().nonnegative(), contentType: z.string(), filename: z.string().nullable() })),
+  original: z.object({ sha256: sha256Text, size: z.number().int().nonnegative() }),
+  attachments: z.array(z.object({ sha256: sha256Text, size: z.number().int().nonnegative(), contentType: z.string(), filename: z.string().nullable() })),
   /** The number of the letter this one answers (outgoing answers), else null. */
   inAnswerTo: z.string().nullable(),
   /** The entry registered just before this one; null only for the register's first entry. */
-  previousEntryHash: sha256Hex.nullable(),
+  previousEntryHash: sha256Text.nullable(),
 });
 
-const chainedEntrySchema = registerEntrySchema.extend({ entryHash: sha256Hex });
+const chainedEntrySchema = registerEntrySchema.extend({ entryHash: sha256Text });
 
 const statementSchema = chainedEntrySchema.extend({
   type: z.literal(STATEMENT_TYPE),
   office: z.object({ domain: z.string(), name: z.record(z.string(), z.string()) }),
-  keyId: sha256Hex,
+  keyId: sha256Text,
   receiptUrl: z.string(),
 });
 
@@ -88,7 +89,7 @@ export function registerEntryOf(entry: RegisterEntry): RegisterEntry {
 }
 
 export function entryHashOf(entry: RegisterEntry): string {
-  return createHash('sha256').update(canonicalBytes(registerEntryOf(entry))).digest('hex');
+  return sha256Hex(canonicalBytes(registerEntryOf(entry)));
 }
 
 /** Seals a new entry onto the chain; call it in the transaction that takes the number. */

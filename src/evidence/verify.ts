@@ -8,8 +8,8 @@
  * it does not: that the printed page of a PDF says the same as its embedded statement; the
  * statement is the evidence, the page is its rendering.
  */
-import { createHash } from 'node:crypto';
 import { isWaslError, WaslError } from '../errors.js';
+import { sha256Hex } from './sha256.js';
 import { extractSignedStatement, isPdf, STATEMENT_FILE_NAME } from './pdf-statement.js';
 import { keyIdOf, publicKeyFromPem } from './signing-key.js';
 import { parseReceiptJson, readStatement, signatureHolds, type ReceiptStatement } from './statement.js';
@@ -86,7 +86,7 @@ function readSigned({ receipt, format }: { receipt: Uint8Array; format: 'json' |
 
 /** The letter given is the registered original, or one of its attachments. */
 function letterCheck({ statement, letterBytes }: { statement: ReceiptStatement; letterBytes: Uint8Array }): ReceiptCheck {
-  const sha256 = createHash('sha256').update(letterBytes).digest('hex');
+  const sha256 = sha256Hex(letterBytes);
   if (sha256 === statement.original.sha256) return { name: 'letter', passed: true, detail: `the file is the original registered as ${statement.number} (SHA-256 ${sha256})` };
   const attachment = statement.attachments.find((candidate) => candidate.sha256 === sha256);
   if (attachment) return { name: 'letter', passed: true, detail: `the file is the attachment ${attachment.filename ?? attachment.sha256} of ${statement.number}` };

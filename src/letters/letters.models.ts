@@ -1,5 +1,4 @@
-/** Pure rules of the register: number forms, the year a letter belongs to, content hashes. */
-import { createHash } from 'node:crypto';
+/** Pure rules of the register: number forms, the year a letter belongs to, how dates read. */
 
 export type Direction = 'A' | 'D';
 
@@ -21,10 +20,6 @@ function cachedFormat(key: string, make: () => Intl.DateTimeFormat): Intl.DateTi
   let format = formats.get(key);
   if (!format) formats.set(key, (format = make()));
   return format;
-}
-
-export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** A readable date and time in the office's zone and the reader's language. */

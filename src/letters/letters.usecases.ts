@@ -16,13 +16,14 @@ import type { WaslConfig } from '../config/config.load.js';
 import type { Db } from '../db/db.js';
 import type { GroupCommit } from '../db/group-commit.js';
 import type { SigningKey } from '../evidence/signing-key.js';
+import { sha256Hex } from '../evidence/sha256.js';
 import { buildStatement, chainEntry, signStatement } from '../evidence/statement.js';
 import { WaslError } from '../errors.js';
 import type { AnswerTokens } from '../receipts/tokens.js';
 import { createReceiptAllowance } from '../receipts/receipt-allowance.js';
 import { newReceiptToken } from '../receipts/tokens.js';
 import type { Router } from '../routing/routing.js';
-import { formatNumber, sha256Hex, yearIn, type Direction } from './letters.models.js';
+import { formatNumber, yearIn, type Direction } from './letters.models.js';
 import * as repository from './letters.repository.js';
 import type { DeliveryRow, LetterRow, NewDeliveryRow, Tx } from './letters.repository.js';
 
