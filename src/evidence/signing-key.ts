@@ -65,32 +65,34 @@ export function loadOrCreateSigningKey({ dataDir, privateKeyPath }: { dataDir: s
   return key;
 }
 
-export function signingKeyFromPem(privateKeyPem: string): SigningKey {
-  let privateKey: KeyObject;
+/** A key read from PEM by `read`, refused unless it is Ed25519; `name` says which key in the error. */
+function ed25519FromPem({ pem, read, name, unreadable }: { pem: string; read: (pem: string) => KeyObject; name: string; unreadable: string }): KeyObject {
+  let key: KeyObject;
   try {
-    privateKey = createPrivateKey(privateKeyPem);
+    key = read(pem);
   } catch (error) {
-    throw new WaslError('evidence.key_invalid', 'the receipt signing key is not a readable private key PEM', { cause: error });
+    throw new WaslError('evidence.key_invalid', unreadable, { cause: error });
   }
-  if (privateKey.asymmetricKeyType !== 'ed25519') {
-    throw new WaslError('evidence.key_invalid', `the receipt signing key must be Ed25519, not ${privateKey.asymmetricKeyType ?? 'unknown'}`);
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new WaslError('evidence.key_invalid', `${name} must be Ed25519, not ${key.asymmetricKeyType ?? 'unknown'}`);
   }
+  return key;
+}
+
+export function signingKeyFromPem(privateKeyPem: string): SigningKey {
+  const privateKey = ed25519FromPem({
+    pem: privateKeyPem,
+    read: createPrivateKey,
+    name: 'the receipt signing key',
+    unreadable: 'the receipt signing key is not a readable private key PEM',
+  });
   const publicKey = createPublicKey(privateKey);
   return { privateKey, publicKey, ...describePublicKey(publicKey) };
 }
 
 /** A published public key (PEM), checked to be Ed25519. */
 export function publicKeyFromPem(publicKeyPem: string): KeyObject {
-  let publicKey: KeyObject;
-  try {
-    publicKey = createPublicKey(publicKeyPem);
-  } catch (error) {
-    throw new WaslError('evidence.key_invalid', 'the public key is not a readable PEM', { cause: error });
-  }
-  if (publicKey.asymmetricKeyType !== 'ed25519') {
-    throw new WaslError('evidence.key_invalid', `the public key must be Ed25519, not ${publicKey.asymmetricKeyType ?? 'unknown'}`);
-  }
-  return publicKey;
+  return ed25519FromPem({ pem: publicKeyPem, read: createPublicKey, name: 'the public key', unreadable: 'the public key is not a readable PEM' });
 }
 
 /** What `wasl key show` prints and what a verifier compares with a receipt's `keyId`. */
