@@ -45,7 +45,8 @@ const hot = preparedQueries((db) => ({
     .from(letters)
     .where(and(eq(letters.channel, $('channel')), eq(letters.senderId, $('senderId')), eq(letters.externalId, $('externalId'))))
     .prepare(),
-  insertLetter: db.insert(letters).values(rowPlaceholders(letters)).returning().prepare(),
+  // Only the id comes back: the rest of the row is what was written (mapping every column back cost more than the insert).
+  insertLetter: db.insert(letters).values(rowPlaceholders(letters)).returning({ id: letters.id }).prepare(),
   lastEntryHash: db.select({ entryHash: letters.entryHash }).from(letters).orderBy(desc(letters.id)).limit(1).prepare(),
   letterById: db.select().from(letters).where(eq(letters.id, $('id'))).prepare(),
   insertDepartment: db
@@ -68,7 +69,7 @@ const hot = preparedQueries((db) => ({
     .set({ status: sql`${$('status')}` })
     .where(and(eq(letters.id, $('letterId')), eq(letters.status, $('onlyIf'))))
     .prepare(),
-  insertDelivery: db.insert(deliveries).values(rowPlaceholders(deliveries)).returning().prepare(),
+  insertDelivery: db.insert(deliveries).values(rowPlaceholders(deliveries)).returning({ id: deliveries.id }).prepare(),
 }));
 
 /** Takes the next number of a year's register; called inside the registering transaction, so it is gapless. */
@@ -90,7 +91,7 @@ export function findByChannelMessage(tx: Tx, key: { channel: string; senderId: s
 }
 
 export function insertLetter(tx: Tx, row: Omit<LetterRow, 'id'>): LetterRow {
-  return hot(tx).insertLetter.get(row)!;
+  return { id: hot(tx).insertLetter.get(row)!.id, ...row };
 }
 
 export function lastEntryHash(tx: Tx): string | null {
@@ -131,7 +132,19 @@ export function setStatus(tx: Tx, { letterId, status, onlyIf }: { letterId: numb
 }
 
 export function insertDeliveries(tx: Tx, rows: NewDeliveryRow[]): DeliveryRow[] {
-  return rows.map((row) => hot(tx).insertDelivery.get({ lastErrorCode: null, lastError: null, externalId: null, ...row })!);
+  return rows.map((row) => {
+    const stored: Omit<DeliveryRow, 'id'> = {
+      targetThread: null,
+      targetName: null,
+      departmentCode: null,
+      attempts: 0,
+      lastErrorCode: null,
+      lastError: null,
+      externalId: null,
+      ...row,
+    };
+    return { id: hot(tx).insertDelivery.get(stored)!.id, ...stored };
+  });
 }
 
 export function letterById(tx: Tx, id: number): LetterRow | undefined {

@@ -179,7 +179,7 @@ export function createRegister(options: RegisterOptions): Register {
 
     const result = await commit((tx) => {
       const existing = repository.findByChannelMessage(tx, { channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId });
-      if (existing) return { row: existing, duplicate: true, queued: [] };
+      if (existing) return { duplicate: true, accepted: summary(existing), queued: [] };
 
       const at = now();
       const year = yearIn({ date: at, timezone: config.timezone });
@@ -271,12 +271,13 @@ export function createRegister(options: RegisterOptions): Register {
         queued.push(...forwardsFor({ letterId: row.id, codes: departments, at }));
         if (replyTo && !letter.automated && !letter.receiptInline) queued.push(receiptFor({ letterId: row.id, replyTo, at }));
       }
-      return { row, duplicate: false, queued: queueDeliveries(tx, queued) };
+      const accepted = { number, receiptUrl: receiptUrl(receiptToken), departments, answers: classification.kind === 'answer' ? classification.original.number : undefined };
+      return { duplicate: false, accepted, queued: queueDeliveries(tx, queued) };
     });
 
     handOff(result.queued);
-    const view = summary(result.row);
-    return { number: view.number, receiptUrl: view.receiptUrl, duplicate: result.duplicate, departments: view.departments, answers: view.answers };
+    const { number, receiptUrl: url, departments, answers } = result.accepted;
+    return { number, receiptUrl: url, duplicate: result.duplicate, departments, answers };
   }
 
   async function recordAction({ number, action, actor, toDepartment }: { number: string; action: LetterAction; actor: ChannelAddress; toDepartment?: string | undefined }): Promise<LetterSummary> {

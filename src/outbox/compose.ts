@@ -69,11 +69,29 @@ export function createComposer({
     };
   }
 
+  /**
+   * Letters read in this turn of the event loop. A letter's forward and receipt are composed in the
+   * same turn, and the register is written only in later turns (the group commit), so the second
+   * message reuses the first one's reads instead of repeating them.
+   */
+  const readThisTurn = new Map<number, { letter: LetterRow; summary: LetterSummary }>();
+
+  function letterOf(delivery: DeliveryRow): { letter: LetterRow; summary: LetterSummary } {
+    let read = readThisTurn.get(delivery.letterId);
+    if (!read) {
+      const letter = letterRepository.letterById(db, delivery.letterId);
+      if (!letter) throw new WaslError('register.letter_missing', `delivery ${delivery.id} names no letter`);
+      if (readThisTurn.size === 0) queueMicrotask(() => readThisTurn.clear());
+      read = { letter, summary: register.summary(letter) };
+      readThisTurn.set(delivery.letterId, read);
+    }
+    return read;
+  }
+
   function compose(delivery: DeliveryRow): OutboundMessage {
-    const letter = letterRepository.letterById(db, delivery.letterId);
-    if (!letter) throw new WaslError('register.letter_missing', `delivery ${delivery.id} names no letter`);
+    const { letter, summary } = letterOf(delivery);
     const to = { channel: delivery.channel, id: delivery.targetId, thread: delivery.targetThread ?? undefined, displayName: delivery.targetName ?? undefined };
-    const base = { deliveryId: delivery.id, kind: delivery.kind, to, letter: register.summary(letter), attempt: delivery.attempts };
+    const base = { deliveryId: delivery.id, kind: delivery.kind, to, letter: summary, attempt: delivery.attempts };
 
     if (delivery.kind === 'forward') {
       const language = config.language;

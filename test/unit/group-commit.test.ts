@@ -133,6 +133,20 @@ describe('the group commit', () => {
     await expect(good).rejects.toThrow('EIO');
   });
 
+  it('stores the other writes of a batch exactly once when one of them fails half done', async () => {
+    const db = register();
+    const commit = createGroupCommit(db, { flushToDisk: async () => {} });
+    const before = commit(note('before'));
+    const failing = commit((tx) => {
+      note('half done')(tx);
+      throw new Error('refused half way');
+    });
+    const after = commit(note('after'));
+    await expect(failing).rejects.toThrow('refused half way');
+    await Promise.all([before, after]);
+    expect(db.all(sql`SELECT text FROM notes ORDER BY rowid`)).toEqual([{ text: 'before' }, { text: 'after' }]);
+  });
+
   it('flushes a real register file', async () => {
     const db = register();
     const commit = createGroupCommit(db, { flushToDisk: walFlusher(db) });
