@@ -49,6 +49,7 @@ describe('the relay thread', () => {
     const [message] = await sink.waitForMessages(1);
     expect(externalId).toBe('<wasl.7.2026-A-000007@wasl.test>');
     expect(message!.parsed.messageId).toBe(externalId);
+    expect(message!.raw.toString('latin1').match(/^Message-ID:/gim)).toHaveLength(1);
     expect(message!.parsed.subject).toBe('وصل الاستلام — accusé de réception');
     expect(message!.mailFrom).toBe('bounce+7@wasl.test');
   });
