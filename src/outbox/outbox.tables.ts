@@ -3,6 +3,7 @@
  * is a row written in the same transaction as the letter, so a letter that got its "250" is
  * never without its deliveries, even if the process dies right after.
  */
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { letters } from '../letters/letters.tables.js';
 
@@ -29,9 +30,12 @@ export const deliveries = sqliteTable(
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },
+  // Partial indexes hold only the rows they are looked up by: a delivery sent at once (nearly all)
+  // never enters the due index, and one not yet sent not the external one. Each index a letter's
+  // commit touches is a page written to the WAL (25 -> 22 pages a letter at one session).
   (table) => [
-    index('deliveries_due_index').on(table.status, table.nextAttemptAt),
+    index('deliveries_due_index').on(table.nextAttemptAt).where(sql`${table.status} = 'pending'`),
     index('deliveries_letter_index').on(table.letterId),
-    index('deliveries_external_index').on(table.channel, table.externalId),
+    index('deliveries_external_index').on(table.channel, table.externalId).where(sql`${table.externalId} IS NOT NULL`),
   ],
 );
