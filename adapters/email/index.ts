@@ -23,6 +23,11 @@ const emailConfigSchema = z
         reverseLookup: z.boolean().default(false),
         /** Concurrent SMTP sessions at most; more are refused with 421. */
         maxClients: z.number().int().min(1).default(200),
+        /**
+         * Pause before the 220 greeting, in milliseconds. A client that talks before it is refused
+         * (an old spam-bot test). 100 is smtp-server's own pause; 0 greets at once, as Postfix does.
+         */
+        greetingDelayMs: z.number().int().min(0).max(30_000).default(100),
         /** An idle session is closed after this many milliseconds. */
         socketTimeoutMs: z.number().int().min(1000).default(60_000),
         /** On stop, how long sessions in progress may finish, in milliseconds. */

@@ -24,7 +24,7 @@ import { emailToLetter } from './to-letter.js';
 /**
  * An SMTP error reply: smtp-server sends `responseCode` and adds the enhanced status code (RFC
  * 3463) itself, from the reply code alone; a message that starts with its own enhanced code
- * (`5.7.1 ...`) keeps it (see SmtpServerKeepingOwnCodes).
+ * (`5.7.1 ...`) keeps it (see IntakeSmtpServer).
  */
 function smtpError(responseCode: number, message: string): Error & { responseCode: number } {
   return Object.assign(new Error(message), { responseCode });
@@ -33,13 +33,23 @@ function smtpError(responseCode: number, message: string): Error & { responseCod
 const OWN_ENHANCED_CODE = /^([245])\.\d{1,3}\.\d{1,3} /;
 
 /**
- * smtp-server maps each reply code to one enhanced code (550 is always 5.1.1 "bad mailbox",
- * 450 always 4.2.1), which would misname a DMARC refusal (5.7.1) or a rate limit (4.7.1). Each
- * connection's `send` here leaves a reply alone when its text already starts with a code of
- * the same class.
+ * smtp-server, adjusted in two ways on each connection it opens:
+ * - It maps each reply code to one enhanced code (550 is always 5.1.1 "bad mailbox", 450 always
+ *   4.2.1), which would misname a DMARC refusal (5.7.1) or a rate limit (4.7.1). A reply whose
+ *   text already starts with a code of the same class is left alone.
+ * - It greets after a fixed 100 ms pause (a client that talks before the greeting is refused, an
+ *   old spam-bot test), which no option changes: on a new connection per letter that pause alone
+ *   capped a session at 10 letters a second. The greeting comes after `greetingDelayMs` instead.
  */
-class SmtpServerKeepingOwnCodes extends SMTPServer {
+class IntakeSmtpServer extends SMTPServer {
   private readonly patched = new WeakSet<SMTPConnection>();
+
+  constructor(
+    options: ConstructorParameters<typeof SMTPServer>[0],
+    private readonly greetingDelayMs: number,
+  ) {
+    super(options);
+  }
 
   override connect(socket: Socket, socketOptions?: SMTPConnectionOptions | null): void {
     super.connect(socket, socketOptions);
@@ -51,6 +61,11 @@ class SmtpServerKeepingOwnCodes extends SMTPServer {
         const own = typeof data === 'string' ? OWN_ENHANCED_CODE.exec(data) : null;
         return send(code, data, own && own[1] === String(code)[0] ? false : context);
       };
+      // smtp-server's own pause ends in this call; the greeting is ours to time. A connection it
+      // refused beyond maxClients is closing, and connectionReady greets no closing connection.
+      const greet = connection.connectionReady.bind(connection);
+      connection.connectionReady = () => {};
+      setTimeout(greet, this.greetingDelayMs).unref();
     }
   }
 }
@@ -210,77 +225,80 @@ export function createSmtpIntake({
     return acceptance.duplicate ? `Already registered as ${acceptance.number}` : `Registered as ${acceptance.number}`;
   }
 
-  const server = new SmtpServerKeepingOwnCodes({
-    name: settings.domain,
-    banner: 'wasl mail office',
-    size: config.maxSize,
-    authOptional: true,
-    disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
-    ...(tls ?? {}),
-    disableReverseLookup: !config.reverseLookup,
-    // RFC 3463 codes (550 5.1.1, 451 4.3.0) tell clients precisely what went wrong; smtp-server hides them unless asked.
-    hideENHANCEDSTATUSCODES: false,
-    maxClients: config.maxClients,
-    socketTimeout: config.socketTimeoutMs,
-    closeTimeout: config.closeTimeoutMs,
-    logger: false,
-    onConnect(session, callback) {
-      if (closing) return callback(smtpError(421, `${settings.domain} is shutting down, please try again later`));
-      const refusal = sessionRefusal(session.remoteAddress);
-      if (refusal) return callback(smtpError(421, refusal));
-      openSessions.opened(session.remoteAddress);
-      countedSessions.add(session);
-      callback();
+  const server = new IntakeSmtpServer(
+    {
+      name: settings.domain,
+      banner: 'wasl mail office',
+      size: config.maxSize,
+      authOptional: true,
+      disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+      ...(tls ?? {}),
+      disableReverseLookup: !config.reverseLookup,
+      // RFC 3463 codes (550 5.1.1, 451 4.3.0) tell clients precisely what went wrong; smtp-server hides them unless asked.
+      hideENHANCEDSTATUSCODES: false,
+      maxClients: config.maxClients,
+      socketTimeout: config.socketTimeoutMs,
+      closeTimeout: config.closeTimeoutMs,
+      logger: false,
+      onConnect(session, callback) {
+        if (closing) return callback(smtpError(421, `${settings.domain} is shutting down, please try again later`));
+        const refusal = sessionRefusal(session.remoteAddress);
+        if (refusal) return callback(smtpError(421, refusal));
+        openSessions.opened(session.remoteAddress);
+        countedSessions.add(session);
+        callback();
+      },
+      onClose(session) {
+        if (countedSessions.delete(session)) openSessions.closed(session.remoteAddress);
+      },
+      onMailFrom(address, session, callback) {
+        // A new transaction: nothing learnt for the previous letter of this session carries over.
+        states.delete(session);
+        const refusal = letterRefusal({ client: session.remoteAddress, sender: address.address ?? '' });
+        callback(refusal ? smtpError(450, refusal) : null);
+      },
+      onRcptTo(address, session, callback) {
+        const route = port.routeRecipient(address.address);
+        switch (route.kind) {
+          case 'department':
+            (stateOf(session).departmentRecipients ??= []).push(address.address);
+            return callback();
+          case 'answer':
+            stateOf(session).answerToken = route.token;
+            return callback();
+          case 'bounce':
+            (stateOf(session).bounceOf ??= []).push(Number(route.deliveryId));
+            return callback();
+          case 'unknown':
+            return callback(
+              smtpError(550, `<${address.address}> reaches no department of ${settings.domain}; the list of addresses is at ${settings.publicUrl}/`),
+            );
+          case 'foreign':
+            return callback(smtpError(550, `<${address.address}>: this gateway accepts mail for @${settings.domain} only (no relay)`));
+        }
+      },
+      onData(stream, session, callback) {
+        inData += 1;
+        // Answer first, then count the session out: a stop waiting for it must not close the connection before its 250.
+        const answer = (error: Error | null, message?: string) => {
+          callback(error, message);
+          inData -= 1;
+          if (inData === 0) drained?.();
+        };
+        receive(stream, session).then(
+          (message) => answer(null, message),
+          (error: unknown) => {
+            // Drain whatever is left so smtp-server can send our answer (it waits for the stream's end).
+            stream.resume();
+            if (error instanceof Error && 'responseCode' in error) return answer(error);
+            logger.warn({ channel: 'email', phase: 'intake', err: error }, 'letter refused');
+            answer(smtpReplyFor(error));
+          },
+        );
+      },
     },
-    onClose(session) {
-      if (countedSessions.delete(session)) openSessions.closed(session.remoteAddress);
-    },
-    onMailFrom(address, session, callback) {
-      // A new transaction: nothing learnt for the previous letter of this session carries over.
-      states.delete(session);
-      const refusal = letterRefusal({ client: session.remoteAddress, sender: address.address ?? '' });
-      callback(refusal ? smtpError(450, refusal) : null);
-    },
-    onRcptTo(address, session, callback) {
-      const route = port.routeRecipient(address.address);
-      switch (route.kind) {
-        case 'department':
-          (stateOf(session).departmentRecipients ??= []).push(address.address);
-          return callback();
-        case 'answer':
-          stateOf(session).answerToken = route.token;
-          return callback();
-        case 'bounce':
-          (stateOf(session).bounceOf ??= []).push(Number(route.deliveryId));
-          return callback();
-        case 'unknown':
-          return callback(
-            smtpError(550, `<${address.address}> reaches no department of ${settings.domain}; the list of addresses is at ${settings.publicUrl}/`),
-          );
-        case 'foreign':
-          return callback(smtpError(550, `<${address.address}>: this gateway accepts mail for @${settings.domain} only (no relay)`));
-      }
-    },
-    onData(stream, session, callback) {
-      inData += 1;
-      // Answer first, then count the session out: a stop waiting for it must not close the connection before its 250.
-      const answer = (error: Error | null, message?: string) => {
-        callback(error, message);
-        inData -= 1;
-        if (inData === 0) drained?.();
-      };
-      receive(stream, session).then(
-        (message) => answer(null, message),
-        (error: unknown) => {
-          // Drain whatever is left so smtp-server can send our answer (it waits for the stream's end).
-          stream.resume();
-          if (error instanceof Error && 'responseCode' in error) return answer(error);
-          logger.warn({ channel: 'email', phase: 'intake', err: error }, 'letter refused');
-          answer(smtpReplyFor(error));
-        },
-      );
-    },
-  });
+    config.greetingDelayMs,
+  );
   server.on('error', (error) => logger.error({ channel: 'email', err: error }, 'SMTP server error'));
   // Replies are small writes; with Nagle's algorithm on, a pipelined client waits for our delayed
   // ACK (40 ms) before it sees the second one, on every letter.
