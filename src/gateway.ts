@@ -125,7 +125,7 @@ export function createGateway({
   }
 
   const composer = createComposer({ db, config, templates, router, register, answerTokens, now });
-  const worker = createOutboxWorker({ db, commit, adapters, composer, config: config.outbox, now, logger: logger.child({ phase: 'outbox' }) });
+  const worker = createOutboxWorker({ db, commit, adapters, composer, config: config.outbox, now, logger });
 
   return {
     config,

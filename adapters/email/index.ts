@@ -104,17 +104,16 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
     },
     create({ config, settings, port, logger, now }) {
       if (!config.enabled) return { off: 'adapters.email.enabled is false' };
-      const log = logger.child({ channel: 'email' });
       const identity = { domain: settings.domain, fromLocalPart: settings.fromLocalPart, officeName: settings.officeName[settings.defaultLanguage] ?? settings.domain };
       const sender = createMailSender({ config: config.outbound, identity, port });
       const resolver = dnsResolver ?? cachingDnsResolver({ servers: config.authentication.dnsServers, timeoutMs: config.authentication.dnsTimeoutMs });
       const verifySender = config.authentication.enabled ? createSenderAuthenticator({ resolver, hostname: settings.domain }) : undefined;
-      const intake = createSmtpIntake({ config, settings, port, logger: log, now, verifySender });
+      const intake = createSmtpIntake({ config, settings, port, logger, now, verifySender });
       return {
         name: 'email',
         async start() {
           const bound = await intake.listen();
-          log.info({ phase: 'start', port: bound, relay: config.outbound.url ?? 'built-in mailbox' }, 'SMTP intake listening');
+          logger.info({ phase: 'start', port: bound, relay: config.outbound.url ?? 'built-in mailbox' }, 'SMTP intake listening');
         },
         async stop() {
           await intake.close();

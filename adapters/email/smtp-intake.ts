@@ -221,7 +221,7 @@ export function createSmtpIntake({
       letter.quarantined = true;
     }
     const acceptance = await port.accept(letter);
-    logger.info({ letter: acceptance.number, channel: 'email', phase: 'intake', duplicate: acceptance.duplicate }, 'letter accepted');
+    logger.info({ letter: acceptance.number, phase: 'intake', duplicate: acceptance.duplicate }, 'letter accepted');
     return acceptance.duplicate ? `Already registered as ${acceptance.number}` : `Registered as ${acceptance.number}`;
   }
 
@@ -291,7 +291,7 @@ export function createSmtpIntake({
             // Drain whatever is left so smtp-server can send our answer (it waits for the stream's end).
             stream.resume();
             if (error instanceof Error && 'responseCode' in error) return answer(error);
-            logger.warn({ channel: 'email', phase: 'intake', err: error }, 'letter refused');
+            logger.warn({ phase: 'intake', err: error }, 'letter refused');
             answer(smtpReplyFor(error));
           },
         );
@@ -299,7 +299,7 @@ export function createSmtpIntake({
     },
     config.greetingDelayMs,
   );
-  server.on('error', (error) => logger.error({ channel: 'email', err: error }, 'SMTP server error'));
+  server.on('error', (error) => logger.error({ err: error }, 'SMTP server error'));
   // Replies are small writes; with Nagle's algorithm on, a pipelined client waits for our delayed
   // ACK (40 ms) before it sees the second one, on every letter.
   server.server.on('connection', (socket: Socket) => socket.setNoDelay(true));

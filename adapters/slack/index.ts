@@ -75,7 +75,6 @@ export const slackAdapter: AdapterDefinition<typeof slackConfigSchema> = {
     if (!config.enabled) return { off: 'adapters.slack.enabled is false' };
     const { botToken } = config;
     if (!botToken) return { off: 'no bot token (set WASL_SLACK_BOT_TOKEN)' };
-    const log = logger.child({ channel: 'slack' });
     const language = isSlackLanguage(settings.defaultLanguage) ? settings.defaultLanguage : 'en';
     // One attempt per call: the outbox retries with back-off (honouring Retry-After), and an
     // intake call that fails is answered at once instead of holding Slack's 3-second window.
@@ -88,21 +87,21 @@ export const slackAdapter: AdapterDefinition<typeof slackConfigSchema> = {
       logger: {
         debug: () => undefined,
         info: () => undefined,
-        warn: (...message: unknown[]) => log.debug({ phase: 'slack.webapi' }, message.map(String).join(' ')),
-        error: (...message: unknown[]) => log.warn({ phase: 'slack.webapi' }, message.map(String).join(' ')),
+        warn: (...message: unknown[]) => logger.debug({ phase: 'slack.webapi' }, message.map(String).join(' ')),
+        error: (...message: unknown[]) => logger.warn({ phase: 'slack.webapi' }, message.map(String).join(' ')),
         setLevel: () => undefined,
         getLevel: () => webApi.LogLevel.ERROR,
         setName: () => undefined,
       },
     });
-    const intake = createSlackIntake({ config: { ...config, botToken }, port, http, client, language, logger: log, now });
-    const sender = createSlackSender({ client, port, language, logger: log });
+    const intake = createSlackIntake({ config: { ...config, botToken }, port, http, client, language, logger, now });
+    const sender = createSlackSender({ client, port, language, logger });
     return {
       name: 'slack',
       async start() {
         await intake.start();
         const where = config.socketMode ? 'Socket Mode' : config.port === null ? `${settings.publicUrl}${config.path}` : `port ${intake.listeningPort}${config.path}`;
-        log.info({ phase: 'start', command: config.command, where }, 'Slack channel listening');
+        logger.info({ phase: 'start', command: config.command, where }, 'Slack channel listening');
       },
       stop: () => intake.stop(),
       send: (message) => sender.send(message),

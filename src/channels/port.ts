@@ -248,6 +248,7 @@ export interface AdapterContext<Config> {
   config: Config;
   settings: GatewaySettings;
   port: GatewayPort;
+  /** Bound to the channel's name already (`channel` in every line). */
   logger: Logger;
   http: HttpMount;
   now: () => Date;
