@@ -6,8 +6,10 @@
  * One failing write cannot sink the others. A batch first runs with no savepoints (each costs
  * two statements and a sub-journal: a third of a letter's database time, measured); if a write
  * in it throws, the whole transaction is rolled back and the batch runs again with each write
- * in a savepoint of its own. So a write may run twice: it must do nothing but database work. The intake and the outbox share one, so a
- * letter and the delivery marks of earlier letters ride the same fsync.
+ * in a savepoint of its own. So a write may run twice: it must do nothing but database work.
+ *
+ * The intake and the outbox share one, so a letter and the delivery marks of earlier letters ride
+ * the same fsync.
  *
  * The fsync is not SQLite's: the batch commits with synchronous=NORMAL (the WAL is written, not
  * flushed), then the WAL file is flushed with fdatasync in libuv's thread pool, and only then do

@@ -15,7 +15,8 @@ export type Tx = Db;
 export type LetterRow = typeof letters.$inferSelect;
 export type NewLetterRow = typeof letters.$inferInsert;
 export type DeliveryRow = typeof deliveries.$inferSelect;
-export type NewDeliveryRow = typeof deliveries.$inferInsert;
+/** A delivery as it is written: every column but the generated id (`newDelivery` fills one). */
+export type NewDeliveryRow = Omit<DeliveryRow, 'id'>;
 export type LetterEventRow = typeof letterEvents.$inferSelect;
 export type AttachmentRow = typeof attachments.$inferSelect;
 
@@ -132,19 +133,7 @@ export function setStatus(tx: Tx, { letterId, status, onlyIf }: { letterId: numb
 }
 
 export function insertDeliveries(tx: Tx, rows: NewDeliveryRow[]): DeliveryRow[] {
-  return rows.map((row) => {
-    const stored: Omit<DeliveryRow, 'id'> = {
-      targetThread: null,
-      targetName: null,
-      departmentCode: null,
-      attempts: 0,
-      lastErrorCode: null,
-      lastError: null,
-      externalId: null,
-      ...row,
-    };
-    return { id: hot(tx).insertDelivery.get(stored)!.id, ...stored };
-  });
+  return rows.map((row) => ({ id: hot(tx).insertDelivery.get(row)!.id, ...row }));
 }
 
 export function letterById(tx: Tx, id: number): LetterRow | undefined {

@@ -342,6 +342,9 @@ export function newDelivery({
     status: 'pending',
     attempts: 0,
     nextAttemptAt: at,
+    lastErrorCode: null,
+    lastError: null,
+    externalId: null,
     createdAt: at,
     updatedAt: at,
   };
