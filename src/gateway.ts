@@ -10,7 +10,7 @@ import { adapterDefinitions } from './channels/registry.js';
 import type { AdapterDefinition, ChannelAdapter, GatewayPort, GatewaySettings } from './channels/port.js';
 import type { WaslConfig } from './config/config.load.js';
 import { openDatabase, type Db } from './db/db.js';
-import { createGroupCommit } from './db/group-commit.js';
+import { createGroupCommit, type FlushToDisk } from './db/group-commit.js';
 import * as letterRepository from './letters/letters.repository.js';
 import { createRegister, type Register } from './letters/letters.usecases.js';
 import { loadOrCreateSigningKey } from './evidence/signing-key.js';
@@ -47,6 +47,7 @@ export function createGateway({
   now = () => new Date(),
   env = process.env,
   adapters: definitions = adapterDefinitions,
+  flushToDisk,
 }: {
   config: WaslConfig;
   logger?: Logger;
@@ -54,6 +55,8 @@ export function createGateway({
   env?: NodeJS.ProcessEnv;
   /** The channel adapters to run; the registry's by default (tests hand in one with an offline DNS). */
   adapters?: readonly AdapterDefinition[];
+  /** How the register's commits reach the disk; fdatasync on its WAL by default (tests hold or fail it). */
+  flushToDisk?: FlushToDisk | undefined;
 }): Gateway {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
@@ -67,7 +70,7 @@ export function createGateway({
   let httpUrl = '';
   const publicUrl = () => (config.publicUrl ?? httpUrl).replace(/\/$/, '');
 
-  const commit = createGroupCommit(db);
+  const commit = createGroupCommit(db, flushToDisk ? { flushToDisk } : {});
   const register = createRegister({
     db,
     commit,
@@ -79,7 +82,7 @@ export function createGateway({
     publicUrl,
     activeChannels: () => new Set(adapters.keys()),
     // The worker is built below (it needs the register); no letter arrives before start.
-    outbox: { take: (deliveries) => worker.take(deliveries) },
+    outbox: { take: (deliveries, stored) => worker.take(deliveries, stored) },
     logger,
   });
 

@@ -25,6 +25,10 @@
  *   only make a message go out again under its stable Message-ID; the next flush carries them.
  * Writes that wait only for their commit are not urgent either: they linger up to `lingerMs` for
  * another write and ride its commit, so the marks of a letter's sends do not each cost a commit.
+ *
+ * A writer may also ask to hear of its commit at once, with `committed`: that hook runs while the
+ * disk flushes the batch, so work that follows the write but needs it only committed (the outbox
+ * composing a letter's forward and receipt) fills the time the event loop would spend idle.
  */
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { Db } from './db.js';
@@ -33,7 +37,13 @@ import type { Tx } from '../letters/letters.repository.js';
 
 export type WriteWait = 'disk' | 'earlier' | 'commit';
 
-export type GroupCommit = <T>(run: (tx: Tx) => T, options?: { wait?: WriteWait }) => Promise<T>;
+export interface CommitOptions<T> {
+  wait?: WriteWait;
+  /** Called with the write's value once it is committed, before it is on disk. Must not throw. */
+  committed?: (value: T) => void;
+}
+
+export type GroupCommit = <T>(run: (tx: Tx) => T, options?: CommitOptions<T>) => Promise<T>;
 
 /** Flushes the register's WAL to disk: what SQLite's synchronous=FULL would do at each commit. */
 export type FlushToDisk = () => Promise<void>;
@@ -69,7 +79,13 @@ export function createGroupCommit(
   db: Db,
   { flushToDisk = walFlusher(db), lingerMs = 5 }: { flushToDisk?: FlushToDisk; lingerMs?: number } = {},
 ): GroupCommit {
-  type Work = { run: (tx: Tx) => unknown; wait: WriteWait; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+  type Work = {
+    run: (tx: Tx) => unknown;
+    wait: WriteWait;
+    committed: ((value: unknown) => void) | undefined;
+    resolve: (value: unknown) => void;
+    reject: (error: unknown) => void;
+  };
   let queue: Work[] = [];
   let immediate: NodeJS.Immediate | undefined;
   let lingering: NodeJS.Timeout | undefined;
@@ -163,11 +179,15 @@ export function createGroupCommit(
       else answer(work, outcome.value);
     });
     flushCommitted();
+    batch.forEach((work, index) => {
+      const outcome = outcomes[index]!;
+      if (work.committed && 'value' in outcome) work.committed(outcome.value);
+    });
   }
 
-  return function commit<T>(run: (tx: Tx) => T, { wait = 'disk' }: { wait?: WriteWait } = {}): Promise<T> {
+  return function commit<T>(run: (tx: Tx) => T, { wait = 'disk', committed }: CommitOptions<T> = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      queue.push({ run, wait, resolve: resolve as (value: unknown) => void, reject });
+      queue.push({ run, wait, committed: committed as ((value: unknown) => void) | undefined, resolve: resolve as (value: unknown) => void, reject });
       if (immediate) return;
       if (wait !== 'commit') immediate = setImmediate(commitBatch);
       else lingering ??= setTimeout(commitBatch, lingerMs);

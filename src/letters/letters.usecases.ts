@@ -38,9 +38,9 @@ export interface Register {
   receiptUrl(token: string): string;
 }
 
-/** Takes deliveries that were stored already claimed, and sends them. */
+/** Takes deliveries that were stored already claimed, and sends them once `stored` (their commit on disk) resolves. */
 export interface DeliveryHandOff {
-  take(deliveries: readonly DeliveryRow[]): void;
+  take(deliveries: readonly DeliveryRow[], stored: Promise<unknown>): void;
 }
 
 interface RegisterOptions {
@@ -58,7 +58,8 @@ interface RegisterOptions {
   commit: GroupCommit;
   /**
    * The outbox running in this process, if one does: the deliveries a commit queues are born
-   * claimed and handed to it once the commit is on disk, so sending them costs no claim. Without
+   * claimed and handed to it as soon as the commit is made, so sending them costs no claim; it may
+   * prepare them while the disk flushes, and sends them once the commit is on disk. Without
    * one (the CLI), they wait in the register for the gateway's outbox to find them.
    */
   outbox?: DeliveryHandOff | undefined;
@@ -165,8 +166,8 @@ export function createRegister(options: RegisterOptions): Register {
     return repository.insertDeliveries(tx, born).filter((row) => row.status === 'sending');
   }
 
-  function handOff(deliveries: DeliveryRow[]): void {
-    if (deliveries.length > 0) options.outbox?.take(deliveries);
+  function handOff(deliveries: DeliveryRow[], stored: Promise<unknown>): void {
+    if (deliveries.length > 0) options.outbox?.take(deliveries, stored);
   }
 
   async function accept(letter: InboundLetter): Promise<Acceptance> {
@@ -177,7 +178,7 @@ export function createRegister(options: RegisterOptions): Register {
     const direction: Direction = classification.kind === 'answer' ? 'D' : 'A';
     const replyTo = letter.replyTo;
 
-    const result = await commit((tx) => {
+    const stored = commit((tx) => {
       const existing = repository.findByChannelMessage(tx, { channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId });
       if (existing) return { duplicate: true, accepted: summary(existing), queued: [] };
 
@@ -273,9 +274,9 @@ export function createRegister(options: RegisterOptions): Register {
       }
       const accepted = { number, receiptUrl: receiptUrl(receiptToken), departments, answers: classification.kind === 'answer' ? classification.original.number : undefined };
       return { duplicate: false, accepted, queued: queueDeliveries(tx, queued) };
-    });
+    }, { committed: ({ queued }) => handOff(queued, stored) });
 
-    handOff(result.queued);
+    const result = await stored;
     const { number, receiptUrl: url, departments, answers } = result.accepted;
     return { number, receiptUrl: url, duplicate: result.duplicate, departments, answers };
   }
@@ -285,7 +286,7 @@ export function createRegister(options: RegisterOptions): Register {
     if (action === 'transferred' && !target) {
       throw new WaslError('department.unknown', `no department has the code ${toDepartment ?? '(none)'}`);
     }
-    const { row, queued } = await commit((tx) => {
+    const stored = commit((tx) => {
       const letter = repository.letterByNumber(tx, number);
       if (!letter) throw new WaslError('letter.unknown', `no letter has the number ${number}`);
       const at = now();
@@ -296,9 +297,8 @@ export function createRegister(options: RegisterOptions): Register {
       }
       const forwards = target ? queueDeliveries(tx, forwardsFor({ letterId: letter.id, codes: [target.code], at })) : [];
       return { row: repository.letterById(tx, letter.id)!, queued: forwards };
-    });
-    handOff(queued);
-    return summary(row);
+    }, { committed: ({ queued }) => handOff(queued, stored) });
+    return summary((await stored).row);
   }
 
   return {

@@ -5,7 +5,7 @@
  * failed for the mail office to see and retry. Nothing is ever dropped.
  */
 import type { Logger } from 'pino';
-import type { ChannelAdapter } from '../channels/port.js';
+import type { ChannelAdapter, OutboundMessage } from '../channels/port.js';
 import type { WaslConfig } from '../config/config.load.js';
 import type { Db } from '../db/db.js';
 import type { GroupCommit } from '../db/group-commit.js';
@@ -57,8 +57,8 @@ export function createOutboxWorker({
    */
   let registerMayHaveDue = true;
   let wakes = 0;
-  /** Handed over at birth (claimed already), waiting for a free slot. */
-  let waiting: DeliveryRow[] = [];
+  /** Handed over at birth (claimed already), waiting for a free slot; `stored` resolves once their commit is on disk. */
+  let waiting: { delivery: DeliveryRow; stored: Promise<unknown> }[] = [];
   const inFlight = new Map<number, Promise<void>>();
   /** Marks of finished sends not yet committed. */
   const marks = new Set<Promise<void>>();
@@ -100,8 +100,8 @@ export function createOutboxWorker({
   let claiming: Promise<void> | undefined;
   let claimAgain = false;
 
-  function start(delivery: DeliveryRow): void {
-    const promise = send(delivery).finally(() => {
+  function start(delivery: DeliveryRow, stored?: Promise<unknown>): void {
+    const promise = send(delivery, stored).finally(() => {
       inFlight.delete(delivery.id);
       nudge();
       notifyIdleIfSo();
@@ -109,10 +109,17 @@ export function createOutboxWorker({
     inFlight.set(delivery.id, promise);
   }
 
+  /** Deliveries handed over at birth go first: they are claimed already. */
+  function startWaiting(): void {
+    while (waiting.length > 0 && inFlight.size < config.concurrency) {
+      const { delivery, stored } = waiting.shift()!;
+      start(delivery, stored);
+    }
+  }
+
   function tick(): void {
     if (!running) return;
-    // Deliveries handed over at birth go first: they are claimed already.
-    while (waiting.length > 0 && inFlight.size < config.concurrency) start(waiting.shift()!);
+    startWaiting();
     if (claiming) {
       claimAgain = true;
       return;
@@ -131,7 +138,7 @@ export function createOutboxWorker({
             outbox.releaseClaims(db, { ids: claimed.map((delivery) => delivery.id), at: now() });
             return;
           }
-          claimed.forEach(start);
+          for (const delivery of claimed) start(delivery);
           // A full claim means more may be due: the sends' completions run the worker again. Otherwise look ahead.
           if (claimed.length < room) {
             // Unless a wake came meanwhile: what woke it may have been committed after this claim.
@@ -156,18 +163,35 @@ export function createOutboxWorker({
       });
   }
 
-  /**
-   * Sends one delivery. Its slot is free once the send is done; the mark of what happened is written
-   * meanwhile (it may wait a little to ride another commit), and `idle` and `stop` wait for it.
-   */
-  async function send(delivery: DeliveryRow): Promise<void> {
-    let outcome: { externalId: string } | { error: WaslError };
+  function composeFor(delivery: DeliveryRow): { adapter: ChannelAdapter; message: OutboundMessage } | { error: WaslError } {
     try {
       const adapter = adapters.get(delivery.channel);
       if (!adapter) throw new WaslError('channel.off', `the ${delivery.channel} channel is not running`, { temporary: true });
-      outcome = { externalId: (await adapter.send(composer.compose(delivery))).externalId };
+      return { adapter, message: composer.compose(delivery) };
     } catch (caught) {
-      outcome = { error: toWaslError(caught, 'delivery.unexpected') };
+      return { error: toWaslError(caught, 'delivery.unexpected') };
+    }
+  }
+
+  /**
+   * Sends one delivery. It is composed at once: for a delivery handed over at birth, that is while
+   * the disk flushes the commit that stored it, time the event loop would otherwise spend idle. It
+   * leaves only once that commit is on disk; if it never gets there, the delivery stays claimed and
+   * goes back to the queue at the next start. The slot is free once the send is done; the mark of
+   * what happened is written meanwhile (it may wait a little to ride another commit), and `idle`
+   * and `stop` wait for it.
+   */
+  async function send(delivery: DeliveryRow, stored?: Promise<unknown>): Promise<void> {
+    const composed = composeFor(delivery);
+    if (stored && !(await stored.then(() => true, () => false))) return;
+    let outcome: { externalId: string } | { error: WaslError };
+    if ('error' in composed) outcome = composed;
+    else {
+      try {
+        outcome = { externalId: (await composed.adapter.send(composed.message)).externalId };
+      } catch (caught) {
+        outcome = { error: toWaslError(caught, 'delivery.unexpected') };
+      }
     }
     const marking = record(delivery, outcome);
     marks.add(marking);
@@ -255,14 +279,19 @@ export function createOutboxWorker({
       wake();
     },
     wake,
-    take(deliveries) {
+    take(deliveries, stored) {
       if (!running) {
-        // Committed while the worker stops: back to the queue, for the next start.
-        outbox.releaseClaims(db, { ids: deliveries.map((delivery) => delivery.id), at: now() });
+        // Committed while the worker stops: back to the queue, for the next start (which returns them anyway if this fails).
+        try {
+          outbox.releaseClaims(db, { ids: deliveries.map((delivery) => delivery.id), at: now() });
+        } catch (error) {
+          logger.error({ err: error, phase: 'outbox.release' }, 'could not return deliveries to the queue; the next start will');
+        }
         return;
       }
-      waiting.push(...deliveries);
-      nudge();
+      waiting.push(...deliveries.map((delivery) => ({ delivery, stored })));
+      // At once, not on the next turn: composing them overlaps the flush of their commit.
+      startWaiting();
     },
     async stop(graceMs = 10_000) {
       running = false;

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { letters } from '../../src/db/schema.js';
-import { gatewayPerTest } from '../helpers/gateway.js';
+import { gatewayPerTest, waitFor } from '../helpers/gateway.js';
 import { sendLetter, SmtpSession } from '../helpers/smtp-client.js';
 
 const start = gatewayPerTest();
@@ -47,6 +47,41 @@ describe('a register that cannot write', () => {
     expect(test.gateway.db.select().from(letters).all()).toHaveLength(0);
     const retried = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: letter('locked') });
     expect(retried.data?.code).toBe(250);
+  });
+});
+
+/** A disk the test holds: each flush waits until the test finishes or fails it. */
+function heldDisk() {
+  const flushes: { finish: () => void; fail: (error: Error) => void }[] = [];
+  return { flushes, flushToDisk: () => new Promise<void>((finish, fail) => flushes.push({ finish, fail })) };
+}
+
+describe('a register whose disk is slow or failing', () => {
+  it('answers 250 and lets the forward and receipt leave only once the disk holds the letter', async () => {
+    const disk = heldDisk();
+    const test = await start({ flushToDisk: disk.flushToDisk });
+    const sending = sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: letter('slow-disk') });
+    await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
+    // Committed and its messages composed, but the disk has not confirmed: nothing may leave yet.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(test.relay!.messages).toHaveLength(0);
+
+    disk.flushes[0]!.finish();
+    expect((await sending).data?.code).toBe(250);
+    const sent = await test.relay!.waitForMessages(2);
+    expect(sent.map((message) => message.rcptTo[0]).sort()).toEqual(['f@citizen.test', 'rh-team@dept.test']);
+  });
+
+  it('when the disk fails to flush a letter, the sender gets 451 and neither its forward nor its receipt leaves', async () => {
+    const disk = heldDisk();
+    const test = await start({ flushToDisk: disk.flushToDisk });
+    const sending = sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: letter('failed-flush') });
+    await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
+    disk.flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+
+    expect((await sending).data?.code).toBe(451);
+    await test.gateway.outbox.idle();
+    expect(test.relay!.messages).toHaveLength(0);
   });
 });
 

@@ -11,6 +11,7 @@ import { afterEach } from 'vitest';
 import { adapterDefinitions } from '../../src/channels/registry.js';
 import type { AdapterDefinition } from '../../src/channels/port.js';
 import { parseConfig, type WaslConfig } from '../../src/config/config.load.js';
+import type { FlushToDisk } from '../../src/db/group-commit.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { startMailSink, type MailSink } from './mail-sink.js';
 
@@ -71,6 +72,7 @@ export async function startTestGateway({
   relay = true,
   now,
   adapters = adapterDefinitions,
+  flushToDisk,
 }: {
   config?: PartialConfig;
   env?: Record<string, string>;
@@ -79,12 +81,14 @@ export async function startTestGateway({
   now?: () => Date;
   /** The channel adapters (default: the registry's), e.g. an email adapter asking an in-memory DNS. */
   adapters?: readonly AdapterDefinition[];
+  /** How commits reach the disk (default: fdatasync of the real WAL), e.g. a disk the test holds. */
+  flushToDisk?: FlushToDisk;
 } = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wasl-test-'));
   const sink = relay ? await startMailSink() : undefined;
   const settings = parseConfig({ raw: deepMerge(testConfig(sink?.url ?? null, dataDir), config), env, adapters });
   const logger = pino({ level: 'silent' });
-  let gateway = createGateway({ config: settings, logger, env, now, adapters });
+  let gateway = createGateway({ config: settings, logger, env, now, adapters, flushToDisk });
   await gateway.start();
   let running = true;
   const smtpPortOf = (current: Gateway) => current.adapters.get('email')?.listeningPort ?? 0;
@@ -112,7 +116,7 @@ export async function startTestGateway({
       await handle.stopGateway();
       const port = Number(new URL(httpUrl).port);
       const again = deepMerge(settings as unknown as PartialConfig, { http: { port }, adapters: { email: { smtp: { port: smtpPort } } } });
-      gateway = createGateway({ config: parseConfig({ raw: again, env, adapters }), logger, env, now, adapters });
+      gateway = createGateway({ config: parseConfig({ raw: again, env, adapters }), logger, env, now, adapters, flushToDisk });
       await gateway.start();
       running = true;
       smtpPort = smtpPortOf(gateway);

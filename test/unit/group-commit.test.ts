@@ -147,6 +147,25 @@ describe('the group commit', () => {
     expect(db.all(sql`SELECT text FROM notes ORDER BY rowid`)).toEqual([{ text: 'before' }, { text: 'after' }]);
   });
 
+  it('tells a writer that asks of its commit while the disk still flushes it, and a refused write never', async () => {
+    const db = register();
+    const disk = controlledDisk();
+    const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk });
+    const heard: string[] = [];
+    const kept = commit((tx) => (note('kept')(tx), 'kept'), { committed: (value) => heard.push(`${value}, with ${disk.flushes.length} flush under way`) });
+    const refused = commit(
+      () => {
+        throw new Error('refused');
+      },
+      { committed: () => heard.push('refused') },
+    );
+    await expect(refused).rejects.toThrow('refused');
+    expect(heard).toEqual(['kept, with 1 flush under way']);
+    expect(await settled(kept)).toBe(false);
+    disk.flushes[0]!.finish();
+    expect(await kept).toBe('kept');
+  });
+
   it('flushes a real register file', async () => {
     const db = register();
     const commit = createGroupCommit(db, { flushToDisk: walFlusher(db) });
