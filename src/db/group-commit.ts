@@ -95,6 +95,8 @@ export function createGroupCommit(
   /** Committed, waiting for the disk: resolved by the flush after the one running, if one is. */
   let awaitingFlush: { work: Work; value: unknown }[] = [];
   let flushing: Promise<void> | undefined;
+  /** The last flush failed: what it carried is not known to be on disk until a flush succeeds. */
+  let diskInDoubt = false;
 
   function flushCommitted(): void {
     if (flushing || awaitingFlush.length === 0) return;
@@ -103,8 +105,14 @@ export function createGroupCommit(
     flushing = flushToDisk();
     flushing
       .then(
-        () => committed.forEach(({ work, value }) => work.resolve(value)),
-        (error: unknown) => committed.forEach(({ work }) => work.reject(error)),
+        () => {
+          diskInDoubt = false;
+          committed.forEach(({ work, value }) => work.resolve(value));
+        },
+        (error: unknown) => {
+          diskInDoubt = true;
+          committed.forEach(({ work }) => work.reject(error));
+        },
       )
       .finally(() => {
         flushing = undefined;
@@ -115,8 +123,9 @@ export function createGroupCommit(
   /** Hands a committed write its value once it has got as far as it waits for. */
   function answer(work: Work, value: unknown): void {
     if (work.wait === 'commit') return work.resolve(value);
-    // Unflushed writes before this one are those awaiting a flush (earlier batches, and earlier in this one)...
-    if (work.wait === 'disk' || awaitingFlush.length > 0) return void awaitingFlush.push({ work, value });
+    // Unflushed writes before this one are those awaiting a flush (earlier batches, and earlier in this one),
+    // or those of a flush that failed...
+    if (work.wait === 'disk' || awaitingFlush.length > 0 || diskInDoubt) return void awaitingFlush.push({ work, value });
     // ...or those of the flush under way; with neither, all before it is on disk already.
     if (!flushing) return work.resolve(value);
     flushing.then(() => work.resolve(value), work.reject);

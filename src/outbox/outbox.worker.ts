@@ -176,14 +176,13 @@ export function createOutboxWorker({
   /**
    * Sends one delivery. It is composed at once: for a delivery handed over at birth, that is while
    * the disk flushes the commit that stored it, time the event loop would otherwise spend idle. It
-   * leaves only once that commit is on disk; if it never gets there, the delivery stays claimed and
-   * goes back to the queue at the next start. The slot is free once the send is done; the mark of
-   * what happened is written meanwhile (it may wait a little to ride another commit), and `idle`
-   * and `stop` wait for it.
+   * leaves only once that commit is on disk (if the flush fails, it goes back to the queue). The
+   * slot is free once the send is done; the mark of what happened is written meanwhile (it may
+   * wait a little to ride another commit), and `idle` and `stop` wait for it.
    */
   async function send(delivery: DeliveryRow, stored?: Promise<unknown>): Promise<void> {
     const composed = composeFor(delivery);
-    if (stored && !(await stored.then(() => true, () => false))) return;
+    if (stored && !(await stored.then(() => true, () => false))) return requeue(delivery);
     let outcome: { externalId: string } | { error: WaslError };
     if ('error' in composed) outcome = composed;
     else {
@@ -199,6 +198,20 @@ export function createOutboxWorker({
       marks.delete(marking);
       notifyIdleIfSo();
     });
+  }
+
+  /**
+   * The flush of the commit that stored the delivery failed (its sender was told to try again). The
+   * letter is in the register all the same: the delivery goes back to the queue, and a claim sends
+   * it only once a later flush holds everything before it.
+   */
+  function requeue(delivery: DeliveryRow): void {
+    try {
+      outbox.releaseClaims(db, { ids: [delivery.id], at: now() });
+      wake();
+    } catch (error) {
+      logger.error({ err: error, phase: 'outbox.release', letter: delivery.letterId, delivery: delivery.id }, 'could not return a delivery to the queue; the next start will');
+    }
   }
 
   async function record(delivery: DeliveryRow, outcome: { externalId: string } | { error: WaslError }): Promise<void> {

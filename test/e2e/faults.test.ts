@@ -50,10 +50,18 @@ describe('a register that cannot write', () => {
   });
 });
 
-/** A disk the test holds: each flush waits until the test finishes or fails it. */
+/** A disk the test holds: each flush waits until the test finishes or fails it, until the test lets go. */
 function heldDisk() {
   const flushes: { finish: () => void; fail: (error: Error) => void }[] = [];
-  return { flushes, flushToDisk: () => new Promise<void>((finish, fail) => flushes.push({ finish, fail })) };
+  let holding = true;
+  return {
+    flushes,
+    flushToDisk: () => new Promise<void>((finish, fail) => (holding ? flushes.push({ finish, fail }) : finish())),
+    letGo() {
+      holding = false;
+      for (const flush of flushes) flush.finish();
+    },
+  };
 }
 
 describe('a register whose disk is slow or failing', () => {
@@ -72,16 +80,30 @@ describe('a register whose disk is slow or failing', () => {
     expect(sent.map((message) => message.rcptTo[0]).sort()).toEqual(['f@citizen.test', 'rh-team@dept.test']);
   });
 
-  it('when the disk fails to flush a letter, the sender gets 451 and neither its forward nor its receipt leaves', async () => {
+  it('when the disk fails to flush a letter, the sender gets 451 and nothing leaves until a later flush holds it; the retry gets the same number', async () => {
     const disk = heldDisk();
     const test = await start({ flushToDisk: disk.flushToDisk });
-    const sending = sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: letter('failed-flush') });
+    const message = letter('failed-flush');
+    const sending = sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message });
     await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
     disk.flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
-
     expect((await sending).data?.code).toBe(451);
-    await test.gateway.outbox.idle();
+
+    // The letter is in the register all the same: its deliveries wait for a flush that holds it.
+    await waitFor(() => disk.flushes.length === 2, { what: 'a second flush' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(test.relay!.messages).toHaveLength(0);
+    disk.letGo();
+    const sent = await test.relay!.waitForMessages(2);
+    expect(sent.map((each) => each.rcptTo[0]).sort()).toEqual(['f@citizen.test', 'rh-team@dept.test']);
+
+    const retried = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message });
+    expect(retried.data?.code).toBe(250);
+    const stored = test.gateway.db.select().from(letters).all();
+    expect(stored).toHaveLength(1);
+    expect(retried.data?.text).toContain(stored[0]!.number);
+    await test.gateway.outbox.idle();
+    expect(test.relay!.messages).toHaveLength(2);
   });
 });
 

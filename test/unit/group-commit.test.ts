@@ -133,6 +133,26 @@ describe('the group commit', () => {
     await expect(good).rejects.toThrow('EIO');
   });
 
+  it('after a failed flush, answers a claim only once a later flush succeeds', async () => {
+    const db = register();
+    const disk = controlledDisk();
+    const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk, lingerMs: 1 });
+    const letter = commit(note('letter'));
+    await settled(letter);
+    disk.flushes[0]!.fail(new Error('EIO'));
+    await expect(letter).rejects.toThrow('EIO');
+
+    // The letter is committed but not known to be on disk: a claim must not take it as stored.
+    const claim = commit(note('claim'), { wait: 'earlier' });
+    expect(await settled(claim)).toBe(false);
+    expect(disk.flushes).toHaveLength(2);
+    disk.flushes[1]!.finish();
+    await claim;
+    // Once one has, claims need no flush of their own again.
+    await commit(note('next claim'), { wait: 'earlier' });
+    expect(disk.flushes).toHaveLength(2);
+  });
+
   it('stores the other writes of a batch exactly once when one of them fails half done', async () => {
     const db = register();
     const commit = createGroupCommit(db, { flushToDisk: async () => {} });
