@@ -65,7 +65,9 @@ class IntakeSmtpServer extends SMTPServer {
       // refused beyond maxClients is closing, and connectionReady greets no closing connection.
       const greet = connection.connectionReady.bind(connection);
       connection.connectionReady = () => {};
-      setTimeout(greet, this.greetingDelayMs).unref();
+      // No pause: on the next turn (a 0 ms timer waits a whole millisecond in Node).
+      if (this.greetingDelayMs > 0) setTimeout(greet, this.greetingDelayMs).unref();
+      else setImmediate(greet);
     }
   }
 }
