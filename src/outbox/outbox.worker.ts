@@ -133,11 +133,8 @@ export function createOutboxWorker({
     claiming = commit((tx) => outbox.claimDue(tx, { at: now(), limit: room }), { wait: 'earlier' })
       .then(
         (claimed) => {
-          if (!running) {
-            // Stopped while claiming: these go back to the queue unsent.
-            outbox.releaseClaims(db, { ids: claimed.map((delivery) => delivery.id), at: now() });
-            return;
-          }
+          // Stopped while claiming: these go back to the queue unsent.
+          if (!running) return returnToQueue(claimed);
           for (const delivery of claimed) start(delivery);
           // A full claim means more may be due: the sends' completions run the worker again. Otherwise look ahead.
           if (claimed.length < room) {
@@ -200,18 +197,23 @@ export function createOutboxWorker({
     });
   }
 
+  /** Returns claimed deliveries, unsent, to the queue; if that fails, they stay claimed until the next start returns them. */
+  function returnToQueue(deliveries: readonly DeliveryRow[]): void {
+    try {
+      outbox.releaseClaims(db, { ids: deliveries.map((delivery) => delivery.id), at: now() });
+    } catch (error) {
+      logger.error({ err: error, phase: 'outbox.release', deliveries: deliveries.map((delivery) => delivery.id) }, 'could not return deliveries to the queue; the next start will');
+    }
+  }
+
   /**
    * The flush of the commit that stored the delivery failed (its sender was told to try again). The
    * letter is in the register all the same: the delivery goes back to the queue, and a claim sends
    * it only once a later flush holds everything before it.
    */
   function requeue(delivery: DeliveryRow): void {
-    try {
-      outbox.releaseClaims(db, { ids: [delivery.id], at: now() });
-      wake();
-    } catch (error) {
-      logger.error({ err: error, phase: 'outbox.release', letter: delivery.letterId, delivery: delivery.id }, 'could not return a delivery to the queue; the next start will');
-    }
+    returnToQueue([delivery]);
+    wake();
   }
 
   async function record(delivery: DeliveryRow, outcome: { externalId: string } | { error: WaslError }): Promise<void> {
@@ -293,15 +295,8 @@ export function createOutboxWorker({
     },
     wake,
     take(deliveries, stored) {
-      if (!running) {
-        // Committed while the worker stops: back to the queue, for the next start (which returns them anyway if this fails).
-        try {
-          outbox.releaseClaims(db, { ids: deliveries.map((delivery) => delivery.id), at: now() });
-        } catch (error) {
-          logger.error({ err: error, phase: 'outbox.release' }, 'could not return deliveries to the queue; the next start will');
-        }
-        return;
-      }
+      // Committed while the worker stops: back to the queue, for the next start.
+      if (!running) return returnToQueue(deliveries);
       waiting.push(...deliveries.map((delivery) => ({ delivery, stored })));
       // At once, not on the next turn: composing them overlaps the flush of their commit.
       startWaiting();
