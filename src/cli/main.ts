@@ -3,6 +3,7 @@
  * (SQLite allows it beside a running gateway), each with `--json` for scripts.
  * Exit codes: 0 done, 1 a check failed or nothing found, 2 bad configuration or usage.
  */
+import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -10,18 +11,14 @@ import { adapterDefinitions } from '../channels/registry.js';
 import { ConfigError, loadConfig, type WaslConfig } from '../config/config.load.js';
 import { isWaslError, WaslError } from '../errors.js';
 import { openDatabase } from '../db/db.js';
-import { createGroupCommit } from '../db/group-commit.js';
 import { createGateway } from '../gateway.js';
 import * as letterRepository from '../letters/letters.repository.js';
-import { createRegister } from '../letters/letters.usecases.js';
+import { createRegisterReader } from '../letters/letters.reader.js';
 import { defaultSigningKeyPaths, describePublicKey, loadOrCreateSigningKey, signingKeyFromPem } from '../evidence/signing-key.js';
 import { verifyReceipt } from '../evidence/verify.js';
 import { verifyRegister } from '../receipts/register-verify.js';
-import { createLogger } from '../logger.js';
 import { listMessages, messageById } from '../mailbox/mailbox.repository.js';
 import { listDeliveries, requeueFailed } from '../outbox/outbox.repository.js';
-import { createAnswerTokens, loadOrCreateSecret } from '../receipts/tokens.js';
-import { createRouter } from '../routing/routing.js';
 import { printTable } from './output.js';
 
 const program = new Command()
@@ -35,26 +32,15 @@ function config(): WaslConfig & { source: string } {
   return loadConfig({ file: program.opts<{ config?: string }>().config, adapters: adapterDefinitions });
 }
 
-/** The register without the gateway around it: for commands that only read or re-queue. */
+/**
+ * The register without the gateway around it, for commands that only read or re-queue: it needs
+ * no signing key and no answer secret, so these commands never make one.
+ */
 function openRegister() {
   const settings = config();
-  const dataDir = resolve(settings.dataDir);
-  const db = openDatabase({ file: join(dataDir, 'wasl.sqlite'), busyTimeoutMs: settings.database.busyTimeoutMs });
-  const router = createRouter({ domain: settings.mail.domain, departments: settings.departments });
-  const signing = loadOrCreateSigningKey({ dataDir, privateKeyPath: settings.receipts.signingKeyPath });
-  const register = createRegister({
-    db,
-    commit: createGroupCommit(db),
-    signingKey: signing,
-    config: settings,
-    router,
-    answerTokens: createAnswerTokens(loadOrCreateSecret({ dataDir, env: process.env })),
-    now: () => new Date(),
-    publicUrl: () => (settings.publicUrl ?? `http://${settings.http.host}:${settings.http.port}`).replace(/\/$/, ''),
-    activeChannels: () => new Set(),
-    logger: createLogger('silent'),
-  });
-  return { settings, db, router, register, signing };
+  const db = openDatabase({ file: join(resolve(settings.dataDir), 'wasl.sqlite'), busyTimeoutMs: settings.database.busyTimeoutMs });
+  const publicUrl = () => (settings.publicUrl ?? `http://${settings.http.host}:${settings.http.port}`).replace(/\/$/, '');
+  return { settings, db, register: createRegisterReader({ db, publicUrl }) };
 }
 
 /** This gateway's public key, read only: verifying must never make a key. */
@@ -273,10 +259,12 @@ program
   .description('the register as a whole')
   .command('verify')
   .description("walk the register's hash chain; report the first entry altered, removed or reordered (exit 1)")
+  .option('--key <file>', "the office's public key (PEM); default: this gateway's own key")
   .option('--json', 'machine-readable output')
-  .action((options: { json?: boolean }) => {
-    const { db, signing } = openRegister();
-    const report = verifyRegister({ db, publicKey: signing.publicKey });
+  .action((options: { key?: string; json?: boolean }) => {
+    const publicKeyPem = options.key ? readFileSync(options.key, 'utf8') : ownPublicKeyPem();
+    const { db } = openRegister();
+    const report = verifyRegister({ db, publicKey: createPublicKey(publicKeyPem) });
     if (options.json) json(report);
     else if (report.ok) process.stdout.write(`register intact: ${report.checked} entries checked\n`);
     else {

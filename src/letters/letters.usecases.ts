@@ -9,7 +9,6 @@ import type {
   ChannelAddress,
   InboundLetter,
   LetterAction,
-  LetterStatus,
   LetterSummary,
 } from '../channels/port.js';
 import type { WaslConfig } from '../config/config.load.js';
@@ -24,18 +23,13 @@ import { createReceiptAllowance } from '../receipts/receipt-allowance.js';
 import { newReceiptToken } from '../receipts/tokens.js';
 import type { Router } from '../routing/routing.js';
 import { formatNumber, yearIn, type Direction } from './letters.models.js';
+import { createRegisterReader, type RegisterReader } from './letters.reader.js';
 import * as repository from './letters.repository.js';
 import type { DeliveryRow, LetterRow, NewDeliveryRow, Tx } from './letters.repository.js';
 
-const OPEN_STATUSES: LetterStatus[] = ['registered', 'forwarded', 'acknowledged', 'transferred'];
-
-export interface Register {
+export interface Register extends RegisterReader {
   accept(letter: InboundLetter): Promise<Acceptance>;
   recordAction(input: { number: string; action: LetterAction; actor: ChannelAddress; toDepartment?: string | undefined }): Promise<LetterSummary>;
-  summary(row: LetterRow): LetterSummary;
-  findLetter(number: string): LetterSummary | undefined;
-  listLetters(filter: { department?: string | undefined; open?: boolean | undefined; limit?: number | undefined }): LetterSummary[];
-  receiptUrl(token: string): string;
 }
 
 /** Takes deliveries that were stored already claimed, and sends them once `stored` (their commit on disk) resolves. */
@@ -77,23 +71,8 @@ export function createRegister(options: RegisterOptions): Register {
   const { db, config, router, answerTokens, now, logger, commit } = options;
 
   const receiptAllowance = createReceiptAllowance({ db, perHour: config.receipts.perSenderPerHour });
-  const receiptUrl = (token: string) => `${options.publicUrl()}/r/${token}`;
-
-  function summary(row: LetterRow): LetterSummary {
-    const answered = row.answersLetterId === null ? undefined : repository.letterById(db, row.answersLetterId);
-    return {
-      number: row.number,
-      direction: row.direction === 'A' ? 'incoming' : 'outgoing',
-      channel: row.channel,
-      sender: { channel: row.channel, id: row.senderId, displayName: row.senderName ?? undefined },
-      subject: row.subject ?? undefined,
-      departments: repository.departmentsOf(db, row.id),
-      status: row.status as LetterStatus,
-      registeredAt: row.registeredAt,
-      receiptUrl: receiptUrl(row.receiptToken),
-      answers: answered?.number,
-    };
-  }
+  const reader = createRegisterReader({ db, publicUrl: options.publicUrl });
+  const { summary, receiptUrl } = reader;
 
   function classify(letter: InboundLetter): Classification {
     const answeredId = letter.answerToken ? answerTokens.letterIdOf(letter.answerToken) : undefined;
@@ -301,21 +280,7 @@ export function createRegister(options: RegisterOptions): Register {
     return summary((await stored).row);
   }
 
-  return {
-    accept,
-    recordAction,
-    summary,
-    receiptUrl,
-    findLetter(number) {
-      const row = repository.letterByNumber(db, number.trim());
-      return row ? summary(row) : undefined;
-    },
-    listLetters({ department, open, limit }) {
-      return repository
-        .listLetterRows(db, { department: department?.toUpperCase(), statuses: open ? OPEN_STATUSES : undefined, limit: limit ?? 50 })
-        .map(summary);
-    },
-  };
+  return { ...reader, accept, recordAction };
 }
 
 export function newDelivery({

@@ -163,6 +163,31 @@ describe('the register’s hash chain', () => {
     expect(result.code).toBe(0);
   });
 
+  it("lets an auditor holding only the register file and the office's public key verify it, and makes no key of its own", async () => {
+    const copy = mkdtempSync(join(tmpdir(), 'wasl-audit-'));
+    try {
+      test.gateway.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+      copyFileSync(join(test.dataDir, 'wasl.sqlite'), join(copy, 'wasl.sqlite'));
+      const publicKeyFile = join(copy, 'office.pub');
+      writeFileSync(publicKeyFile, loadOrCreateSigningKey({ dataDir: test.dataDir }).publicKeyPem);
+      const env = { WASL_DATA_DIR: copy };
+
+      const withoutKey = await runWasl({ args: ['register', 'verify'], env });
+      expect(withoutKey.code).toBe(1);
+      expect(withoutKey.stderr).toContain('no public key at');
+      const result = await runWasl({ args: ['register', 'verify', '--key', publicKeyFile], env });
+      expect(result.stdout).toBe('register intact: 10 entries checked\n');
+      expect(result.code).toBe(0);
+      const listed = await runWasl({ args: ['letters', 'list', '--json'], env });
+      expect(JSON.parse(listed.stdout)).toHaveLength(10);
+      // Reading made neither a signing key nor an answer secret in the auditor's directory.
+      expect(existsSync(join(copy, 'keys'))).toBe(false);
+      expect(existsSync(join(copy, 'secret.key'))).toBe(false);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
   /** Tampers with a copy of the register, as someone with access to the database file could. */
   async function verifyTampered(sql: string): Promise<{ code: number | null; stdout: string }> {
     const copy = mkdtempSync(join(tmpdir(), 'wasl-tampered-'));
