@@ -10,7 +10,7 @@ import { adapterDefinitions } from './channels/registry.js';
 import type { AdapterDefinition, ChannelAdapter, GatewayPort, GatewaySettings } from './channels/port.js';
 import type { WaslConfig } from './config/config.load.js';
 import { openDatabase, type Db } from './db/db.js';
-import { createGroupCommit, type FlushToDisk } from './db/group-commit.js';
+import { createGroupCommit, walFlusher, type FlushToDisk } from './db/group-commit.js';
 import * as letterRepository from './letters/letters.repository.js';
 import { createRegister, type Register } from './letters/letters.usecases.js';
 import { loadOrCreateSigningKey } from './evidence/signing-key.js';
@@ -70,7 +70,8 @@ export function createGateway({
   let httpUrl = '';
   const publicUrl = () => (config.publicUrl ?? httpUrl).replace(/\/$/, '');
 
-  const commit = createGroupCommit(db, flushToDisk ? { flushToDisk } : {});
+  const disk: FlushToDisk & { close?(): void } = flushToDisk ?? walFlusher(db);
+  const commit = createGroupCommit(db, { flushToDisk: disk });
   const register = createRegister({
     db,
     commit,
@@ -157,6 +158,7 @@ export function createGateway({
       await worker.stop();
       await web.close();
       db.$client.close();
+      disk.close?.();
       logger.info({ phase: 'stop' }, 'wasl gateway stopped');
     },
   };

@@ -51,21 +51,26 @@ export type FlushToDisk = () => Promise<void>;
 /**
  * fdatasync on the WAL file, through a descriptor of our own: fsync acts on the file's pages
  * whichever descriptor wrote them. SQLite keeps the same WAL file while the connection is open
- * (it removes it only when the last connection closes), so the descriptor is opened once.
+ * (it removes it only when the last connection closes), so the descriptor is opened once, and
+ * `close` releases it (once no flush is using it) when the register closes.
  */
-export function walFlusher(db: Db): FlushToDisk {
-  if (db.$client.memory) return async () => {};
+export function walFlusher(db: Db): FlushToDisk & { close(): void } {
   let wal: number | undefined;
-  return () =>
-    new Promise<void>((resolve, reject) => {
-      if (!db.$client.open) {
-        if (wal !== undefined) closeSync(wal);
-        wal = undefined;
-        return reject(new Error('the register is closed'));
-      }
-      wal ??= openSync(`${db.$client.name}-wal`, 'r');
-      fdatasync(wal, (error) => (error ? reject(error) : resolve()));
-    });
+  let lastFlush: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => {
+    if (db.$client.memory) return Promise.resolve();
+    if (!db.$client.open) return Promise.reject(new Error('the register is closed'));
+    const descriptor = (wal ??= openSync(`${db.$client.name}-wal`, 'r'));
+    lastFlush = new Promise<void>((resolve, reject) => fdatasync(descriptor, (error) => (error ? reject(error) : resolve())));
+    return lastFlush;
+  };
+  return Object.assign(flush, {
+    close() {
+      const descriptor = wal;
+      wal = undefined;
+      if (descriptor !== undefined) void lastFlush.catch(() => undefined).then(() => closeSync(descriptor));
+    },
+  });
 }
 
 /** A write of the batch threw (as opposed to the commit failing): the batch may be run again isolated. */
@@ -77,7 +82,7 @@ class WriteFailed extends Error {
 
 export function createGroupCommit(
   db: Db,
-  { flushToDisk = walFlusher(db), lingerMs = 5 }: { flushToDisk?: FlushToDisk; lingerMs?: number } = {},
+  { flushToDisk, lingerMs = 5 }: { flushToDisk: FlushToDisk; lingerMs?: number },
 ): GroupCommit {
   type Work = {
     run: (tx: Tx) => unknown;

@@ -3,6 +3,7 @@
  * and a stop lets letters in progress finish.
  */
 import Database from 'better-sqlite3';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { letters } from '../../src/db/schema.js';
@@ -130,5 +131,24 @@ describe('a graceful stop', () => {
 
     await test.restart();
     expect(test.gateway.port.findLetter(/\d{4}-A-\d{6}/.exec(answer.text)![0])?.subject).toBe('en cours');
+  });
+
+  it('leaves no file of the register open once stopped', async () => {
+    const test = await start();
+    const reply = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: letter('last-before-stop') });
+    expect(reply.data?.code).toBe(250);
+    const registerFiles = () =>
+      readdirSync('/proc/self/fd')
+        .map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return ''; // closed meanwhile (the descriptor of readdir itself)
+          }
+        })
+        .filter((target) => target.startsWith(test.dataDir));
+    expect(registerFiles()).toEqual(expect.arrayContaining([join(test.dataDir, 'wasl.sqlite-wal')]));
+    await test.stopGateway();
+    await waitFor(() => registerFiles().length === 0, { timeoutMs: 2000, what: "the register's files to be closed" });
   });
 });
