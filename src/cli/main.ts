@@ -36,16 +36,14 @@ function config(): WaslConfig & { source: string } {
  * The register without the gateway around it, for commands that only read or re-queue: it needs
  * no signing key and no answer secret, so these commands never make one.
  */
-function openRegister() {
-  const settings = config();
+function openRegister(settings: WaslConfig = config()) {
   const db = openDatabase({ file: join(resolve(settings.dataDir), 'wasl.sqlite'), busyTimeoutMs: settings.database.busyTimeoutMs });
   const publicUrl = () => (settings.publicUrl ?? `http://${settings.http.host}:${settings.http.port}`).replace(/\/$/, '');
   return { settings, db, register: createRegisterReader({ db, publicUrl }) };
 }
 
 /** This gateway's public key, read only: verifying must never make a key. */
-function ownPublicKeyPem(): string {
-  const settings = config();
+function ownPublicKeyPem(settings: WaslConfig = config()): string {
   if (settings.receipts.signingKeyPath) return signingKeyFromPem(readFileSync(settings.receipts.signingKeyPath, 'utf8')).publicKeyPem;
   const { publicKeyPath } = defaultSigningKeyPaths(resolve(settings.dataDir));
   if (!existsSync(publicKeyPath)) throw new WaslError('evidence.no_key', `no public key at ${publicKeyPath}: give the office's public key with --key FILE`);
@@ -262,8 +260,9 @@ program
   .option('--key <file>', "the office's public key (PEM); default: this gateway's own key")
   .option('--json', 'machine-readable output')
   .action((options: { key?: string; json?: boolean }) => {
-    const publicKeyPem = options.key ? readFileSync(options.key, 'utf8') : ownPublicKeyPem();
-    const { db } = openRegister();
+    const settings = config();
+    const publicKeyPem = options.key ? readFileSync(options.key, 'utf8') : ownPublicKeyPem(settings);
+    const { db } = openRegister(settings);
     const report = verifyRegister({ db, publicKey: createPublicKey(publicKeyPem) });
     if (options.json) json(report);
     else if (report.ok) process.stdout.write(`register intact: ${report.checked} entries checked\n`);
