@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { letters } from '../../src/db/schema.js';
 import { gatewayPerTest, waitFor } from '../helpers/gateway.js';
+import { heldDisk } from '../helpers/held-disk.js';
 import { sendLetter, SmtpSession } from '../helpers/smtp-client.js';
 
 const start = gatewayPerTest();
@@ -50,20 +51,6 @@ describe('a register that cannot write', () => {
     expect(retried.data?.code).toBe(250);
   });
 });
-
-/** A disk the test holds: each flush waits until the test finishes or fails it, until the test lets go. */
-function heldDisk() {
-  const flushes: { finish: () => void; fail: (error: Error) => void }[] = [];
-  let holding = true;
-  return {
-    flushes,
-    flushToDisk: () => new Promise<void>((finish, fail) => (holding ? flushes.push({ finish, fail }) : finish())),
-    letGo() {
-      holding = false;
-      for (const flush of flushes) flush.finish();
-    },
-  };
-}
 
 describe('a register whose disk is slow or failing', () => {
   it('answers 250 and lets the forward and receipt leave only once the disk holds the letter', async () => {

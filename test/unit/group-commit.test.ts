@@ -2,21 +2,13 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/db.js';
 import { createGroupCommit, walFlusher } from '../../src/db/group-commit.js';
+import { heldDisk } from '../helpers/held-disk.js';
 import { temporaryRegister } from '../helpers/register-file.js';
 
 function register(): Db {
   const db = temporaryRegister();
   db.run(sql`CREATE TABLE notes (text TEXT NOT NULL)`);
   return db;
-}
-
-/** A disk the test controls: each flush waits until the test lets it finish. */
-function controlledDisk() {
-  const flushes: { finish: () => void; fail: (error: Error) => void }[] = [];
-  return {
-    flushes,
-    flushToDisk: () => new Promise<void>((resolve, reject) => flushes.push({ finish: resolve, fail: reject })),
-  };
 }
 
 const note = (text: string) => (db: Db) => db.run(sql`INSERT INTO notes (text) VALUES (${text})`);
@@ -31,7 +23,7 @@ const settled = async (promise: Promise<unknown>) => {
 describe('the group commit', () => {
   it('tells a writer its letter is stored only once the disk has it, and commits what came meanwhile together', async () => {
     const db = register();
-    const disk = controlledDisk();
+    const disk = heldDisk();
     const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk });
 
     const first = commit(note('first'));
@@ -56,7 +48,7 @@ describe('the group commit', () => {
 
   it('answers a delivery mark once committed, and lets it ride the next letter\'s commit rather than cost one of its own', async () => {
     const db = register();
-    const disk = controlledDisk();
+    const disk = heldDisk();
     const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk, lingerMs: 60_000 });
     const mark = commit(note('a delivery mark'), { wait: 'commit' });
     expect(await settled(mark)).toBe(false);
@@ -71,7 +63,7 @@ describe('the group commit', () => {
 
   it('commits a lone delivery mark after a short wait, without a flush', async () => {
     const db = register();
-    const disk = controlledDisk();
+    const disk = heldDisk();
     const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk, lingerMs: 1 });
     await commit(note('a delivery mark'), { wait: 'commit' });
     expect(db.all(sql`SELECT text FROM notes`)).toEqual([{ text: 'a delivery mark' }]);
@@ -80,7 +72,7 @@ describe('the group commit', () => {
 
   it('answers a claim once every earlier write is on disk, without a flush of its own when they already are', async () => {
     const db = register();
-    const disk = controlledDisk();
+    const disk = heldDisk();
     const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk, lingerMs: 1 });
 
     // Nothing unflushed before it: answered on commit.
@@ -121,7 +113,7 @@ describe('the group commit', () => {
 
   it('reports a failed flush to every writer waiting on it, and one failed write does not sink the others', async () => {
     const db = register();
-    const disk = controlledDisk();
+    const disk = heldDisk();
     const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk });
     const good = commit(note('good'));
     const bad = commit(() => {
@@ -135,7 +127,7 @@ describe('the group commit', () => {
 
   it('after a failed flush, answers a claim only once a later flush succeeds', async () => {
     const db = register();
-    const disk = controlledDisk();
+    const disk = heldDisk();
     const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk, lingerMs: 1 });
     const letter = commit(note('letter'));
     await settled(letter);
@@ -169,7 +161,7 @@ describe('the group commit', () => {
 
   it('tells a writer that asks of its commit while the disk still flushes it, and a refused write never', async () => {
     const db = register();
-    const disk = controlledDisk();
+    const disk = heldDisk();
     const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk });
     const heard: string[] = [];
     const kept = commit((tx) => (note('kept')(tx), 'kept'), { committed: (value) => heard.push(`${value}, with ${disk.flushes.length} flush under way`) });
