@@ -41,10 +41,11 @@ const hot = preparedQueries((db) => ({
     .prepare(),
   storeBlob: db.insert(blobs).values({ sha256: $('sha256'), size: $('size'), content: $('content') }).onConflictDoNothing().prepare(),
   readBlob: db.select({ content: blobs.content }).from(blobs).where(eq(blobs.sha256, $('sha256'))).prepare(),
-  findByChannelMessage: db
+  lettersByChannelMessage: db
     .select()
     .from(letters)
     .where(and(eq(letters.channel, $('channel')), eq(letters.senderId, $('senderId')), eq(letters.externalId, $('externalId'))))
+    .orderBy(letters.id)
     .prepare(),
   // Only the id comes back: the rest of the row is what was written (mapping every column back cost more than the insert).
   insertLetter: db.insert(letters).values(rowPlaceholders(letters)).returning({ id: letters.id }).prepare(),
@@ -87,8 +88,9 @@ export function readBlob(tx: Tx, sha256: string): Buffer | undefined {
   return hot(tx).readBlob.get({ sha256 })?.content;
 }
 
-export function findByChannelMessage(tx: Tx, key: { channel: string; senderId: string; externalId: string }): LetterRow | undefined {
-  return hot(tx).findByChannelMessage.get(key);
+/** The letters registered from one sender's message id on a channel, oldest first. */
+export function lettersByChannelMessage(tx: Tx, key: { channel: string; senderId: string; externalId: string }): LetterRow[] {
+  return hot(tx).lettersByChannelMessage.all(key);
 }
 
 export function insertLetter(tx: Tx, row: Omit<LetterRow, 'id'>): LetterRow {

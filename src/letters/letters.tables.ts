@@ -63,7 +63,8 @@ export const letters = sqliteTable(
   (table) => [
     uniqueIndex('letters_number_unique').on(table.number),
     uniqueIndex('letters_year_direction_sequence_unique').on(table.year, table.direction, table.sequence),
-    uniqueIndex('letters_channel_message_unique').on(table.channel, table.senderId, table.externalId),
+    // One letter per message and content: an email with another's Message-ID but other bytes is a letter of its own.
+    uniqueIndex('letters_channel_message_original_unique').on(table.channel, table.senderId, table.externalId, table.originalSha256),
     uniqueIndex('letters_receipt_token_unique').on(table.receiptToken),
     index('letters_status_index').on(table.status),
   ],

@@ -158,8 +158,13 @@ export function createRegister(options: RegisterOptions): Register {
     const replyTo = letter.replyTo;
 
     const stored = commit((tx) => {
-      const existing = repository.findByChannelMessage(tx, { channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId });
-      if (existing) return { duplicate: true, accepted: summary(existing), queued: [] };
+      // A message sent again is the letter it repeats. An email repeats one only byte for byte: a
+      // server retrying sends the same bytes, while some mailers give other letters the same
+      // Message-ID. A chat message is known by its platform's id alone (its original, built here,
+      // carries the time it was received).
+      const sameId = repository.lettersByChannelMessage(tx, { channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId });
+      const repeated = letter.raw ? sameId.find((row) => row.originalSha256 === originalSha256) : sameId[0];
+      if (repeated) return { duplicate: true, accepted: summary(repeated), queued: [] };
 
       const at = now();
       const year = yearIn({ date: at, timezone: config.timezone });
@@ -233,6 +238,10 @@ export function createRegister(options: RegisterOptions): Register {
         })),
       );
       repository.appendEvent(tx, { letterId: row.id, type: 'registered', at, actor: letter.from });
+      if (sameId.length > 0) {
+        // For the mail office: why two letters carry one Message-ID.
+        repository.appendEvent(tx, { letterId: row.id, type: 'message_id_reused', at, detail: { earlier: sameId.map((earlier) => earlier.number) } });
+      }
 
       const queued: NewDeliveryRow[] = [];
       if (classification.kind === 'answer') {

@@ -4,8 +4,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { count } from 'drizzle-orm';
+import { count, eq } from 'drizzle-orm';
 import { letters, deliveries, blobs } from '../../src/db/schema.js';
+import { eventsOf } from '../../src/letters/letters.repository.js';
 import { waitFor, type TestGateway, gatewayPerTest } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
 import { receiptFacts } from '../helpers/receipts.js';
@@ -137,6 +138,36 @@ describe('a letter sent by email', () => {
     await test.gateway.outbox.idle();
     expect(test.relay!.to('rh-team@dept.test')).toHaveLength(1);
     expect(test.relay!.to('twice@citizen.test')).toHaveLength(1);
+  });
+
+  it('reusing a Message-ID for other content is a letter of its own, forwarded and receipted; that one sent again is not registered a third time', async () => {
+    const test = await start();
+    const letter = (subject: string, text: string) =>
+      composeMessage({ from: 'reuse@citizen.test', to: 'rh@wasl.local', subject, text, messageId: '<reused-id@citizen.test>' });
+    const send = (message: Buffer) => sendLetter({ port: test.smtpPort, from: 'reuse@citizen.test', to: ['rh@wasl.local'], message });
+    const [firstMessage, secondMessage] = [await letter('Première demande', 'Premier courrier'), await letter('Seconde demande', 'Un autre courrier')];
+
+    const first = await send(firstMessage);
+    const second = await send(secondMessage);
+    const secondAgain = await send(secondMessage);
+
+    expect([first.data?.code, second.data?.code, secondAgain.data?.code]).toEqual([250, 250, 250]);
+    const [firstNumber, secondNumber] = [numberIn(first.data?.text)!, numberIn(second.data?.text)!];
+    expect(second.data?.text).toContain('Registered as');
+    expect(secondNumber).not.toBe(firstNumber);
+    expect(secondAgain.data?.text).toContain(`Already registered as ${secondNumber}`);
+    expect(letterCount(test)).toBe(2);
+
+    const secondRow = test.gateway.db.select().from(letters).where(eq(letters.number, secondNumber)).get()!;
+    expect(secondRow.subject).toBe('Seconde demande');
+    expect(Buffer.compare(test.gateway.db.select().from(blobs).where(eq(blobs.sha256, secondRow.originalSha256)).get()!.content, secondMessage)).toBe(0);
+    // The mail office sees why two letters carry one Message-ID.
+    expect(eventsOf(test.gateway.db, secondRow.id).filter((event) => event.type === 'message_id_reused').map((event) => JSON.parse(event.detail!))).toEqual([{ earlier: [firstNumber] }]);
+
+    await test.gateway.outbox.idle();
+    const forwards = test.relay!.to('rh-team@dept.test');
+    expect(forwards.map((message) => numberIn(message.parsed.subject)).sort()).toEqual([firstNumber, secondNumber].sort());
+    expect(test.relay!.to('reuse@citizen.test')).toHaveLength(2);
   });
 
   it('with an Arabic subject from a UTF-8 address (SMTPUTF8) keeps both intact', async () => {
