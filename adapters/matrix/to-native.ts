@@ -1,10 +1,11 @@
 /**
  * wasl messages to Matrix event contents, without I/O: the notices the bot posts (forwards,
- * receipts, answers, its answers to commands), file events, thread relations, and the words of
- * the bot in the gateway's languages. Everything the bot posts is an `m.notice`, the message type
+ * receipts, answers, its answers to commands), file events, thread relations; the bot's words are
+ * in templates/matrix.<language>.yaml. Everything the bot posts is an `m.notice`, the message type
  * for automated messages (spec: "m.notice"), so other bots do not answer it and no loop starts.
  */
-import type { Attachment, DepartmentView, LetterStatus, LetterSummary, OutboundMessage } from '../../src/channels/port.js';
+import { LETTER_STATUSES, type Attachment, type DepartmentView, type LetterStatus, type LetterSummary, type OutboundMessage } from '../../src/channels/port.js';
+import { loadPhrases } from '../../src/templates/phrases.js';
 
 export type Content = Record<string, unknown>;
 export type BotLanguage = 'ar' | 'fr' | 'en';
@@ -56,71 +57,15 @@ export function replyTransactionId(eventId: string): string {
   return `wasl-r${eventId}`;
 }
 
-const WORDS = {
-  fr: {
-    answerHint: 'Pour répondre à l’expéditeur, répondez dans le fil de ce message.',
-    help: (prefix: string) =>
-      [
-        'Commandes du bureau d’ordre :',
-        `• ${prefix} send SERVICE Objet — puis le texte du courrier sur les lignes suivantes. Pour joindre des fichiers, envoyez-les d’abord puis écrivez la commande dans le fil du premier fichier (ou en légende d’un fichier).`,
-        `• ${prefix} status NUMÉRO — où en est un courrier.`,
-        `• ${prefix} help — cette aide.`,
-      ].join('\n'),
-    departments: 'Services',
-    unknownDepartment: (code: string) => `Aucun service ne s’appelle « ${code} » : rien n’a été enregistré.`,
-    empty: 'Le courrier est vide : écrivez son texte sous la ligne de commande, ou joignez des fichiers. Rien n’a été enregistré.',
-    tooLarge: (limit: string) => `Un fichier dépasse la taille permise (${limit}) : rien n’a été enregistré.`,
-    refused: (code: string) => `Le courrier n’a pas pu être enregistré (${code}). Rien n’a été enregistré.`,
-    unknownLetter: (number: string) => `Aucun courrier ne porte le numéro ${number}.`,
-    encrypted: 'Ce salon est chiffré : le bureau d’ordre ne peut pas lire ses messages. Écrivez-lui dans un salon non chiffré.',
-    status: (number: string, status: string, departments: string, date: string) => `Courrier ${number} : ${status}. Service : ${departments}. Enregistré le ${date}.`,
-    subject: 'Objet',
-    receipt: 'Accusé de réception',
-    statuses: { registered: 'enregistré', forwarded: 'transmis au service', acknowledged: 'pris en charge', transferred: 'réorienté', answered: 'répondu', closed: 'clos' },
-  },
-  en: {
-    answerHint: 'To answer the sender, reply in the thread of this message.',
-    help: (prefix: string) =>
-      [
-        'Mail office commands:',
-        `• ${prefix} send DEPARTMENT Subject — then the letter's text on the following lines. To attach files, post them first, then write the command in the thread of the first file (or as a file's caption).`,
-        `• ${prefix} status NUMBER — where a letter stands.`,
-        `• ${prefix} help — this help.`,
-      ].join('\n'),
-    departments: 'Departments',
-    unknownDepartment: (code: string) => `No department is called "${code}": nothing was registered.`,
-    empty: 'The letter is empty: write its text below the command line, or attach files. Nothing was registered.',
-    tooLarge: (limit: string) => `A file is larger than allowed (${limit}): nothing was registered.`,
-    refused: (code: string) => `The letter could not be registered (${code}). Nothing was registered.`,
-    unknownLetter: (number: string) => `No letter has the number ${number}.`,
-    encrypted: 'This room is encrypted: the mail office cannot read its messages. Please write to it in an unencrypted room.',
-    status: (number: string, status: string, departments: string, date: string) => `Letter ${number}: ${status}. Department: ${departments}. Registered on ${date}.`,
-    subject: 'Subject',
-    receipt: 'Receipt',
-    statuses: { registered: 'registered', forwarded: 'forwarded to the department', acknowledged: 'acknowledged', transferred: 'transferred', answered: 'answered', closed: 'closed' },
-  },
-  ar: {
-    answerHint: 'للرد على المرسل، أجب في سلسلة هذه الرسالة.',
-    help: (prefix: string) =>
-      [
-        'أوامر مكتب الضبط:',
-        `• ${prefix} send المصلحة الموضوع — ثم نص المراسلة في الأسطر التالية. لإرفاق ملفات، أرسلها أولا ثم اكتب الأمر في سلسلة الملف الأول (أو كتعليق على ملف).`,
-        `• ${prefix} status الرقم — وضعية مراسلة.`,
-        `• ${prefix} help — هذه المساعدة.`,
-      ].join('\n'),
-    departments: 'المصالح',
-    unknownDepartment: (code: string) => `لا توجد مصلحة باسم «${code}»: لم يسجل أي شيء.`,
-    empty: 'المراسلة فارغة: اكتب نصها تحت سطر الأمر أو أرفق ملفات. لم يسجل أي شيء.',
-    tooLarge: (limit: string) => `أحد الملفات يتجاوز الحجم المسموح به (${limit}): لم يسجل أي شيء.`,
-    refused: (code: string) => `تعذر تسجيل المراسلة (${code}). لم يسجل أي شيء.`,
-    unknownLetter: (number: string) => `لا توجد مراسلة تحمل الرقم ${number}.`,
-    encrypted: 'هذه الغرفة مشفرة: لا يستطيع مكتب الضبط قراءة رسائلها. يرجى مراسلته في غرفة غير مشفرة.',
-    status: (number: string, status: string, departments: string, date: string) => `المراسلة ${number}: ${status}. المصلحة: ${departments}. سجلت في ${date}.`,
-    subject: 'الموضوع',
-    receipt: 'وصل الاستلام',
-    statuses: { registered: 'مسجلة', forwarded: 'محالة على المصلحة', acknowledged: 'قيد المعالجة', transferred: 'محولة', answered: 'تم الرد عليها', closed: 'مغلقة' },
-  },
-} satisfies Record<BotLanguage, unknown>;
+const PHRASE_KEYS = ['answerHint', 'help', 'departments', 'unknownDepartment', 'empty', 'tooLarge', 'refused', 'unknownLetter', 'encrypted', 'status', 'subject', 'receipt', 'labelled'] as const;
+type PhraseKey = (typeof PHRASE_KEYS)[number] | `statuses.${LetterStatus}`;
+
+/** The bot's sentences, from templates/matrix.<language>.yaml. */
+const phrases = loadPhrases<PhraseKey>({ name: 'matrix', keys: [...PHRASE_KEYS, ...LETTER_STATUSES.map((status) => `statuses.${status}` as const)] });
+
+function say(language: BotLanguage, key: PhraseKey, values?: Record<string, string>): string {
+  return phrases.say({ language, key, values });
+}
 
 export function botLanguage(language: string): BotLanguage {
   return language === 'ar' || language === 'en' ? language : 'fr';
@@ -129,26 +74,26 @@ export function botLanguage(language: string): BotLanguage {
 /** The notice for a forward, a receipt or an answer; the forward tells the department how to answer. */
 export function outboundNotice({ message, language }: { message: OutboundMessage; language: BotLanguage }): Content {
   const forward = message.kind === 'forward';
-  const text = forward ? `${message.text.trimEnd()}\n\n${WORDS[language].answerHint}` : message.text.trimEnd();
+  const text = forward ? `${message.text.trimEnd()}\n\n${say(language, 'answerHint')}` : message.text.trimEnd();
   return noticeContent({ heading: message.subject, text, thread: forward ? undefined : message.to.thread });
 }
 
-/** "Label: value", with the space French typography puts before the colon. */
+/** "Label: value", as each language writes it (French puts a space before the colon). */
 function labelled({ label, value, language }: { label: string; value: string; language: BotLanguage }): string {
-  return `${label}${language === 'fr' ? ' :' : ':'} ${value}`;
+  return say(language, 'labelled', { label, value });
 }
 
 function departmentList({ departments, language }: { departments: readonly DepartmentView[]; language: BotLanguage }): string {
   const names = departments.map((department) => `${department.code} (${department.names[language] ?? department.code})`);
-  return labelled({ label: WORDS[language].departments, value: names.join(', '), language });
+  return labelled({ label: say(language, 'departments'), value: names.join(', '), language });
 }
 
 export function helpText({ prefix, departments, language }: { prefix: string; departments: readonly DepartmentView[]; language: BotLanguage }): string {
-  return `${WORDS[language].help(prefix)}\n${departmentList({ departments, language })}`;
+  return `${say(language, 'help', { prefix })}\n${departmentList({ departments, language })}`;
 }
 
 export function encryptedRoomText(language: BotLanguage): string {
-  return WORDS[language].encrypted;
+  return say(language, 'encrypted');
 }
 
 export type Refusal =
@@ -158,16 +103,15 @@ export type Refusal =
   | { reason: 'other'; code: string };
 
 export function refusalText({ refusal, departments, language }: { refusal: Refusal; departments: readonly DepartmentView[]; language: BotLanguage }): string {
-  const words = WORDS[language];
   switch (refusal.reason) {
     case 'unknown-department':
-      return `${words.unknownDepartment(refusal.department)}\n${departmentList({ departments, language })}`;
+      return `${say(language, 'unknownDepartment', { department: refusal.department })}\n${departmentList({ departments, language })}`;
     case 'empty':
-      return words.empty;
+      return say(language, 'empty');
     case 'too-large':
-      return words.tooLarge(`${Math.floor(refusal.limitBytes / (1024 * 1024))} MB`);
+      return say(language, 'tooLarge', { limit: `${Math.floor(refusal.limitBytes / (1024 * 1024))} MB` });
     case 'other':
-      return words.refused(refusal.code);
+      return say(language, 'refused', { code: refusal.code });
   }
 }
 
@@ -188,14 +132,13 @@ export function statusText({
   language: BotLanguage;
   timezone: string;
 }): string {
-  const words = WORDS[language];
-  if (!letter) return words.unknownLetter(number);
+  if (!letter) return say(language, 'unknownLetter', { number });
   const date = new Intl.DateTimeFormat(language === 'ar' ? 'ar-MA' : language, { dateStyle: 'long', timeStyle: 'short', timeZone: timezone }).format(letter.registeredAt);
-  const status = words.statuses[letter.status satisfies LetterStatus];
-  const lines = [words.status(letter.number, status, letter.departments.join(', '), date)];
+  const status = say(language, `statuses.${letter.status}`);
+  const lines = [say(language, 'status', { number: letter.number, status, departments: letter.departments.join(', '), date })];
   if (letter.channel === 'matrix' && letter.sender.id === askedBy) {
-    if (letter.subject) lines.push(labelled({ label: words.subject, value: letter.subject, language }));
-    lines.push(labelled({ label: words.receipt, value: letter.receiptUrl, language }));
+    if (letter.subject) lines.push(labelled({ label: say(language, 'subject'), value: letter.subject, language }));
+    lines.push(labelled({ label: say(language, 'receipt'), value: letter.receiptUrl, language }));
   }
   return lines.join('\n');
 }

@@ -108,13 +108,8 @@ export interface DepartmentView {
   channels: Record<ChannelName, string[]>;
 }
 
-export type LetterStatus =
-  | 'registered'
-  | 'forwarded'
-  | 'acknowledged'
-  | 'transferred'
-  | 'answered'
-  | 'closed';
+export const LETTER_STATUSES = ['registered', 'forwarded', 'acknowledged', 'transferred', 'answered', 'closed'] as const;
+export type LetterStatus = (typeof LETTER_STATUSES)[number];
 
 export interface LetterSummary {
   number: string;
