@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { LANGUAGES, type Language } from '../config/config.schema.js';
+import { WaslError } from '../errors.js';
 import { TEMPLATES_DIR } from '../paths.js';
 
 export interface PhraseBook<Key extends string> {
@@ -29,13 +30,18 @@ export function loadPhrases<Key extends string>({ name, keys, directory = TEMPLA
   const books = new Map<Language, Map<string, string>>();
   for (const language of LANGUAGES) {
     const file = join(directory, `${name}.${language}.yaml`);
+    const invalid = (reason: string) => new WaslError('templates.invalid', `${file}: ${reason}`);
     const found = new Map<string, unknown>();
-    flatten(parse(readFileSync(file, 'utf8')) as unknown, '', found);
+    try {
+      flatten(parse(readFileSync(file, 'utf8')) as unknown, '', found);
+    } catch (error) {
+      throw invalid(error instanceof Error ? error.message : String(error));
+    }
     for (const key of keys) {
-      if (typeof found.get(key) !== 'string') throw new Error(`${file}: the phrase "${key}" is missing (it must be a text)`);
+      if (typeof found.get(key) !== 'string') throw invalid(`the phrase "${key}" is missing (it must be a text)`);
     }
     const unexpected = [...found.keys()].filter((key) => !(keys as readonly string[]).includes(key));
-    if (unexpected.length > 0) throw new Error(`${file}: no phrase is called "${unexpected[0]}"; known phrases: ${keys.join(', ')}`);
+    if (unexpected.length > 0) throw invalid(`no phrase is called "${unexpected[0]}"; known phrases: ${keys.join(', ')}`);
     books.set(language, found as Map<string, string>);
   }
   return {
