@@ -37,7 +37,12 @@ function config(): WaslConfig & { source: string } {
  * no signing key and no answer secret, so these commands never make one.
  */
 function openRegister(settings: WaslConfig = config()) {
-  const db = openDatabase({ file: join(resolve(settings.dataDir), 'wasl.sqlite'), busyTimeoutMs: settings.database.busyTimeoutMs });
+  const file = join(resolve(settings.dataDir), 'wasl.sqlite');
+  // Nor a register: on a mistyped dataDir, an empty one made here would answer "no letters".
+  if (!existsSync(file)) {
+    throw new WaslError('register.missing', `no register at ${file}: the gateway has not run with this data directory yet (dataDir); check --config and WASL_DATA_DIR`);
+  }
+  const db = openDatabase({ file, busyTimeoutMs: settings.database.busyTimeoutMs });
   const publicUrl = () => (settings.publicUrl ?? `http://${settings.http.host}:${settings.http.port}`).replace(/\/$/, '');
   return { settings, db, register: createRegisterReader({ db, publicUrl }) };
 }
@@ -261,8 +266,8 @@ program
   .option('--json', 'machine-readable output')
   .action((options: { key?: string; json?: boolean }) => {
     const settings = config();
-    const publicKeyPem = options.key ? readFileSync(options.key, 'utf8') : ownPublicKeyPem(settings);
     const { db } = openRegister(settings);
+    const publicKeyPem = options.key ? readFileSync(options.key, 'utf8') : ownPublicKeyPem(settings);
     const report = verifyRegister({ db, publicKey: createPublicKey(publicKeyPem) });
     if (options.json) json(report);
     else if (report.ok) process.stdout.write(`register intact: ${report.checked} entries checked\n`);

@@ -1,5 +1,5 @@
 /** The `wasl` command as an operator uses it: start, list, show, and clear failures. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,19 @@ describe('wasl with a bad configuration', () => {
     const result = await runWasl({ args: ['departments', 'list'], env: { WASL_HTTP_PORT: 'x' } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('http.port (from WASL_HTTP_PORT)');
+  });
+});
+
+describe('wasl reading a data directory where the gateway never ran', () => {
+  it('says there is no register there and exits 1, for every reading command, and makes no file', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wasl-empty-'));
+    for (const args of [['letters', 'list'], ['deliveries', 'list', '--failed'], ['mailbox', 'list'], ['register', 'verify']]) {
+      const result = await runWasl({ args, env: { WASL_DATA_DIR: dataDir } });
+      expect({ args, code: result.code }).toEqual({ args, code: 1 });
+      expect(result.stderr).toContain(`wasl: no register at ${join(dataDir, 'wasl.sqlite')}`);
+    }
+    expect(readdirSync(dataDir)).toEqual([]);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 });
 
