@@ -56,7 +56,7 @@ const PHRASE_KEYS = [
 
 export type PhraseKey = (typeof PHRASE_KEYS)[number];
 
-const phrases = loadPhrases({ name: 'slack', keys: [...PHRASE_KEYS, ...LETTER_STATUSES.map((status) => `status.${status}` as const)] });
+const phrases = loadPhrases({ name: 'slack', keys: [...PHRASE_KEYS, ...LETTER_STATUSES.map((status) => `statuses.${status}` as const)] });
 
 export function isSlackLanguage(value: string | undefined): value is SlackLanguage {
   return (SLACK_LANGUAGES as readonly string[]).includes(value ?? '');
@@ -74,7 +74,7 @@ export function say({ language, key, values }: { language: SlackLanguage; key: P
 }
 
 export function statusName({ language, status }: { language: SlackLanguage; status: LetterStatus }): string {
-  return phrases.say({ language, key: `status.${status}` });
+  return phrases.say({ language, key: `statuses.${status}` });
 }
 
 export const ACTION_PHRASE: Record<LetterAction, PhraseKey> = {
