@@ -149,10 +149,18 @@ letters
       printTable(['NAME', 'TYPE', 'SIZE', 'SHA-256'], detail.attachments.map((a) => [a.filename ?? '', a.contentType, String(a.size), a.sha256]));
     }
     process.stdout.write('\nHistory:\n');
-    printTable(['AT', 'EVENT', 'DEPARTMENT'], detail.history.map((event) => [event.at.toISOString(), event.type, event.department ?? '']));
+    printTable(['AT', 'EVENT', 'DEPARTMENT', 'DETAIL'], detail.history.map((event) => [event.at.toISOString(), event.type, event.department ?? '', factsLine(event.detail)]));
     process.stdout.write('\nDeliveries:\n');
     printTable(['ID', 'KIND', 'CHANNEL', 'TO', 'STATUS', 'ATTEMPTS', 'LAST ERROR'], detail.deliveries.map((d) => [String(d.id), d.kind, d.channel, d.to, d.status, String(d.attempts), d.lastError ?? '']));
   });
+
+/** An event's facts on one line, as `earlier: 2026-A-000004; code: smtp.rejected`. */
+function factsLine(facts: Record<string, unknown> | null): string {
+  if (!facts) return '';
+  return Object.entries(facts)
+    .map(([name, value]) => `${name}: ${Array.isArray(value) ? value.join(', ') : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`)
+    .join('; ');
+}
 
 program
   .command('departments')

@@ -77,6 +77,25 @@ describe('wasl start on a port already taken', () => {
   });
 });
 
+describe('wasl letters show, for a letter that reused another\'s Message-ID', () => {
+  it('names the earlier letter in its history', async () => {
+    const test = await startTestGateway();
+    const send = async (text: string) => {
+      const message = await composeMessage({ from: 'reuse@citizen.test', to: 'rh@wasl.local', subject: 'Demande', text, messageId: '<one-id@citizen.test>' });
+      const reply = await sendLetter({ port: test.smtpPort, from: 'reuse@citizen.test', to: ['rh@wasl.local'], message });
+      return /\d{4}-A-\d{6}/.exec(reply.data!.text)![0];
+    };
+    const [first, second] = [await send('Premier'), await send('Second')];
+    await test.gateway.outbox.idle();
+    const configFile = join(test.dataDir, 'wasl.yaml');
+    writeFileSync(configFile, stringify(test.config));
+    const result = await runWasl({ args: ['--config', configFile, 'letters', 'show', second] });
+    await test.stop();
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`message_id_reused\\s+earlier: ${first}\\n`));
+  });
+});
+
 describe('wasl letters and departments', () => {
   let test: TestGateway;
   let number: string;
