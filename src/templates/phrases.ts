@@ -1,7 +1,7 @@
 /**
  * What a chat bot says, from `templates/<name>.<language>.yaml`: whole sentences per language
  * with `{name}` placeholders, beside the mails and pages, so translators find every text a
- * person reads in one place. Nested keys (`status: { registered: … }`) are named with dots.
+ * person reads in one place. Nested keys (`statuses: { registered: … }`) are named with dots.
  *
  * Read once, when the adapter's module loads; a missing or unexpected phrase in any language
  * stops the gateway at start, naming the file and the phrase.
