@@ -8,6 +8,7 @@
  * Events are judged once the sync response that carried them has been processed whole, so the
  * room state (the bot's own membership) is final when "did this happen before we joined?" is asked.
  */
+import type { Language } from '../../src/config/config.schema.js';
 import {
   ClientEvent,
   Filter,
@@ -37,7 +38,7 @@ import {
   type Command,
   type MatrixEventFacts,
 } from './to-letter.js';
-import { encryptedRoomText, helpText, noticeContent, refusalText, replyTransactionId, statusText, type BotLanguage, type Refusal } from './to-native.js';
+import { encryptedRoomText, helpText, noticeContent, refusalText, replyTransactionId, statusText, type Refusal } from './to-native.js';
 
 /** Longest pause between two attempts at something the homeserver or the register refused for now. */
 const RETRY_MAX_MS = 60_000;
@@ -58,7 +59,7 @@ export function createMatrixIntake({
   settings: GatewaySettings;
   port: GatewayPort;
   logger: Logger;
-  language: BotLanguage;
+  language: Language;
 }) {
   const { client } = homeserver;
   const botUserId = config.userId;

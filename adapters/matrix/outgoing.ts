@@ -3,12 +3,13 @@
  * thread, the files in that thread), receipts and answers into the sender's thread. Each event has
  * a transaction id derived from the delivery, so a retried delivery never posts twice.
  */
+import type { Language } from '../../src/config/config.schema.js';
 import type { OutboundMessage, SendResult } from '../../src/channels/port.js';
 import { WaslError } from '../../src/errors.js';
 import type { Homeserver } from './homeserver.js';
-import { fileContent, outboundNotice, transactionId, type BotLanguage } from './to-native.js';
+import { fileContent, outboundNotice, transactionId } from './to-native.js';
 
-export function createMatrixSender({ homeserver, language, onDelivered }: { homeserver: Homeserver; language: BotLanguage; onDelivered: () => void }) {
+export function createMatrixSender({ homeserver, language, onDelivered }: { homeserver: Homeserver; language: Language; onDelivered: () => void }) {
   async function send(message: OutboundMessage): Promise<SendResult> {
     const roomId = message.to.id;
     // Without the SDK's crypto the bot cannot encrypt: posting in clear into an encrypted room would leak the letter.

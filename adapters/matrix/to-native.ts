@@ -4,11 +4,11 @@
  * in templates/matrix.<language>.yaml. Everything the bot posts is an `m.notice`, the message type
  * for automated messages (spec: "m.notice"), so other bots do not answer it and no loop starts.
  */
+import type { Language } from '../../src/config/config.schema.js';
 import { LETTER_STATUSES, type Attachment, type DepartmentView, type LetterStatus, type LetterSummary, type OutboundMessage } from '../../src/channels/port.js';
 import { loadPhrases } from '../../src/templates/phrases.js';
 
 export type Content = Record<string, unknown>;
-export type BotLanguage = 'ar' | 'fr' | 'en';
 
 /**
  * A thread reply (spec: "Threading"). `is_falling_back` with `m.in_reply_to` lets clients without
@@ -63,36 +63,36 @@ type PhraseKey = (typeof PHRASE_KEYS)[number] | `statuses.${LetterStatus}`;
 /** The bot's sentences, from templates/matrix.<language>.yaml. */
 const phrases = loadPhrases<PhraseKey>({ name: 'matrix', keys: [...PHRASE_KEYS, ...LETTER_STATUSES.map((status) => `statuses.${status}` as const)] });
 
-function say(language: BotLanguage, key: PhraseKey, values?: Record<string, string>): string {
+function say(language: Language, key: PhraseKey, values?: Record<string, string>): string {
   return phrases.say({ language, key, values });
 }
 
-export function botLanguage(language: string): BotLanguage {
+export function botLanguage(language: string): Language {
   return language === 'ar' || language === 'en' ? language : 'fr';
 }
 
 /** The notice for a forward, a receipt or an answer; the forward tells the department how to answer. */
-export function outboundNotice({ message, language }: { message: OutboundMessage; language: BotLanguage }): Content {
+export function outboundNotice({ message, language }: { message: OutboundMessage; language: Language }): Content {
   const forward = message.kind === 'forward';
   const text = forward ? `${message.text.trimEnd()}\n\n${say(language, 'answerHint')}` : message.text.trimEnd();
   return noticeContent({ heading: message.subject, text, thread: forward ? undefined : message.to.thread });
 }
 
 /** "Label: value", as each language writes it (French puts a space before the colon). */
-function labelled({ label, value, language }: { label: string; value: string; language: BotLanguage }): string {
+function labelled({ label, value, language }: { label: string; value: string; language: Language }): string {
   return say(language, 'labelled', { label, value });
 }
 
-function departmentList({ departments, language }: { departments: readonly DepartmentView[]; language: BotLanguage }): string {
+function departmentList({ departments, language }: { departments: readonly DepartmentView[]; language: Language }): string {
   const names = departments.map((department) => `${department.code} (${department.names[language] ?? department.code})`);
   return labelled({ label: say(language, 'departments'), value: names.join(', '), language });
 }
 
-export function helpText({ prefix, departments, language }: { prefix: string; departments: readonly DepartmentView[]; language: BotLanguage }): string {
+export function helpText({ prefix, departments, language }: { prefix: string; departments: readonly DepartmentView[]; language: Language }): string {
   return `${say(language, 'help', { prefix })}\n${departmentList({ departments, language })}`;
 }
 
-export function encryptedRoomText(language: BotLanguage): string {
+export function encryptedRoomText(language: Language): string {
   return say(language, 'encrypted');
 }
 
@@ -102,7 +102,7 @@ export type Refusal =
   | { reason: 'too-large'; limitBytes: number }
   | { reason: 'other'; code: string };
 
-export function refusalText({ refusal, departments, language }: { refusal: Refusal; departments: readonly DepartmentView[]; language: BotLanguage }): string {
+export function refusalText({ refusal, departments, language }: { refusal: Refusal; departments: readonly DepartmentView[]; language: Language }): string {
   switch (refusal.reason) {
     case 'unknown-department':
       return `${say(language, 'unknownDepartment', { department: refusal.department })}\n${departmentList({ departments, language })}`;
@@ -129,7 +129,7 @@ export function statusText({
   number: string;
   letter: LetterSummary | undefined;
   askedBy: string;
-  language: BotLanguage;
+  language: Language;
   timezone: string;
 }): string {
   if (!letter) return say(language, 'unknownLetter', { number });

@@ -6,7 +6,7 @@
 import { webApi } from '@slack/bolt';
 import { z } from 'zod';
 import type { AdapterDefinition } from '../../src/channels/port.js';
-import { isSlackLanguage } from './messages.js';
+import { isLanguage } from '../../src/templates/templates.js';
 import { createSlackIntake } from './slack-intake.js';
 import { createSlackSender } from './slack-outgoing.js';
 
@@ -75,7 +75,7 @@ export const slackAdapter: AdapterDefinition<typeof slackConfigSchema> = {
     if (!config.enabled) return { off: 'adapters.slack.enabled is false' };
     const { botToken } = config;
     if (!botToken) return { off: 'no bot token (set WASL_SLACK_BOT_TOKEN)' };
-    const language = isSlackLanguage(settings.defaultLanguage) ? settings.defaultLanguage : 'en';
+    const language = isLanguage(settings.defaultLanguage) ? settings.defaultLanguage : 'en';
     // One attempt per call: the outbox retries with back-off (honouring Retry-After), and an
     // intake call that fails is answered at once instead of holding Slack's 3-second window.
     const client = new webApi.WebClient(botToken, {

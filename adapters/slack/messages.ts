@@ -3,11 +3,10 @@
  * templates/slack.<language>.yaml (whole sentences, `{name}` placeholders filled by `say`).
  * Letters themselves (forwards, receipts, answers) are rendered by the core from templates/.
  */
+import type { Language } from '../../src/config/config.schema.js';
 import { LETTER_STATUSES, type LetterAction, type LetterStatus } from '../../src/channels/port.js';
 import { loadPhrases } from '../../src/templates/phrases.js';
-
-export const SLACK_LANGUAGES = ['ar', 'fr', 'en'] as const;
-export type SlackLanguage = (typeof SLACK_LANGUAGES)[number];
+import { isLanguage } from '../../src/templates/templates.js';
 
 const PHRASE_KEYS = [
   'help',
@@ -58,22 +57,18 @@ export type PhraseKey = (typeof PHRASE_KEYS)[number];
 
 const phrases = loadPhrases({ name: 'slack', keys: [...PHRASE_KEYS, ...LETTER_STATUSES.map((status) => `statuses.${status}` as const)] });
 
-export function isSlackLanguage(value: string | undefined): value is SlackLanguage {
-  return (SLACK_LANGUAGES as readonly string[]).includes(value ?? '');
-}
-
 /** Slack locales look like `fr-FR`; anything we do not speak falls back to the default. */
-export function languageOfLocale({ locale, fallback }: { locale: string | undefined; fallback: SlackLanguage }): SlackLanguage {
+export function languageOfLocale({ locale, fallback }: { locale: string | undefined; fallback: Language }): Language {
   const primary = locale?.slice(0, 2).toLowerCase();
-  return isSlackLanguage(primary) ? primary : fallback;
+  return isLanguage(primary) ? primary : fallback;
 }
 
 /** A phrase in one language with its `{placeholders}` filled; unknown placeholders stay visible. */
-export function say({ language, key, values }: { language: SlackLanguage; key: PhraseKey; values?: Record<string, string | number> }): string {
+export function say({ language, key, values }: { language: Language; key: PhraseKey; values?: Record<string, string | number> }): string {
   return phrases.say({ language, key, values });
 }
 
-export function statusName({ language, status }: { language: SlackLanguage; status: LetterStatus }): string {
+export function statusName({ language, status }: { language: Language; status: LetterStatus }): string {
   return phrases.say({ language, key: `statuses.${status}` });
 }
 

@@ -8,13 +8,14 @@
  * reply already carries the registration number. Slack waits 3 seconds for that answer; `accept`
  * takes milliseconds, and slower work (fetching files) happens before it, within the same budget.
  */
+import type { Language } from '../../src/config/config.schema.js';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi, type Logger as BoltLogger } from '@slack/bolt';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Acceptance, Attachment, DepartmentView, GatewayPort, HttpMount, InboundLetter } from '../../src/channels/port.js';
 import { isWaslError, toWaslError, WaslError } from '../../src/errors.js';
-import { languageOfLocale, say, type PhraseKey, type SlackLanguage } from './messages.js';
+import { languageOfLocale, say, type PhraseKey } from './messages.js';
 import type { SlackConfig } from './index.js';
 import { slackError } from './slack-outgoing.js';
 import {
@@ -97,7 +98,7 @@ export function createSlackIntake({
   port: GatewayPort;
   http: HttpMount;
   client: WebClient;
-  language: SlackLanguage;
+  language: Language;
   logger: Logger;
   now: () => Date;
 }): SlackIntake {
@@ -163,7 +164,7 @@ export function createSlackIntake({
     }
   }
 
-  const languageFor = (user: SlackUser): SlackLanguage => languageOfLocale({ locale: user.language, fallback: defaultLanguage });
+  const languageFor = (user: SlackUser): Language => languageOfLocale({ locale: user.language, fallback: defaultLanguage });
 
   function departmentOfChannel(channel: string): DepartmentView | undefined {
     return port.departments().find((department) => (department.channels[SLACK] ?? []).includes(channel));
@@ -202,7 +203,7 @@ export function createSlackIntake({
     return attachments;
   }
 
-  function refusalText({ error, language }: { error: WaslError; language: SlackLanguage }): string {
+  function refusalText({ error, language }: { error: WaslError; language: Language }): string {
     const size = Number(error.details?.size ?? 0);
     return say({
       language,

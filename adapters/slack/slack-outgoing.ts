@@ -4,11 +4,11 @@
  * becomes a WaslError whose `temporary` flag tells the outbox whether to try again; the client
  * itself does not retry, so a rate limit is waited out by the outbox, never by a blocked worker.
  */
+import type { Language } from '../../src/config/config.schema.js';
 import { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { GatewayPort, OutboundMessage, SendResult } from '../../src/channels/port.js';
 import { WaslError } from '../../src/errors.js';
-import type { SlackLanguage } from './messages.js';
 import { threadKey } from './to-letter.js';
 import { forwardMessage, letterMessage } from './to-native.js';
 
@@ -63,7 +63,7 @@ export interface SlackSender {
   send(message: OutboundMessage): Promise<SendResult>;
 }
 
-export function createSlackSender({ client, port, language, logger }: { client: WebClient; port: GatewayPort; language: SlackLanguage; logger: Logger }): SlackSender {
+export function createSlackSender({ client, port, language, logger }: { client: WebClient; port: GatewayPort; language: Language; logger: Logger }): SlackSender {
   /**
    * Messages posted whose files are not all uploaded yet, by delivery id: when the outbox tries
    * again it uploads the files under the message already posted instead of posting it twice.

@@ -3,8 +3,9 @@
  * the send form, ephemeral replies. No I/O here: tested without Slack.
  * Limits quoted are Slack's (https://docs.slack.dev/reference/block-kit/blocks).
  */
+import type { Language } from '../../src/config/config.schema.js';
 import type { Acceptance, DepartmentView, LetterAction, LetterSummary, OutboundMessage } from '../../src/channels/port.js';
-import { ACTION_PHRASE, say, statusName, type SlackLanguage } from './messages.js';
+import { ACTION_PHRASE, say, statusName } from './messages.js';
 import { FORM, type FormContext, encodeFormContext } from './to-letter.js';
 
 /** Loose Block Kit shapes: Slack validates them; we keep to the fields we write. */
@@ -76,18 +77,18 @@ export function textSections({ text, overflowNote }: { text: string; overflowNot
   return shown;
 }
 
-function departmentName({ department, language }: { department: DepartmentView; language: SlackLanguage }): string {
+function departmentName({ department, language }: { department: DepartmentView; language: Language }): string {
   return department.names[language] ?? department.code;
 }
 
-function transferOptions({ departments, current, language }: { departments: readonly DepartmentView[]; current: readonly string[]; language: SlackLanguage }) {
+function transferOptions({ departments, current, language }: { departments: readonly DepartmentView[]; current: readonly string[]; language: Language }) {
   return departments
     .filter((department) => !current.includes(department.code))
     .slice(0, OPTIONS_LIMIT)
     .map((department) => ({ text: plain(`${department.code} — ${departmentName({ department, language })}`, 75), value: department.code }));
 }
 
-function actionsBlock({ letter, departments, language }: { letter: LetterSummary; departments: readonly DepartmentView[]; language: SlackLanguage }): Block {
+function actionsBlock({ letter, departments, language }: { letter: LetterSummary; departments: readonly DepartmentView[]; language: Language }): Block {
   const elements: Record<string, unknown>[] = [
     { type: 'button', action_id: ACTIONS.acknowledge, text: plain(say({ language, key: 'acknowledge' })), style: 'primary', value: letter.number },
   ];
@@ -115,7 +116,7 @@ export function forwardMessage({
 }: {
   message: OutboundMessage;
   departments: readonly DepartmentView[];
-  language: SlackLanguage;
+  language: Language;
 }): SlackMessage {
   const { letter } = message;
   const context: string[] = [`<${letter.receiptUrl}|${escapeMrkdwn(say({ language, key: 'receiptLink' }))}>`];
@@ -154,7 +155,7 @@ export function afterAction({
   actorId: string;
   at: Date;
   toDepartment: string | undefined;
-  language: SlackLanguage;
+  language: Language;
 }): Block[] {
   const line = say({ language, key: ACTION_PHRASE[action], values: { actor: `<@${actorId}>`, date: slackDate(at), department: escapeMrkdwn(toDepartment ?? '') } });
   const previous = blocks.find((block) => block.block_id === HISTORY_BLOCK);
@@ -193,7 +194,7 @@ export function sendForm({
   initialDepartment,
 }: {
   departments: readonly DepartmentView[];
-  language: SlackLanguage;
+  language: Language;
   context: FormContext;
   initialDepartment: string | undefined;
 }): Record<string, unknown> {
@@ -224,14 +225,14 @@ export function sendForm({
 }
 
 /** What the sender reads once the letter is in the register. */
-export function registeredText({ acceptance, language }: { acceptance: Acceptance; language: SlackLanguage }): string {
+export function registeredText({ acceptance, language }: { acceptance: Acceptance; language: Language }): string {
   const key = acceptance.duplicate ? 'alreadyRegistered' : acceptance.answers ? 'answerRegistered' : 'registered';
   const sentence = say({ language, key, values: { number: acceptance.number, departments: acceptance.departments.join(', '), answers: acceptance.answers ?? '' } });
   return `${sentence}\n${say({ language, key: 'receiptLink' })}: <${acceptance.receiptUrl}>`;
 }
 
 /** The form turns into its own confirmation, so the sender sees the number where they pressed Send. */
-export function registeredView({ acceptance, language }: { acceptance: Acceptance; language: SlackLanguage }): Record<string, unknown> {
+export function registeredView({ acceptance, language }: { acceptance: Acceptance; language: Language }): Record<string, unknown> {
   return {
     type: 'modal',
     title: plain(say({ language, key: 'modalDone' }), 24),
@@ -248,14 +249,14 @@ export function departmentsList(departments: readonly DepartmentView[]): string 
  * One letter's status. Its subject is shown only to people entitled to it (its sender, or a
  * channel of a department that handles it): anyone who knows a number should not learn more.
  */
-export function statusText({ letter, language, showSubject }: { letter: LetterSummary; language: SlackLanguage; showSubject: boolean }): string {
+export function statusText({ letter, language, showSubject }: { letter: LetterSummary; language: Language; showSubject: boolean }): string {
   const lines = [say({ language, key: 'statusLine', values: { number: letter.number, status: statusName({ language, status: letter.status }), date: slackDate(letter.registeredAt) } })];
   if (showSubject && letter.subject) lines.push(`> ${escapeMrkdwn(letter.subject)}`);
   lines.push(say({ language, key: 'statusDepartments', values: { departments: letter.departments.join(', ') } }));
   return lines.join('\n');
 }
 
-export function listText({ letters, department, language }: { letters: readonly LetterSummary[]; department: DepartmentView; language: SlackLanguage }): string {
+export function listText({ letters, department, language }: { letters: readonly LetterSummary[]; department: DepartmentView; language: Language }): string {
   const name = `${department.code} — ${departmentName({ department, language })}`;
   if (letters.length === 0) return say({ language, key: 'listEmpty', values: { department: name } });
   const lines = letters.map((letter) => {
