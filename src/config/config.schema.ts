@@ -9,6 +9,11 @@ import { z } from 'zod';
 export const LANGUAGES = ['ar', 'fr', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
+/** Arabic is written right to left: its pages say dir="rtl", and what it quotes is set apart (bidi isolates). */
+export function isRightToLeft(language: Language): boolean {
+  return language === 'ar';
+}
+
 const languageSchema = z.enum(LANGUAGES);
 
 const translatedName = z.strictObject({

@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
-import type { Language } from '../config/config.schema.js';
+import { isRightToLeft, type Language } from '../config/config.schema.js';
 import { WaslError } from '../errors.js';
 import { formatDateTime } from '../letters/letters.models.js';
 import { isolate, leftToRight, visualRuns, wrapText, type TextDirection } from './bidi-text.js';
@@ -100,7 +100,7 @@ export async function renderReceiptPdf(input: ReceiptPdfInput): Promise<Buffer> 
   doc.file(Buffer.from(input.canonicalStatement, 'utf8'), { name: STATEMENT_FILE_NAME, type: 'application/json', description: 'Signed statement (RFC 8785 canonical JSON)', creationDate: registeredAt, modifiedDate: registeredAt });
   doc.file(Buffer.from(input.signatureValue, 'base64url'), { name: SIGNATURE_FILE_NAME, type: 'application/octet-stream', description: 'Ed25519 signature of statement.json', creationDate: registeredAt, modifiedDate: registeredAt });
 
-  const page = new PageWriter({ doc, direction: input.language === 'ar' ? 'rtl' : 'ltr' });
+  const page = new PageWriter({ doc, direction: isRightToLeft(input.language) ? 'rtl' : 'ltr' });
   drawHeader({ page, statement, input });
   drawFacts({ page, statement, input, registeredAt });
   drawEvidence({ page, statement, input });

@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { LANGUAGES, type Language } from '../config/config.schema.js';
 import { WaslError } from '../errors.js';
 import { TEMPLATES_DIR } from '../paths.js';
+import { quoted } from './templates.js';
 
 export interface PhraseBook<Key extends string> {
   /** The phrase in that language with its `{placeholders}` filled; a placeholder without a value stays visible. */
@@ -46,6 +47,9 @@ export function loadPhrases<Key extends string>({ name, keys, directory = TEMPLA
   }
   return {
     say: ({ language, key, values = {} }) =>
-      books.get(language)!.get(key)!.replace(/\{(\w+)\}/g, (whole, placeholder: string) => (placeholder in values ? String(values[placeholder]) : whole)),
+      books
+        .get(language)!
+        .get(key)!
+        .replace(/\{(\w+)\}/g, (whole, placeholder: string) => (placeholder in values ? quoted(String(values[placeholder]), language) : whole)),
   };
 }

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { parse } from 'yaml';
-import { LANGUAGES, type Language } from '../config/config.schema.js';
+import { isRightToLeft, LANGUAGES, type Language } from '../config/config.schema.js';
+import { isolate } from '../evidence/bidi-text.js';
 import { TEMPLATES_DIR } from '../paths.js';
 
 export type MailTemplate = 'receipt-mail' | 'forward-mail' | 'answer-mail' | 'answer-sent-mail';
@@ -29,6 +30,16 @@ export interface Templates {
 
 export function isLanguage(value: string | undefined): value is Language {
   return (LANGUAGES as readonly string[]).includes(value ?? '');
+}
+
+/**
+ * A value as a right-to-left text quotes it: set apart in a bidi isolate, so it reads in its own
+ * direction. Unisolated, a number like 2026-A-000123 inside an Arabic sentence is shown as
+ * A-000123-2026. A value of several lines (a letter's text) is left as it is: an isolate ends with
+ * its line. Left-to-right texts quote values as they are.
+ */
+export function quoted(value: string, language: Language): string {
+  return isRightToLeft(language) && !value.includes('\n') ? isolate(value) : value;
 }
 
 /** Loads and compiles every template once, at start, so a broken template stops the gateway early. */
@@ -58,13 +69,16 @@ export function loadTemplates(directory = TEMPLATES_DIR): Templates {
   return {
     strings: (language) => strings.get(language)!,
     mail({ name, language, view }) {
-      const rendered = mails.get(`${name}.${language}`)!({ ...view, t: strings.get(language) });
+      const values = isRightToLeft(language)
+        ? Object.fromEntries(Object.entries(view).map(([key, value]) => [key, typeof value === 'string' ? quoted(value, language) : value]))
+        : view;
+      const rendered = mails.get(`${name}.${language}`)!({ ...values, t: strings.get(language) });
       const match = /^Subject: (.*)\r?\n\r?\n([\s\S]*)$/.exec(rendered);
       if (!match) throw new Error(`template ${name}.${language}.txt must start with a "Subject:" line and a blank line`);
       return { subject: match[1]!.trim(), text: match[2]!.replace(/\n{3,}/g, '\n\n') };
     },
     page({ name, language, view }) {
-      return pages.get(name)!({ ...view, t: strings.get(language), lang: language, dir: language === 'ar' ? 'rtl' : 'ltr' });
+      return pages.get(name)!({ ...view, t: strings.get(language), lang: language, dir: isRightToLeft(language) ? 'rtl' : 'ltr' });
     },
   };
 }
