@@ -344,6 +344,24 @@ describe('the receipt page', () => {
     expect(french).toContain('Accusé de réception');
   });
 
+  it('in Arabic lets the sender, a Latin subject and file names keep their own direction (dir="auto"), the number its left-to-right order', async () => {
+    const test = await start();
+    const message = await composeMessage({
+      from: 'Nadia <nadia@citizen.test>',
+      to: 'rh@wasl.local',
+      subject: 'Demande (urgente)',
+      text: 'x',
+      attachments: [{ filename: 'plan (v2).pdf', content: 'pdf' }],
+    });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'nadia@citizen.test', to: ['rh@wasl.local'], message });
+    const arabic = await (await fetch(`${receiptUrlOf(test, numberIn(reply.data?.text)!)}?lang=ar`)).text();
+    expect(arabic).toContain('dir="rtl"');
+    expect(arabic).toContain('<dd dir="auto">Demande (urgente)</dd>');
+    expect(arabic).toMatch(/<dd dir="auto">Nadia &lt;nadia@citizen\.test&gt;<\/dd>/);
+    expect(arabic).toContain('<td dir="auto">plan (v2).pdf</td>');
+    expect(arabic).toContain(`<dd class="number">${numberIn(reply.data?.text)}</dd>`);
+  });
+
   it('/healthz answers', async () => {
     const test = await start();
     const response = await fetch(`${test.httpUrl}/healthz`);
