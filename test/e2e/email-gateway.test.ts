@@ -104,7 +104,7 @@ describe('a letter sent by email', () => {
     expect(facts.attachments.map((attachment) => attachment.filename)).toEqual(['../../etc/passwd', 'copie.bin']);
     const page = await (await fetch(receiptUrlOf(test, numberIn(reply.data?.text)!))).text();
     expect(page).not.toContain('../../etc/passwd');
-    expect(page).toContain('<td>passwd</td>');
+    expect(page).toContain('<td dir="auto">passwd</td>');
   });
 
   it('to several departments is one letter with one number, forwarded to each', async () => {
