@@ -32,14 +32,19 @@ export function isLanguage(value: string | undefined): value is Language {
   return (LANGUAGES as readonly string[]).includes(value ?? '');
 }
 
+/** A web or mail address alone: what mail and chat clients turn into a link. */
+const LINK = /^(?:https?:\/\/\S+|[^\s@<>]+@[^\s@<>]+)$/i;
+
 /**
  * A value as a right-to-left text quotes it: set apart in a bidi isolate, so it reads in its own
  * direction. Unisolated, a number like 2026-A-000123 inside an Arabic sentence is shown as
- * A-000123-2026. A value of several lines (a letter's text) is left as it is: an isolate ends with
- * its line. Left-to-right texts quote values as they are.
+ * A-000123-2026. Left as they are: a value of several lines (a letter's text: an isolate ends with
+ * its line), and links (a client's linkifier may take the invisible mark into the address, and
+ * the receipt link would break; a link is one left-to-right run anyway). Left-to-right texts quote
+ * values as they are.
  */
 export function quoted(value: string, language: Language): string {
-  return isRightToLeft(language) && !value.includes('\n') ? isolate(value) : value;
+  return isRightToLeft(language) && !value.includes('\n') && !LINK.test(value) ? isolate(value) : value;
 }
 
 /** Loads and compiles every template once, at start, so a broken template stops the gateway early. */

@@ -64,6 +64,16 @@ describe('an Arabic text quoting a number, an address or a Latin subject', () =>
     expect(shown(status)).toContain(NUMBER);
   });
 
+  it('leaves links bare, so no mail client takes an invisible mark into the receipt address', () => {
+    const mail = loadTemplates().mail({
+      name: 'receipt-mail',
+      language: 'ar',
+      view: { office: 'مكتب الضبط', number: NUMBER, subject: 'x', registeredAt: 'اليوم', departments: 'RH', receiptUrl: 'https://courrier.example.gov/r/abc', senderName: 'A', senderAddress: 'a@b.test', channel: 'email' },
+    });
+    expect(mail.text.split('\n')).toContain('https://courrier.example.gov/r/abc');
+    expect(say({ language: 'ar', key: 'registered', values: { number: 'https://x.test/r/a', departments: 'a@b.test' } })).not.toMatch(/[\u2066-\u2069]/);
+  });
+
   it('leaves French and English texts as they were: nothing invisible is added', () => {
     expect(say({ language: 'fr', key: 'registered', values: { number: NUMBER, departments: 'RH' } })).toContain(`*${NUMBER}*`);
     const mail = loadTemplates().mail({ name: 'receipt-mail', language: 'en', view: { office: 'Office', number: NUMBER, subject: 'x', registeredAt: 'now', departments: 'HR', receiptUrl: 'https://x/r/a', senderName: 'A', senderAddress: 'a@b.test', channel: 'email' } });
