@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { Bidi } from 'bidi-js';
 import { describe, expect, it } from 'vitest';
 import type { LetterSummary } from '../../src/channels/port.js';
+import { drawable } from '../../src/evidence/bidi-text.js';
 import { loadTemplates } from '../../src/templates/templates.js';
 import { say } from '../../adapters/slack/messages.js';
 import { statusText } from '../../adapters/matrix/to-native.js';
@@ -17,7 +18,7 @@ const bidi = (createRequire(import.meta.url)('bidi-js') as () => Bidi)();
 /** A line as displayed, left to right (explicit formatting characters are not drawn). */
 function shown(line: string): string {
   const order = bidi.getReorderedIndices(line, bidi.getEmbeddingLevels(line));
-  return order.map((index) => line[index]).join('').replace(/[\u200E\u200F\u061C\u202A-\u202E\u2066-\u2069]/g, '');
+  return drawable(order.map((index) => line[index]).join(''));
 }
 
 const NUMBER = '2026-A-000123';
