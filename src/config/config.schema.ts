@@ -115,7 +115,7 @@ export const coreConfigSchema = z.strictObject({
     .strictObject({
       /** How often the worker looks for due deliveries when nothing wakes it, in milliseconds. */
       pollIntervalMs: z.number().int().min(10).default(1000),
-      /** Deliveries sent at the same time, across all channels. */
+      /** Deliveries sent at the same time on each channel: a peer that hangs holds back its own channel only. */
       concurrency: z.number().int().min(1).max(256).default(32),
       /** Attempts before a delivery is marked failed (the mail office sees it). */
       maxAttempts: z.number().int().min(1).default(12),

@@ -1,5 +1,5 @@
 /** Reads and moves deliveries through pending -> sending -> sent | failed. */
-import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import { preparedQueries, type Db } from '../db/db.js';
 import type { DeliveryRow, Tx } from '../letters/letters.repository.js';
 import { letters } from '../letters/letters.tables.js';
@@ -15,42 +15,58 @@ export function returnInterruptedToQueue(db: Db, at: Date): number {
 const $ = sql.placeholder;
 
 /** What every delivery takes: claimed, sent, and the look for the next one due. */
-const hot = preparedQueries((db) => ({
-  claimDue: db
-    .update(deliveries)
-    .set({ status: 'sending', attempts: sql`${deliveries.attempts} + 1`, updatedAt: sql`${$('at')}` })
-    .where(
-      inArray(
-        deliveries.id,
-        db
-          .select({ id: deliveries.id })
-          .from(deliveries)
-          .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAt, $('at'))))
-          .orderBy(asc(deliveries.nextAttemptAt), asc(deliveries.id))
-          .limit($('limit')),
-      ),
-    )
-    .returning()
-    .prepare(),
-  nextDueAt: db
-    .select({ at: deliveries.nextAttemptAt })
-    .from(deliveries)
-    .where(eq(deliveries.status, 'pending'))
-    .orderBy(asc(deliveries.nextAttemptAt))
-    .limit(1)
-    .prepare(),
-  markSent: db
-    .update(deliveries)
-    .set({ status: 'sent', externalId: sql`${$('externalId')}`, updatedAt: sql`${$('at')}`, lastError: null, lastErrorCode: null })
-    .where(eq(deliveries.id, $('id')))
-    .prepare(),
-}));
+const hot = preparedQueries((db) => {
+  /** Claims the oldest due deliveries of the channels `among` picks, `limit` at most. */
+  const claimDueAmong = (among: SQL) =>
+    db
+      .update(deliveries)
+      .set({ status: 'sending', attempts: sql`${deliveries.attempts} + 1`, updatedAt: sql`${$('at')}` })
+      .where(
+        inArray(
+          deliveries.id,
+          db
+            .select({ id: deliveries.id })
+            .from(deliveries)
+            .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAt, $('at')), among))
+            .orderBy(asc(deliveries.nextAttemptAt), asc(deliveries.id))
+            .limit($('limit')),
+        ),
+      )
+      .returning()
+      .prepare();
+  return {
+    claimDueOn: claimDueAmong(eq(deliveries.channel, $('channel'))),
+    // The channels given as a JSON array: one statement whatever their number.
+    claimDueOutside: claimDueAmong(sql`${deliveries.channel} not in (select value from json_each(${$('channels')}))`),
+    nextDueAt: db
+      .select({ at: deliveries.nextAttemptAt })
+      .from(deliveries)
+      .where(eq(deliveries.status, 'pending'))
+      .orderBy(asc(deliveries.nextAttemptAt))
+      .limit(1)
+      .prepare(),
+    markSent: db
+      .update(deliveries)
+      .set({ status: 'sent', externalId: sql`${$('externalId')}`, updatedAt: sql`${$('at')}`, lastError: null, lastErrorCode: null })
+      .where(eq(deliveries.id, $('id')))
+      .prepare(),
+  };
+});
 
-/** Claims up to `limit` due deliveries, oldest first, in one statement: two claims never take the same one. */
-export function claimDue(tx: Tx, { at, limit }: { at: Date; limit: number }): DeliveryRow[] {
-  return hot(tx)
-    .claimDue.all({ at: at.getTime(), limit })
-    .sort((left, right) => left.id - right.id);
+/** Which deliveries a claim takes: those of one channel, or those of every channel but the ones named. */
+export type ChannelPool = { channel: string } | { outside: readonly string[] };
+
+/**
+ * Claims up to `limit` due deliveries of a pool of channels, oldest first, in one statement: two
+ * claims never take the same one.
+ */
+export function claimDue(tx: Tx, { at, limit, pool }: { at: Date; limit: number; pool: ChannelPool }): DeliveryRow[] {
+  const queries = hot(tx);
+  const claimed =
+    'channel' in pool
+      ? queries.claimDueOn.all({ at: at.getTime(), limit, channel: pool.channel })
+      : queries.claimDueOutside.all({ at: at.getTime(), limit, channels: JSON.stringify(pool.outside) });
+  return claimed.sort((left, right) => left.id - right.id);
 }
 
 /** Puts claimed but unsent deliveries back in the queue (the worker stopped while claiming them). */

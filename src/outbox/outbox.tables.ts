@@ -35,6 +35,8 @@ export const deliveries = sqliteTable(
   // commit touches is a page written to the WAL (25 -> 22 pages a letter at one session).
   (table) => [
     index('deliveries_due_index').on(table.nextAttemptAt).where(sql`${table.status} = 'pending'`),
+    // Each channel claims its own due deliveries (outbox.worker.ts): a backlog on one is not scanned by the others.
+    index('deliveries_due_by_channel_index').on(table.channel, table.nextAttemptAt).where(sql`${table.status} = 'pending'`),
     index('deliveries_letter_index').on(table.letterId),
     index('deliveries_external_index').on(table.channel, table.externalId).where(sql`${table.externalId} IS NOT NULL`),
   ],

@@ -15,6 +15,7 @@ import type { DeliveryRow } from '../letters/letters.repository.js';
 import { newDelivery, type DeliveryHandOff } from '../letters/letters.usecases.js';
 import type { Composer } from './compose.js';
 import * as outbox from './outbox.repository.js';
+import type { ChannelPool } from './outbox.repository.js';
 
 export interface OutboxWorker extends DeliveryHandOff {
   start(): void;
@@ -52,20 +53,30 @@ export function createOutboxWorker({
   let timer: NodeJS.Timeout | undefined;
   let scheduled = false;
   /**
-   * Whether the register may hold deliveries due now that nobody handed over: false after a claim
-   * that found fewer than it had room for, until the next one falls due, a poll, or a wake.
+   * Each channel has its own `concurrency` slots, and channels with no adapter running share one
+   * more set: a peer that hangs (a homeserver that never answers holds a slot until the request
+   * times out) then delays its own channel's deliveries only, never the receipts of the others.
    */
-  let registerMayHaveDue = true;
+  const pools: readonly ChannelPool[] = [...[...adapters.keys()].map((channel) => ({ channel })), { outside: [...adapters.keys()] }];
+  const poolOf = (channel: string): ChannelPool => pools.find((pool) => 'channel' in pool && pool.channel === channel) ?? pools.at(-1)!;
+  const sendingIn = new Map<ChannelPool, number>(pools.map((pool) => [pool, 0]));
+  const roomIn = (pool: ChannelPool) => config.concurrency - sendingIn.get(pool)!;
+  /**
+   * Per pool, whether the register may hold deliveries due now that nobody handed over: false after
+   * a claim that found fewer than it had room for, until the next one falls due, a poll, or a wake.
+   */
+  const mayHaveDue = new Map<ChannelPool, boolean>(pools.map((pool) => [pool, true]));
   let wakes = 0;
-  /** Handed over at birth (claimed already), waiting for a free slot; `stored` resolves once their commit is on disk. */
-  let waiting: { delivery: DeliveryRow; stored: Promise<unknown> }[] = [];
+  /** Handed over at birth (claimed already), waiting for a free slot of their pool; `stored` resolves once their commit is on disk. */
+  const waitingIn = new Map<ChannelPool, { delivery: DeliveryRow; stored: Promise<unknown> }[]>(pools.map((pool) => [pool, []]));
+  const anyWaiting = () => [...waitingIn.values()].some((queue) => queue.length > 0);
   const inFlight = new Map<number, Promise<void>>();
   /** Marks of finished sends not yet committed. */
   const marks = new Set<Promise<void>>();
   let idleWaiters: (() => void)[] = [];
 
   function notifyIdleIfSo(): void {
-    if (inFlight.size > 0 || waiting.length > 0 || marks.size > 0 || claiming || idleWaiters.length === 0) return;
+    if (inFlight.size > 0 || anyWaiting() || marks.size > 0 || claiming || idleWaiters.length === 0) return;
     const due = outbox.nextDueAt(db);
     if (due && due.getTime() <= now().getTime() && running) return;
     const waiters = idleWaiters;
@@ -81,7 +92,7 @@ export function createOutboxWorker({
   }
 
   function wake(): void {
-    registerMayHaveDue = true;
+    for (const pool of pools) mayHaveDue.set(pool, true);
     wakes += 1;
     nudge();
   }
@@ -101,19 +112,24 @@ export function createOutboxWorker({
   let claimAgain = false;
 
   function start(delivery: DeliveryRow, stored?: Promise<unknown>): void {
+    const pool = poolOf(delivery.channel);
+    sendingIn.set(pool, sendingIn.get(pool)! + 1);
     const promise = send(delivery, stored).finally(() => {
       inFlight.delete(delivery.id);
+      sendingIn.set(pool, sendingIn.get(pool)! - 1);
       nudge();
       notifyIdleIfSo();
     });
     inFlight.set(delivery.id, promise);
   }
 
-  /** Deliveries handed over at birth go first: they are claimed already. */
+  /** Deliveries handed over at birth go first: they are claimed already. Each waits for a slot of its own channel. */
   function startWaiting(): void {
-    while (waiting.length > 0 && inFlight.size < config.concurrency) {
-      const { delivery, stored } = waiting.shift()!;
-      start(delivery, stored);
+    for (const [pool, queue] of waitingIn) {
+      while (queue.length > 0 && roomIn(pool) > 0) {
+        const { delivery, stored } = queue.shift()!;
+        start(delivery, stored);
+      }
     }
   }
 
@@ -124,22 +140,24 @@ export function createOutboxWorker({
       claimAgain = true;
       return;
     }
-    const room = config.concurrency - inFlight.size;
-    if (room <= 0 || !registerMayHaveDue) return notifyIdleIfSo();
+    const claims = pools.filter((pool) => mayHaveDue.get(pool) && roomIn(pool) > 0).map((pool) => ({ pool, limit: roomIn(pool) }));
+    if (claims.length === 0) return notifyIdleIfSo();
     const wakesBefore = wakes;
     // Claims ride the shared group commit, a batch of deliveries at once. A claim resolves only
     // once the disk holds every write before it, so nothing is sent for a letter a power cut could
     // still take back (its sender has not had the 250 yet); the claim itself, lost, is made again.
-    claiming = commit((tx) => outbox.claimDue(tx, { at: now(), limit: room }), { wait: 'earlier' })
+    claiming = commit((tx) => claims.map(({ pool, limit }) => outbox.claimDue(tx, { at: now(), limit, pool })), { wait: 'earlier' })
       .then(
-        (claimed) => {
+        (claimedPerPool) => {
+          const claimed = claimedPerPool.flat();
           // Stopped while claiming: these go back to the queue unsent.
           if (!running) return returnToQueue(claimed);
           for (const delivery of claimed) start(delivery);
           // A full claim means more may be due: the sends' completions run the worker again. Otherwise look ahead.
-          if (claimed.length < room) {
+          const short = claims.filter(({ limit }, index) => claimedPerPool[index]!.length < limit);
+          if (short.length > 0) {
             // Unless a wake came meanwhile: what woke it may have been committed after this claim.
-            if (wakes === wakesBefore) registerMayHaveDue = false;
+            if (wakes === wakesBefore) for (const { pool } of short) mayHaveDue.set(pool, false);
             const due = outbox.nextDueAt(db);
             const untilDue = due ? due.getTime() - now().getTime() : config.pollIntervalMs;
             schedule(Math.min(config.pollIntervalMs, Math.max(untilDue, 0)));
@@ -297,7 +315,7 @@ export function createOutboxWorker({
     take(deliveries, stored) {
       // Committed while the worker stops: back to the queue, for the next start.
       if (!running) return returnToQueue(deliveries);
-      waiting.push(...deliveries.map((delivery) => ({ delivery, stored })));
+      for (const delivery of deliveries) waitingIn.get(poolOf(delivery.channel))!.push({ delivery, stored });
       // At once, not on the next turn: composing them overlaps the flush of their commit.
       startWaiting();
     },
@@ -311,8 +329,8 @@ export function createOutboxWorker({
       clearTimeout(graceTimer);
       // Finished sends are marked first: only those still under way go back to the queue.
       await Promise.allSettled([...marks]);
-      if (inFlight.size > 0 || waiting.length > 0) outbox.returnInterruptedToQueue(db, now());
-      waiting = [];
+      if (inFlight.size > 0 || anyWaiting()) outbox.returnInterruptedToQueue(db, now());
+      for (const queue of waitingIn.values()) queue.length = 0;
       notifyIdleIfSo();
     },
     idle() {

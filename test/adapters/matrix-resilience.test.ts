@@ -146,6 +146,29 @@ describe('a homeserver that is down for a while', () => {
   });
 });
 
+describe('a homeserver that stops answering', () => {
+  it('holds back only the Matrix deliveries: the same letters’ forwards and receipts by email go out meanwhile', async () => {
+    // One slot a channel: a single hanging Matrix send would hold every delivery if the slots were shared.
+    world = await startMatrixWorld({ config: { outbox: { concurrency: 1 } } });
+    const current = world;
+    const postsToRh = (request: { method: string; path: string }) =>
+      request.method === 'PUT' && decodeURIComponent(request.path).includes(`/rooms/${current.rhRoom}/send/`);
+    const hanging = world.fake.hold(postsToRh);
+    const numbers: string[] = [];
+    for (const subject of ['Congé', 'Attestation', 'Mutation']) numbers.push(await emailToRh(world, subject));
+
+    const relay = world.gateway.relay!;
+    await relay.waitForMessages(3, { to: 'rh-team@dept.test' });
+    await relay.waitForMessages(3, { to: 'karim@citizen.test' });
+    expect(hanging.held()).toBeGreaterThan(0);
+    expect(notices({ fake: world.fake, roomId: world.rhRoom, sender: world.bot })).toHaveLength(0);
+
+    hanging.release();
+    const posted = await world.waitForNotices(world.rhRoom, 3);
+    for (const number of numbers) expect(posted.filter((event) => bodyOf(event).includes(number))).toHaveLength(1);
+  });
+});
+
 describe('what the bot does not act on', () => {
   it('its own events and other bots’ notices, even when they look like commands', async () => {
     world = await startMatrixWorld();

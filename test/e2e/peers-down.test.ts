@@ -9,7 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { eq } from 'drizzle-orm';
 import { deliveries } from '../../src/db/schema.js';
+import { newDelivery } from '../../src/letters/letters.usecases.js';
 import { runWasl } from '../helpers/cli.js';
 import { waitFor, gatewayPerTest } from '../helpers/gateway.js';
 import { sendLetter } from '../helpers/smtp-client.js';
@@ -61,5 +63,25 @@ describe('deliveries to a department server that stays down', () => {
       for (const socket of sockets) socket.destroy();
       silent.close();
     }
+  });
+
+  it('for a channel no longer running are kept and retried in a pool of their own, beside the running channels', async () => {
+    // Slack deliveries left by an earlier configuration, when the gateway now runs email alone.
+    const test = await start({ config: { outbox: { concurrency: 1, retryBaseMs: 60_000 } } });
+    await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('before') });
+    await test.relay!.waitForMessages(2);
+    const letterId = test.gateway.db.select().from(deliveries).all()[0]!.letterId;
+    const at = new Date();
+    test.gateway.db
+      .insert(deliveries)
+      .values(['C1', 'C2', 'C3'].map((channelId) => newDelivery({ letterId, kind: 'forward', target: { channel: 'slack', id: channelId }, departmentCode: 'RH', at })))
+      .run();
+    test.gateway.outbox.wake();
+
+    await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('after') });
+    await test.relay!.waitForMessages(4);
+    const slackRows = () => test.gateway.db.select().from(deliveries).where(eq(deliveries.channel, 'slack')).all();
+    await waitFor(() => slackRows().every((row) => row.attempts === 1), { what: 'the Slack deliveries tried once' });
+    expect(slackRows().map((row) => `${row.status} ${row.lastErrorCode}`)).toEqual(Array(3).fill('pending channel.off'));
   });
 });

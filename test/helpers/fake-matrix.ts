@@ -7,7 +7,8 @@
  * Rooms keep one ordered stream of events; a sync token is a position in it. Tests act as the
  * other people (`sendAs`, `invite`, `uploadAs`) and assert on what the homeserver received
  * (`eventsIn`, `requests`). It can be stopped and started again on the same port (a homeserver
- * down for a while), told to refuse requests (rate limits), and told to deliver an event again.
+ * down for a while), told to refuse requests (rate limits) or to hold them unanswered (a
+ * homeserver that hangs), and told to deliver an event again.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -75,6 +76,8 @@ export interface FakeMatrix {
   media(mxc: string): Media | undefined;
   /** Answers the next `times` requests that match with this status and Matrix error body. */
   refuse(input: { match: (request: RecordedRequest) => boolean; status: number; body: Record<string, unknown>; times?: number }): void;
+  /** Leaves the requests that match unanswered until `release`, which then handles them as usual. */
+  hold(match: (request: RecordedRequest) => boolean): { held(): number; release(): void };
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -90,6 +93,7 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
   const filters = new Map<string, unknown>();
   const mediaStore = new Map<string, Media>();
   const refusals: Refusal[] = [];
+  const holds: { match: (request: RecordedRequest) => boolean; waiting: (() => void)[] | undefined }[] = [];
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   let waiters: (() => void)[] = [];
@@ -239,6 +243,8 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
       refusal.remaining -= 1;
       return send(response, refusal.status, refusal.body);
     }
+    const hold = holds.find((candidate) => candidate.waiting && candidate.match(recorded));
+    if (hold) await new Promise<void>((resolve) => hold.waiting!.push(resolve));
 
     if (path === `${CLIENT}versions`) {
       return send(response, 200, { versions: ['v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10', 'v1.11'], unstable_features: {} });
@@ -419,6 +425,18 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
     },
     refuse({ match, status, body, times = 1 }) {
       refusals.push({ match, status, body, remaining: times });
+    },
+    hold(match) {
+      const hold = { match, waiting: [] as (() => void)[] | undefined };
+      holds.push(hold);
+      return {
+        held: () => hold.waiting?.length ?? 0,
+        release() {
+          const waiting = hold.waiting ?? [];
+          hold.waiting = undefined;
+          for (const resume of waiting) resume();
+        },
+      };
     },
     async stop() {
       const current = server;

@@ -1,0 +1,1 @@
+CREATE INDEX `deliveries_due_by_channel_index` ON `deliveries` (`channel`,`next_attempt_at`) WHERE "deliveries"."status" = 'pending';
