@@ -12,9 +12,10 @@ describe('registration numbers', () => {
     expect(formatNumber({ format: 'BO/{year}/{seq}', year: 2027, direction: 'A', sequence: 7 })).toBe('BO/2027/7');
   });
 
+  // Casablanca was UTC+1 on that night in every time-zone release (2026c moved Morocco to UTC+0 from 20 September 2026 on).
   it('a letter at 00:30 on 1 January in Casablanca belongs to the new year, although it is still 31 December in UTC', () => {
-    const date = new Date('2026-12-31T23:30:00Z');
-    expect(yearIn({ date, timezone: 'Africa/Casablanca' })).toBe(2027);
-    expect(yearIn({ date, timezone: 'UTC' })).toBe(2026);
+    const date = new Date('2025-12-31T23:30:00Z');
+    expect(yearIn({ date, timezone: 'Africa/Casablanca' })).toBe(2026);
+    expect(yearIn({ date, timezone: 'UTC' })).toBe(2025);
   });
 });
