@@ -150,7 +150,9 @@ export function createGateway({
       for (const [name, reason] of channelsOff) logger.info({ channel: name, phase: 'start' }, `channel off: ${reason}`);
       for (const adapter of adapters.values()) await adapter.start();
       worker.start();
-      logger.info({ phase: 'start', http: httpUrl, publicUrl: publicUrl(), channels: [...adapters.keys()] }, 'wasl gateway started');
+      // The office calendar follows the time-zone release inside this Node.js (README, "Node.js versions").
+      const calendar = { timezone: config.timezone, tzdata: process.versions.tz };
+      logger.info({ phase: 'start', http: httpUrl, publicUrl: publicUrl(), channels: [...adapters.keys()], calendar }, 'wasl gateway started');
     },
     async stop() {
       // Intake first: nothing new is accepted while the rest winds down.
