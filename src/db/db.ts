@@ -17,11 +17,13 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
 export function openDatabase({ file, busyTimeoutMs = 5000 }: { file: string; busyTimeoutMs?: number }): Db {
   mkdirSync(dirname(file), { recursive: true });
   const client = new Database(file);
-  client.pragma('journal_mode = WAL');
-  client.pragma('synchronous = FULL');
-  client.pragma('foreign_keys = ON');
+  // exec, not pragma(): pragma() makes a statement and drops it, and Node 24.19-24.21 abort when the
+  // garbage collector frees one (nodejs/node#65446). Every statement of the register lives as long as it.
+  client.exec('PRAGMA journal_mode = WAL');
+  client.exec('PRAGMA synchronous = FULL');
+  client.exec('PRAGMA foreign_keys = ON');
   // Another process (the CLI beside a running gateway) may hold the write lock briefly.
-  client.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+  client.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
   cacheStatements(client);
   const db = drizzle(client, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS_DIR });
