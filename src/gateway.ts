@@ -13,6 +13,7 @@ import { openDatabase, type Db } from './db/db.js';
 import { createGroupCommit, walFlusher, type FlushToDisk } from './db/group-commit.js';
 import * as letterRepository from './letters/letters.repository.js';
 import { createRegister, type Register } from './letters/letters.usecases.js';
+import { olderTimeZoneDataWarning, shippedTimeZoneData } from './letters/time-zone-data.js';
 import { loadOrCreateSigningKey } from './evidence/signing-key.js';
 import { createLogger } from './logger.js';
 import { keepMessage } from './mailbox/mailbox.repository.js';
@@ -150,8 +151,10 @@ export function createGateway({
       for (const [name, reason] of channelsOff) logger.info({ channel: name, phase: 'start' }, `channel off: ${reason}`);
       for (const adapter of adapters.values()) await adapter.start();
       worker.start();
-      // The office calendar follows the time-zone release inside this Node.js (README, "Node.js versions").
+      // The office calendar follows the time-zone release ICU loaded as the process started (vendor/icu-tzdata/README.md).
       const calendar = { timezone: config.timezone, tzdata: process.versions.tz };
+      const olderCalendar = olderTimeZoneDataWarning({ running: process.versions.tz, shipped: shippedTimeZoneData(), overridden: env.ICU_TIMEZONE_FILES_DIR });
+      if (olderCalendar) logger.warn({ phase: 'start', calendar }, olderCalendar);
       logger.info({ phase: 'start', http: httpUrl, publicUrl: publicUrl(), channels: [...adapters.keys()], calendar }, 'wasl gateway started');
     },
     async stop() {

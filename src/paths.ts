@@ -1,6 +1,6 @@
 /**
- * Where the shipped files (config/, templates/, drizzle/) are. The code runs from src/ under vitest
- * and from dist/src/ once built, so the root is found by walking up to package.json.
+ * Where the shipped files (config/, templates/, drizzle/, vendor/) are. The code runs from src/
+ * under vitest and from dist/src/ once built, so the root is found by walking up to package.json.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,3 +20,4 @@ export const PROJECT_ROOT = findProjectRoot(dirname(fileURLToPath(import.meta.ur
 export const SHIPPED_CONFIG_PATH = join(PROJECT_ROOT, 'config', 'default.yaml');
 export const TEMPLATES_DIR = join(PROJECT_ROOT, 'templates');
 export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'drizzle');
+export const TZDATA_DIR = join(PROJECT_ROOT, 'vendor', 'icu-tzdata');
