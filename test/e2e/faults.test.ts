@@ -20,8 +20,8 @@ describe('a register that cannot write', () => {
     const test = await start();
     const client = test.gateway.db.$client;
     // Cap the file at its current size: SQLite then fails writes with SQLITE_FULL, as on a full disk.
-    const pages = client.pragma('page_count', { simple: true }) as number;
-    client.pragma(`max_page_count = ${pages}`);
+    const pages = (client.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
+    client.exec(`PRAGMA max_page_count = ${pages}`);
     const big = `From: f@citizen.test\r\nTo: rh@wasl.local\r\nSubject: full\r\nMessage-ID: <full@citizen.test>\r\n\r\n${'x'.repeat(100_000)}\r\n`;
 
     const refused = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: big });
@@ -29,7 +29,7 @@ describe('a register that cannot write', () => {
     expect(refused.data?.text).toMatch(/^4\.3\.0 .*try again later/);
     expect(test.gateway.db.select().from(letters).all()).toHaveLength(0);
 
-    client.pragma('max_page_count = 1073741823');
+    client.exec('PRAGMA max_page_count = 1073741823');
     const accepted = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: big });
     expect(accepted.data?.code).toBe(250);
     expect(test.gateway.db.select().from(letters).all()).toHaveLength(1);

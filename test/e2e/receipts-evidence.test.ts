@@ -166,7 +166,7 @@ describe('the register’s hash chain', () => {
   it("lets an auditor holding only the register file and the office's public key verify it, and makes no key of its own", async () => {
     const copy = mkdtempSync(join(tmpdir(), 'wasl-audit-'));
     try {
-      test.gateway.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+      test.gateway.db.$client.exec('PRAGMA wal_checkpoint(TRUNCATE)');
       copyFileSync(join(test.dataDir, 'wasl.sqlite'), join(copy, 'wasl.sqlite'));
       const publicKeyFile = join(copy, 'office.pub');
       writeFileSync(publicKeyFile, loadOrCreateSigningKey({ dataDir: test.dataDir }).publicKeyPem);
@@ -191,12 +191,12 @@ describe('the register’s hash chain', () => {
   /** Tampers with a copy of the register, as someone with access to the database file could. */
   async function verifyTampered(sql: string): Promise<{ code: number | null; stdout: string }> {
     const copy = mkdtempSync(join(tmpdir(), 'wasl-tampered-'));
-    test.gateway.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+    test.gateway.db.$client.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     copyFileSync(join(test.dataDir, 'wasl.sqlite'), join(copy, 'wasl.sqlite'));
     execFileSync('cp', ['-r', join(test.dataDir, 'keys'), join(copy, 'keys')]);
     const database = new Database(join(copy, 'wasl.sqlite'));
     // Someone editing the file by hand is not held back by our foreign keys.
-    database.pragma('foreign_keys = OFF');
+    database.exec('PRAGMA foreign_keys = OFF');
     database.exec(sql);
     database.close();
     const file = join(copy, 'wasl.yaml');
