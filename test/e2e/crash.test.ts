@@ -15,6 +15,7 @@ import { stringify } from 'yaml';
 import type { ChildProcess } from 'node:child_process';
 import { spawnWasl } from '../helpers/cli.js';
 import { TEST_DEPARTMENTS, waitFor } from '../helpers/gateway.js';
+import { keepUntilExit } from '../helpers/keep-alive.js';
 import { startMailSink, type MailSink } from '../helpers/mail-sink.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
@@ -118,11 +119,16 @@ describe('a gateway killed with SIGKILL while letters arrive', () => {
 
     const database = new Database(join(dataDir, 'wasl.sqlite'), { readonly: true });
     try {
-      await waitFor(() => (database.prepare("select count(*) as n from deliveries where status != 'sent'").get() as { n: number }).n === 0, {
+      // Prepared once, not on every poll, and kept (see keep-alive.ts).
+      const unsent = database.prepare("select count(*) as n from deliveries where status != 'sent'");
+      keepUntilExit(database, unsent);
+      await waitFor(() => (unsent.get() as { n: number }).n === 0, {
         timeoutMs: 30_000,
         what: 'every delivery sent',
       });
-      const rows = database.prepare("select number, sequence, external_id as externalId from letters where direction = 'A' order by sequence").all() as { number: string; sequence: number; externalId: string }[];
+      const registered = database.prepare("select number, sequence, external_id as externalId from letters where direction = 'A' order by sequence");
+      keepUntilExit(registered);
+      const rows = registered.all() as { number: string; sequence: number; externalId: string }[];
 
       expect(acknowledged.size).toBeGreaterThan(10);
       // Every letter that got 250 is in the register exactly once, under the number it was given.

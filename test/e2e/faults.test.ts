@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { letters } from '../../src/db/schema.js';
 import { gatewayPerTest, waitFor } from '../helpers/gateway.js';
 import { heldDisk } from '../helpers/held-disk.js';
+import { keepUntilExit } from '../helpers/keep-alive.js';
 import { sendLetter, SmtpSession } from '../helpers/smtp-client.js';
 
 const start = gatewayPerTest();
@@ -38,6 +39,7 @@ describe('a register that cannot write', () => {
   it('when another process holds the database locked, the sender gets 451 and nothing is stored', async () => {
     const test = await start({ config: { database: { busyTimeoutMs: 200 } } });
     const other = new Database(join(test.dataDir, 'wasl.sqlite'));
+    keepUntilExit(other);
     other.exec('BEGIN EXCLUSIVE');
     try {
       const reply = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: letter('locked') });

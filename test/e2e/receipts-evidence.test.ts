@@ -13,6 +13,7 @@ import { verifyRegister } from '../../src/receipts/register-verify.js';
 import { loadOrCreateSigningKey } from '../../src/evidence/signing-key.js';
 import { runWasl } from '../helpers/cli.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { keepUntilExit } from '../helpers/keep-alive.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
@@ -195,6 +196,7 @@ describe('the register’s hash chain', () => {
     copyFileSync(join(test.dataDir, 'wasl.sqlite'), join(copy, 'wasl.sqlite'));
     execFileSync('cp', ['-r', join(test.dataDir, 'keys'), join(copy, 'keys')]);
     const database = new Database(join(copy, 'wasl.sqlite'));
+    keepUntilExit(database);
     // Someone editing the file by hand is not held back by our foreign keys.
     database.exec('PRAGMA foreign_keys = OFF');
     database.exec(sql);

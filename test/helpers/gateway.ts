@@ -13,6 +13,7 @@ import type { AdapterDefinition } from '../../src/channels/port.js';
 import { parseConfig, type WaslConfig } from '../../src/config/config.load.js';
 import type { FlushToDisk } from '../../src/db/group-commit.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
+import { keepUntilExit } from './keep-alive.js';
 import { startMailSink, type MailSink } from './mail-sink.js';
 
 export { waitFor } from './wait.js';
@@ -111,6 +112,7 @@ export async function startTestGateway({
     async stopGateway() {
       if (running) await gateway.stop();
       running = false;
+      keepUntilExit(gateway.db.$client);
     },
     async restart() {
       await handle.stopGateway();

@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { openDatabase, type Db } from '../../src/db/db.js';
+import { keepUntilExit } from './keep-alive.js';
 
 export function temporaryRegister(): Db {
   const directory = mkdtempSync(join(tmpdir(), 'wasl-register-'));
   const db = openDatabase({ file: join(directory, 'register.sqlite') });
   onTestFinished(() => {
     db.$client.close();
+    keepUntilExit(db.$client);
     rmSync(directory, { recursive: true, force: true });
   });
   return db;
