@@ -57,19 +57,28 @@ export function createOutboxWorker({
    * more set: a peer that hangs (a homeserver that never answers holds a slot until the request
    * times out) then delays its own channel's deliveries only, never the receipts of the others.
    */
-  const pools: readonly ChannelPool[] = [...[...adapters.keys()].map((channel) => ({ channel })), { outside: [...adapters.keys()] }];
-  const poolOf = (channel: string): ChannelPool => pools.find((pool) => 'channel' in pool && pool.channel === channel) ?? pools.at(-1)!;
-  const sendingIn = new Map<ChannelPool, number>(pools.map((pool) => [pool, 0]));
-  const roomIn = (pool: ChannelPool) => config.concurrency - sendingIn.get(pool)!;
-  /**
-   * Per pool, whether the register may hold deliveries due now that nobody handed over: false after
-   * a claim that found fewer than it had room for, until the next one falls due, a poll, or a wake.
-   */
-  const mayHaveDue = new Map<ChannelPool, boolean>(pools.map((pool) => [pool, true]));
+  interface Pool {
+    channels: ChannelPool;
+    /** Sends under way. */
+    sending: number;
+    /**
+     * Whether the register may hold deliveries due now that nobody handed over: false after a claim
+     * that found fewer than it had room for, until the next one falls due, a poll, or a wake.
+     */
+    mayHaveDue: boolean;
+    /** Handed over at birth (claimed already), waiting for a free slot; `stored` resolves once their commit is on disk. */
+    waiting: { delivery: DeliveryRow; stored: Promise<unknown> }[];
+  }
+  const pools: readonly Pool[] = [...[...adapters.keys()].map((channel) => ({ channel })), { outside: [...adapters.keys()] }].map((channels) => ({
+    channels,
+    sending: 0,
+    mayHaveDue: true,
+    waiting: [],
+  }));
+  const poolOf = (channel: string): Pool => pools.find((pool) => 'channel' in pool.channels && pool.channels.channel === channel) ?? pools.at(-1)!;
+  const roomIn = (pool: Pool) => config.concurrency - pool.sending;
+  const anyWaiting = () => pools.some((pool) => pool.waiting.length > 0);
   let wakes = 0;
-  /** Handed over at birth (claimed already), waiting for a free slot of their pool; `stored` resolves once their commit is on disk. */
-  const waitingIn = new Map<ChannelPool, { delivery: DeliveryRow; stored: Promise<unknown> }[]>(pools.map((pool) => [pool, []]));
-  const anyWaiting = () => [...waitingIn.values()].some((queue) => queue.length > 0);
   const inFlight = new Map<number, Promise<void>>();
   /** Marks of finished sends not yet committed. */
   const marks = new Set<Promise<void>>();
@@ -92,7 +101,7 @@ export function createOutboxWorker({
   }
 
   function wake(): void {
-    for (const pool of pools) mayHaveDue.set(pool, true);
+    for (const pool of pools) pool.mayHaveDue = true;
     wakes += 1;
     nudge();
   }
@@ -113,10 +122,10 @@ export function createOutboxWorker({
 
   function start(delivery: DeliveryRow, stored?: Promise<unknown>): void {
     const pool = poolOf(delivery.channel);
-    sendingIn.set(pool, sendingIn.get(pool)! + 1);
+    pool.sending += 1;
     const promise = send(delivery, stored).finally(() => {
       inFlight.delete(delivery.id);
-      sendingIn.set(pool, sendingIn.get(pool)! - 1);
+      pool.sending -= 1;
       nudge();
       notifyIdleIfSo();
     });
@@ -125,9 +134,9 @@ export function createOutboxWorker({
 
   /** Deliveries handed over at birth go first: they are claimed already. Each waits for a slot of its own channel. */
   function startWaiting(): void {
-    for (const [pool, queue] of waitingIn) {
-      while (queue.length > 0 && roomIn(pool) > 0) {
-        const { delivery, stored } = queue.shift()!;
+    for (const pool of pools) {
+      while (pool.waiting.length > 0 && roomIn(pool) > 0) {
+        const { delivery, stored } = pool.waiting.shift()!;
         start(delivery, stored);
       }
     }
@@ -140,13 +149,13 @@ export function createOutboxWorker({
       claimAgain = true;
       return;
     }
-    const claims = pools.filter((pool) => mayHaveDue.get(pool) && roomIn(pool) > 0).map((pool) => ({ pool, limit: roomIn(pool) }));
+    const claims = pools.filter((pool) => pool.mayHaveDue && roomIn(pool) > 0).map((pool) => ({ pool, limit: roomIn(pool) }));
     if (claims.length === 0) return notifyIdleIfSo();
     const wakesBefore = wakes;
     // Claims ride the shared group commit, a batch of deliveries at once. A claim resolves only
     // once the disk holds every write before it, so nothing is sent for a letter a power cut could
     // still take back (its sender has not had the 250 yet); the claim itself, lost, is made again.
-    claiming = commit((tx) => claims.map(({ pool, limit }) => outbox.claimDue(tx, { at: now(), limit, pool })), { wait: 'earlier' })
+    claiming = commit((tx) => claims.map(({ pool, limit }) => outbox.claimDue(tx, { at: now(), limit, pool: pool.channels })), { wait: 'earlier' })
       .then(
         (claimedPerPool) => {
           const claimed = claimedPerPool.flat();
@@ -157,7 +166,7 @@ export function createOutboxWorker({
           const short = claims.filter(({ limit }, index) => claimedPerPool[index]!.length < limit);
           if (short.length > 0) {
             // Unless a wake came meanwhile: what woke it may have been committed after this claim.
-            if (wakes === wakesBefore) for (const { pool } of short) mayHaveDue.set(pool, false);
+            if (wakes === wakesBefore) for (const { pool } of short) pool.mayHaveDue = false;
             const due = outbox.nextDueAt(db);
             const untilDue = due ? due.getTime() - now().getTime() : config.pollIntervalMs;
             schedule(Math.min(config.pollIntervalMs, Math.max(untilDue, 0)));
@@ -315,7 +324,7 @@ export function createOutboxWorker({
     take(deliveries, stored) {
       // Committed while the worker stops: back to the queue, for the next start.
       if (!running) return returnToQueue(deliveries);
-      for (const delivery of deliveries) waitingIn.get(poolOf(delivery.channel))!.push({ delivery, stored });
+      for (const delivery of deliveries) poolOf(delivery.channel).waiting.push({ delivery, stored });
       // At once, not on the next turn: composing them overlaps the flush of their commit.
       startWaiting();
     },
@@ -330,7 +339,7 @@ export function createOutboxWorker({
       // Finished sends are marked first: only those still under way go back to the queue.
       await Promise.allSettled([...marks]);
       if (inFlight.size > 0 || anyWaiting()) outbox.returnInterruptedToQueue(db, now());
-      for (const queue of waitingIn.values()) queue.length = 0;
+      for (const pool of pools) pool.waiting = [];
       notifyIdleIfSo();
     },
     idle() {
