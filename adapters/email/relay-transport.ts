@@ -46,33 +46,16 @@ export function relayAddress(url: string): { host: string; port: number; secure:
  * Opens the relay connection with TCP_NODELAY. nodemailer writes a message in pieces; with Nagle's
  * algorithm on, the last piece waits for the relay's delayed ACK (40 ms on Linux) on every message,
  * which capped a pooled connection near 25 messages a second. nodemailer upgrades it to TLS itself.
+ *
+ * The socket is handed over while it still connects, so its failure (refused, timed out) reaches
+ * nodemailer as the connection's own error. Reported through this callback instead, nodemailer's
+ * pool neither fails the connection nor removes it: once a refused connect had happened on each of
+ * its `maxConnections`, every later send waited forever (nodemailer 7.0).
  */
-function connectWithoutDelay({
-  host,
-  port,
-  timeoutMs,
-  callback,
-}: {
-  host: string;
-  port: number;
-  timeoutMs: number;
-  callback: (error: Error | null, socket?: { connection: Socket }) => void;
-}): void {
-  let answered = false;
-  const answer = (error: Error | null, socket?: Socket) => {
-    if (answered) return;
-    answered = true;
-    clearTimeout(timer);
-    callback(error, socket ? { connection: socket } : undefined);
-  };
+function connectWithoutDelay({ host, port }: { host: string; port: number }): { connection: Socket } {
   const socket = connect({ host, port, noDelay: true });
-  const timer = setTimeout(() => {
-    socket.destroy();
-    answer(Object.assign(new Error(`connection to ${host}:${port} timed out`), { code: 'ETIMEDOUT' }));
-  }, timeoutMs);
   coalesceWrites(socket);
-  socket.once('connect', () => answer(null, socket));
-  socket.once('error', (error) => answer(error));
+  return { connection: socket };
 }
 
 /**
@@ -95,8 +78,7 @@ export function createRelayTransport(config: RelayConfig) {
   const address = relayAddress(config.url);
   return nodemailer.createTransport({
     ...address,
-    getSocket: (_options: unknown, callback: (error: Error | null, socket?: { connection: Socket }) => void) =>
-      connectWithoutDelay({ ...address, timeoutMs: config.timeoutMs, callback }),
+    getSocket: (_options: unknown, callback: (error: Error | null, socket?: { connection: Socket }) => void) => callback(null, connectWithoutDelay(address)),
     pool: true,
     maxConnections: config.maxConnections,
     // nodemailer recycles a pooled connection after 100 messages by default; each new one

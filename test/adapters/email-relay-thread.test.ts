@@ -1,6 +1,12 @@
 /** Outgoing mail is built and sent from a thread of its own; its end loses nothing the outbox cannot retry. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayPort, OutboundMessage } from '../../src/channels/port.js';
 import { createMailSender } from '../../adapters/email/smtp-outgoing.js';
 import { startMailSink, type MailSink } from '../helpers/mail-sink.js';
@@ -76,5 +82,84 @@ describe('the relay thread', () => {
     await sender.send(receipt(2));
     const [message] = await sink.waitForMessages(1);
     expect(message!.parsed.messageId).toBe('<wasl.2.2026-A-000002@wasl.test>');
+  });
+
+  it('fails every send as temporary while the relay refuses connections, however many wait for a connection, and delivers once it listens', async () => {
+    const closed: Server = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise((resolve) => closed.close(resolve));
+    const sender = createMailSender({ config: { ...settings, url: `smtp://127.0.0.1:${port}` }, identity, port: noGateway });
+    cleanups.push(() => sender.close());
+
+    // Three times as many sends as connections: each refused connection must fail its send and leave the pool.
+    const sends = [1, 2, 3, 4, 5, 6].map((deliveryId) => sender.send(receipt(deliveryId)));
+    const outcomes = await Promise.allSettled(sends);
+    expect(outcomes.map((outcome) => outcome.status === 'rejected' && `${outcome.reason.code} ${outcome.reason.temporary}`)).toEqual(
+      Array(6).fill('delivery.unavailable true'),
+    );
+
+    const sink = await startMailSink({ port });
+    cleanups.push(() => sink.stop());
+    await Promise.all([7, 8, 9].map((deliveryId) => sender.send(receipt(deliveryId))));
+    expect((await sink.waitForMessages(3)).map((message) => message.parsed.messageId).sort()).toEqual([7, 8, 9].map((id) => `<wasl.${id}.2026-A-00000${id}@wasl.test>`));
+  });
+});
+
+describe('a relay that speaks TLS and asks for a login', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'wasl-relay-tls-'));
+  const key = join(directory, 'relay.key');
+  const cert = join(directory, 'relay.crt');
+  beforeAll(() => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=relay.test'], { stdio: 'ignore' });
+  });
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  /** The operator's relay: implicit TLS (smtps) or STARTTLS, required before the login; keeps what it accepts with whether it came encrypted. */
+  async function startRelay({ secure }: { secure: boolean }) {
+    const received: { encrypted: boolean; user: string | undefined; subject: string | undefined }[] = [];
+    const server = new SMTPServer({
+      secure,
+      key: readFileSync(key),
+      cert: readFileSync(cert),
+      disableReverseLookup: true,
+      logger: false,
+      onAuth(auth, _session, callback) {
+        if (auth.username === 'bureau' && auth.password === 's3cret') return callback(null, { user: auth.username });
+        return callback(Object.assign(new Error('Invalid login'), { responseCode: 535 }));
+      },
+      onData(stream, session, callback) {
+        simpleParser(stream).then((parsed) => {
+          received.push({ encrypted: Boolean(session.secure), user: session.user as string | undefined, subject: parsed.subject });
+          callback();
+        }, callback);
+      },
+    });
+    // A client that refuses the certificate drops the connection mid-handshake, which the server reports as an error.
+    server.on('error', () => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return { port: (server.server.address() as { port: number }).port, received };
+  }
+
+  it.each([
+    ['smtps://', true],
+    ['smtp:// with STARTTLS', false],
+  ])('delivers over %s with the login of the relay URL', async (_label, secure) => {
+    const relay = await startRelay({ secure });
+    const url = `${secure ? 'smtps' : 'smtp'}://bureau:s3cret@127.0.0.1:${relay.port}`;
+    const sender = createMailSender({ config: { ...settings, url, verifyCertificate: false }, identity, port: noGateway });
+    cleanups.push(() => sender.close());
+
+    await Promise.all([1, 2, 3].map((deliveryId) => sender.send(receipt(deliveryId))));
+    expect(relay.received).toEqual(Array(3).fill({ encrypted: true, user: 'bureau', subject: 'وصل الاستلام — accusé de réception' }));
+  });
+
+  it('refuses a relay whose certificate it cannot verify, as a temporary failure', async () => {
+    const relay = await startRelay({ secure: true });
+    const sender = createMailSender({ config: { ...settings, url: `smtps://bureau:s3cret@127.0.0.1:${relay.port}` }, identity, port: noGateway });
+    cleanups.push(() => sender.close());
+    await expect(sender.send(receipt(1))).rejects.toMatchObject({ code: 'delivery.unavailable', temporary: true });
+    expect(relay.received).toEqual([]);
   });
 });
