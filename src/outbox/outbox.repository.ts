@@ -1,5 +1,5 @@
 /** Reads and moves deliveries through pending -> sending -> sent | failed. */
-import { and, asc, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import { preparedQueries, type Db } from '../db/db.js';
 import type { DeliveryRow, Tx } from '../letters/letters.repository.js';
 import { letters } from '../letters/letters.tables.js';
@@ -45,6 +45,13 @@ const hot = preparedQueries((db) => {
       .orderBy(asc(deliveries.nextAttemptAt))
       .limit(1)
       .prepare(),
+    nextDueAfter: db
+      .select({ at: deliveries.nextAttemptAt })
+      .from(deliveries)
+      .where(and(eq(deliveries.status, 'pending'), gt(deliveries.nextAttemptAt, $('after'))))
+      .orderBy(asc(deliveries.nextAttemptAt))
+      .limit(1)
+      .prepare(),
     markSent: db
       .update(deliveries)
       .set({ status: 'sent', externalId: sql`${$('externalId')}`, updatedAt: sql`${$('at')}`, lastError: null, lastErrorCode: null })
@@ -77,6 +84,11 @@ export function releaseClaims(db: Db, { ids, at }: { ids: number[]; at: Date }):
 
 export function nextDueAt(db: Db): Date | undefined {
   return hot(db).nextDueAt.get()?.at;
+}
+
+/** When the first delivery due later than `after` falls due. */
+export function nextDueAfter(db: Db, after: Date): Date | undefined {
+  return hot(db).nextDueAfter.get({ after: after.getTime() })?.at;
 }
 
 export function markSent(tx: Tx, { id, externalId, at }: { id: number; externalId: string; at: Date }): void {

@@ -152,10 +152,17 @@ export function createOutboxWorker({
     const claims = pools.filter((pool) => pool.mayHaveDue && roomIn(pool) > 0).map((pool) => ({ pool, limit: roomIn(pool) }));
     if (claims.length === 0) return notifyIdleIfSo();
     const wakesBefore = wakes;
+    let claimedAt!: Date;
     // Claims ride the shared group commit, a batch of deliveries at once. A claim resolves only
     // once the disk holds every write before it, so nothing is sent for a letter a power cut could
     // still take back (its sender has not had the 250 yet); the claim itself, lost, is made again.
-    claiming = commit((tx) => claims.map(({ pool, limit }) => outbox.claimDue(tx, { at: now(), limit, pool: pool.channels })), { wait: 'earlier' })
+    claiming = commit(
+      (tx) => {
+        claimedAt = now();
+        return claims.map(({ pool, limit }) => outbox.claimDue(tx, { at: claimedAt, limit, pool: pool.channels }));
+      },
+      { wait: 'earlier' },
+    )
       .then(
         (claimedPerPool) => {
           const claimed = claimedPerPool.flat();
@@ -167,7 +174,10 @@ export function createOutboxWorker({
           if (short.length > 0) {
             // Unless a wake came meanwhile: what woke it may have been committed after this claim.
             if (wakes === wakesBefore) for (const { pool } of short) pool.mayHaveDue = false;
-            const due = outbox.nextDueAt(db);
+            // A short claim took everything of its pool due by then; what else was due is waiting for
+            // a slot, and a finished send runs the worker for it. Looking ahead at that would wake the
+            // worker at once, and again after each empty claim, for as long as a peer held every slot.
+            const due = outbox.nextDueAfter(db, claimedAt);
             const untilDue = due ? due.getTime() - now().getTime() : config.pollIntervalMs;
             schedule(Math.min(config.pollIntervalMs, Math.max(untilDue, 0)));
           }

@@ -65,6 +65,49 @@ describe('deliveries to a department server that stays down', () => {
     }
   });
 
+  it('that holds every connection leaves the deliveries due meanwhile waiting for a slot, without the outbox looking for them again and again', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const { port } = silent.address() as { port: number };
+    let clockReads = 0;
+    const now = () => {
+      clockReads += 1;
+      return new Date();
+    };
+    try {
+      const test = await start({
+        now,
+        config: {
+          adapters: { email: { outbound: { url: `smtp://127.0.0.1:${port}`, timeoutMs: 30_000 } } },
+          outbox: { concurrency: 1, pollIntervalMs: 60_000, retryBaseMs: 60_000 },
+        },
+      });
+      // The forward takes the channel's one slot and hangs; the receipt waits for it.
+      await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('held') });
+      await waitFor(() => sockets.length > 0, { what: 'a connection to the silent server' });
+      // Two more deliveries fall due, as retries do, while the slot is taken.
+      const letterId = test.gateway.db.select().from(deliveries).all()[0]!.letterId;
+      test.gateway.db
+        .insert(deliveries)
+        .values(['one@dept.test', 'two@dept.test'].map((id) => newDelivery({ letterId, kind: 'forward', target: { channel: 'email', id }, departmentCode: 'RH', at: new Date() })))
+        .run();
+      test.gateway.outbox.wake();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+
+      const readsBefore = clockReads;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Each look at the register reads the clock; a worker that looked again after every empty claim read it hundreds of times here.
+      expect(clockReads - readsBefore).toBeLessThan(10);
+      const waiting = test.gateway.db.select().from(deliveries).where(eq(deliveries.status, 'pending')).all();
+      expect(waiting.map((row) => `${row.targetId} ${row.attempts}`).sort()).toEqual(['one@dept.test 0', 'two@dept.test 0']);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
   it('for a channel no longer running are kept and retried in a pool of their own, beside the running channels', async () => {
     // Slack deliveries left by an earlier configuration, when the gateway now runs email alone.
     const test = await start({ config: { outbox: { concurrency: 1, retryBaseMs: 60_000 } } });
