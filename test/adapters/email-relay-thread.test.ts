@@ -1,6 +1,6 @@
 /** Outgoing mail is built and sent from a thread of its own; its end loses nothing the outbox cannot retry. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +82,22 @@ describe('the relay thread', () => {
     await sender.send(receipt(2));
     const [message] = await sink.waitForMessages(1);
     expect(message!.parsed.messageId).toBe('<wasl.2.2026-A-000002@wasl.test>');
+  });
+
+  it.runIf(process.platform === 'linux')('runs below the priority of the thread that takes letters in, so that a busy machine answers senders first', async () => {
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's niceness (the command name before it may hold spaces).
+    const niceness = (thread: string) => Number(readFileSync(`/proc/self/task/${thread}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
+    const threadsAt = (value: number) => readdirSync('/proc/self/task').filter((thread) => niceness(thread) === value);
+    expect(threadsAt(10)).toEqual([]);
+
+    const sink: MailSink = await startMailSink();
+    cleanups.push(() => sink.stop());
+    const sender = createMailSender({ config: { ...settings, url: sink.url }, identity, port: noGateway });
+    cleanups.push(() => sender.close());
+    await sender.send(receipt(1));
+
+    expect(threadsAt(10)).toHaveLength(1);
+    expect(niceness(String(process.pid))).toBe(0);
   });
 
   it('fails every send as temporary while the relay refuses connections, however many wait for a connection, and delivers once it listens', async () => {
