@@ -18,6 +18,22 @@ import { sendLetter } from '../helpers/smtp-client.js';
 
 const start = gatewayPerTest();
 
+/** A department server that accepts connections and never says a word. */
+async function startSilentServer() {
+  const sockets: Socket[] = [];
+  const silent = createServer((socket) => sockets.push(socket));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  return {
+    port: (silent.address() as { port: number }).port,
+    sockets,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    },
+  };
+}
+
 const letter = (id: string) => `From: p@citizen.test\r\nTo: rh@wasl.local\r\nSubject: ${id}\r\nMessage-ID: <${id}@citizen.test>\r\n\r\nx\r\n`;
 
 describe('deliveries to a department server that stays down', () => {
@@ -48,11 +64,7 @@ describe('deliveries to a department server that stays down', () => {
   });
 
   it('that never answers (a connection that hangs) are retried as temporary failures, not lost', async () => {
-    const sockets: Socket[] = [];
-    const silent = createServer((socket) => sockets.push(socket));
-    silent.listen(0, '127.0.0.1');
-    await once(silent, 'listening');
-    const { port } = silent.address() as { port: number };
+    const { port, close } = await startSilentServer();
     try {
       const test = await start({ config: { adapters: { email: { outbound: { url: `smtp://127.0.0.1:${port}`, timeoutMs: 200 } } }, outbox: { retryBaseMs: 60_000 } } });
       await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('hang') });
@@ -60,17 +72,12 @@ describe('deliveries to a department server that stays down', () => {
       const rows = test.gateway.db.select().from(deliveries).all();
       expect(rows.every((row) => row.lastErrorCode === 'delivery.unavailable' && row.nextAttemptAt.getTime() > Date.now())).toBe(true);
     } finally {
-      for (const socket of sockets) socket.destroy();
-      silent.close();
+      close();
     }
   });
 
   it('that holds every connection leaves the deliveries due meanwhile waiting for a slot, without the outbox looking for them again and again', async () => {
-    const sockets: Socket[] = [];
-    const silent = createServer((socket) => sockets.push(socket));
-    silent.listen(0, '127.0.0.1');
-    await once(silent, 'listening');
-    const { port } = silent.address() as { port: number };
+    const { port, sockets, close } = await startSilentServer();
     let clockReads = 0;
     const now = () => {
       clockReads += 1;
@@ -103,8 +110,7 @@ describe('deliveries to a department server that stays down', () => {
       const waiting = test.gateway.db.select().from(deliveries).where(eq(deliveries.status, 'pending')).all();
       expect(waiting.map((row) => `${row.targetId} ${row.attempts}`).sort()).toEqual(['one@dept.test 0', 'two@dept.test 0']);
     } finally {
-      for (const socket of sockets) socket.destroy();
-      silent.close();
+      close();
     }
   });
 
