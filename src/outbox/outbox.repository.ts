@@ -38,13 +38,6 @@ const hot = preparedQueries((db) => {
     claimDueOn: claimDueAmong(eq(deliveries.channel, $('channel'))),
     // The channels given as a JSON array: one statement whatever their number.
     claimDueOutside: claimDueAmong(sql`${deliveries.channel} not in (select value from json_each(${$('channels')}))`),
-    nextDueAt: db
-      .select({ at: deliveries.nextAttemptAt })
-      .from(deliveries)
-      .where(eq(deliveries.status, 'pending'))
-      .orderBy(asc(deliveries.nextAttemptAt))
-      .limit(1)
-      .prepare(),
     nextDueAfter: db
       .select({ at: deliveries.nextAttemptAt })
       .from(deliveries)
@@ -82,13 +75,9 @@ export function releaseClaims(db: Db, { ids, at }: { ids: number[]; at: Date }):
   db.update(deliveries).set({ status: 'pending', attempts: sql`${deliveries.attempts} - 1`, updatedAt: at }).where(inArray(deliveries.id, ids)).run();
 }
 
-export function nextDueAt(db: Db): Date | undefined {
-  return hot(db).nextDueAt.get()?.at;
-}
-
-/** When the first delivery due later than `after` falls due. */
-export function nextDueAfter(db: Db, after: Date): Date | undefined {
-  return hot(db).nextDueAfter.get({ after: after.getTime() })?.at;
+/** When the first pending delivery falls due; with `after`, the first one due later than that. */
+export function nextDueAt(db: Db, { after }: { after?: Date } = {}): Date | undefined {
+  return hot(db).nextDueAfter.get({ after: after?.getTime() ?? Number.MIN_SAFE_INTEGER })?.at;
 }
 
 export function markSent(tx: Tx, { id, externalId, at }: { id: number; externalId: string; at: Date }): void {

@@ -177,7 +177,7 @@ export function createOutboxWorker({
             // A short claim took everything of its pool due by then; what else was due is waiting for
             // a slot, and a finished send runs the worker for it. Looking ahead at that would wake the
             // worker at once, and again after each empty claim, for as long as a peer held every slot.
-            const due = outbox.nextDueAfter(db, claimedAt);
+            const due = outbox.nextDueAt(db, { after: claimedAt });
             const untilDue = due ? due.getTime() - now().getTime() : config.pollIntervalMs;
             schedule(Math.min(config.pollIntervalMs, Math.max(untilDue, 0)));
           }
