@@ -215,7 +215,7 @@ export function createGroupCommit(
       queue.push({ run, wait, committed: committed as ((value: unknown) => void) | undefined, resolve: resolve as (value: unknown) => void, reject });
       if (immediate || commitAfterFlush) return;
       if (wait === 'commit') lingering ??= setTimeout(commitBatch, lingerMs);
-      // Not a claim: it waits only for what is before it, which may be no more than the flush under way.
+      // A claim is committed at once even then: it waits only for what is before it, which may be no more than that flush.
       else if (wait === 'disk' && flushing) commitAfterFlush = true;
       else immediate = setImmediate(commitBatch);
     });

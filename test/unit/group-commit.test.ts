@@ -42,7 +42,7 @@ describe('the group commit', () => {
     const dataVersion = () => dataVersionQuery.get() as number;
     const versionBefore = dataVersion();
     const second = commit(note('second'));
-    await settled(second);
+    expect(await settled(second)).toBe(false);
     const third = commit(note('third'));
     expect(await settled(third)).toBe(false);
     expect(disk.flushes).toHaveLength(1);
