@@ -215,7 +215,8 @@ export function createGroupCommit(
       queue.push({ run, wait, committed: committed as ((value: unknown) => void) | undefined, resolve: resolve as (value: unknown) => void, reject });
       if (immediate || commitAfterFlush) return;
       if (wait === 'commit') lingering ??= setTimeout(commitBatch, lingerMs);
-      // A claim is committed at once even then: it waits only for what is before it, which may be no more than that flush.
+      // A claim is committed at once even then: it waits only for what is before it, which may be
+      // no more than that flush.
       else if (wait === 'disk' && flushing) commitAfterFlush = true;
       else immediate = setImmediate(commitBatch);
     });

@@ -38,7 +38,7 @@ const hot = preparedQueries((db) => {
     claimDueOn: claimDueAmong(eq(deliveries.channel, $('channel'))),
     // The channels given as a JSON array: one statement whatever their number.
     claimDueOutside: claimDueAmong(sql`${deliveries.channel} not in (select value from json_each(${$('channels')}))`),
-    nextDueAfter: db
+    nextDueAt: db
       .select({ at: deliveries.nextAttemptAt })
       .from(deliveries)
       .where(and(eq(deliveries.status, 'pending'), gt(deliveries.nextAttemptAt, $('after'))))
@@ -77,7 +77,7 @@ export function releaseClaims(db: Db, { ids, at }: { ids: number[]; at: Date }):
 
 /** When the first pending delivery falls due; with `after`, the first one due later than that. */
 export function nextDueAt(db: Db, { after }: { after?: Date } = {}): Date | undefined {
-  return hot(db).nextDueAfter.get({ after: after?.getTime() ?? Number.MIN_SAFE_INTEGER })?.at;
+  return hot(db).nextDueAt.get({ after: after?.getTime() ?? Number.MIN_SAFE_INTEGER })?.at;
 }
 
 export function markSent(tx: Tx, { id, externalId, at }: { id: number; externalId: string; at: Date }): void {
