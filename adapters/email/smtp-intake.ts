@@ -81,8 +81,7 @@ export function smtpReplyFor(error: unknown): Error & { responseCode: number } {
   return smtpError(451, 'The letter could not be stored right now; nothing was registered. Please try again later');
 }
 
-/** What one mail transaction (MAIL FROM to the end of DATA) learnt at RCPT time. */
-/** What RCPT TO learnt about the current letter's recipients, so DATA need not route them again. */
+/** What RCPT TO learnt in one mail transaction (MAIL FROM to the end of DATA), so DATA need not route the recipients again. */
 interface TransactionState {
   departmentRecipients?: string[];
   answerToken?: string;
