@@ -77,6 +77,9 @@ export function smtpReplyFor(error: unknown): Error & { responseCode: number } {
   const coded = toWaslError(error);
   if (coded.code === 'department.unknown') return smtpError(550, `${coded.message}: no such department here`);
   if (coded.code === 'letter.too_large') return smtpError(552, coded.message);
+  if (coded.code === 'register.not_confirmed') {
+    return smtpError(451, `4.3.0 The letter is registered as ${String(coded.details?.number)}, but the disk did not confirm it; please try again later: the same message gets the same number`);
+  }
   if (!coded.temporary) return smtpError(554, coded.message);
   return smtpError(451, 'The letter could not be stored right now; nothing was registered. Please try again later');
 }

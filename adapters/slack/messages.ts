@@ -20,6 +20,7 @@ const PHRASE_KEYS = [
   'alreadyRegistered',
   'answerRegistered',
   'notRegistered',
+  'notConfirmed',
   'tooLarge',
   'fileUnreadable',
   'modalUnavailable',

@@ -75,6 +75,7 @@ function refusalPhrase(error: WaslError): PhraseKey {
   if (error.code === 'department.unknown') return 'unknownDepartment';
   if (error.code === 'letter.too_large') return 'tooLarge';
   if (error.code === 'slack.file_unreadable') return 'fileUnreadable';
+  if (error.code === 'register.not_confirmed') return 'notConfirmed';
   return 'notRegistered';
 }
 
@@ -213,6 +214,8 @@ export function createSlackIntake({
         departments: departmentsList(port.departments()),
         size: humanSize(size),
         limit: humanSize(config.maxFileBytes),
+        number: String(error.details?.number ?? ''),
+        command: config.command,
       },
     });
   }
@@ -374,7 +377,8 @@ export function createSlackIntake({
       const error = isWaslError(caught) ? caught : slackError(caught);
       // Over HTTP, Slack retries the event when we answer 500; Socket Mode already acknowledged it.
       if (error.temporary && !config.socketMode) throw error;
-      const text = error.temporary ? say({ language: languageFor(user), key: 'answerNotRegistered' }) : refusalText({ error, language: languageFor(user) });
+      // An answer the disk did not confirm is registered all the same: "nothing was sent" would be wrong.
+      const text = error.temporary && error.code !== 'register.not_confirmed' ? say({ language: languageFor(user), key: 'answerNotRegistered' }) : refusalText({ error, language: languageFor(user) });
       await client.chat.postEphemeral({ channel: message.channel, user: message.user, thread_ts: message.thread_ts, text });
     }
   });

@@ -157,6 +157,8 @@ export function createRegister(options: RegisterOptions): Register {
     const direction: Direction = classification.kind === 'answer' ? 'D' : 'A';
     const replyTo = letter.replyTo;
 
+    /** Set once the letter is committed: if the flush then fails, the letter is in the register all the same. */
+    let committedAs: string | undefined;
     const stored = commit((tx) => {
       // A message sent again is the letter it repeats. An email repeats one only byte for byte: a
       // server retrying sends the same bytes, while some mailers give other letters the same
@@ -262,9 +264,23 @@ export function createRegister(options: RegisterOptions): Register {
       }
       const accepted = { number, receiptUrl: receiptUrl(receiptToken), departments, answers: classification.kind === 'answer' ? classification.original.number : undefined };
       return { duplicate: false, accepted, queued: queueDeliveries(tx, queued) };
-    }, { committed: ({ queued }) => handOff(queued, stored) });
+    }, {
+      committed: ({ accepted, queued }) => {
+        committedAs = accepted.number;
+        handOff(queued, stored);
+      },
+    });
 
-    const result = await stored;
+    const result = await stored.catch((error: unknown) => {
+      // Committed, so the sender should hear its number rather than "nothing was stored": an email
+      // sent again is a duplicate of it, but a chat command sent again would be a second letter.
+      if (committedAs === undefined) throw error;
+      throw new WaslError('register.not_confirmed', `${committedAs} is in the register, but the disk did not confirm it`, {
+        temporary: true,
+        cause: error,
+        details: { number: committedAs },
+      });
+    });
     const { number, receiptUrl: url, departments, answers } = result.accepted;
     return { number, receiptUrl: url, duplicate: result.duplicate, departments, answers };
   }

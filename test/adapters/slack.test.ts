@@ -6,9 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { FlushToDisk } from '../../src/db/group-commit.js';
 import { deliveries, letterEvents, letters } from '../../src/db/schema.js';
 import { FAKE_TEAM, signedRequest, startFakeSlack, type FakeSlack, type SignedResponse, type SlackCall } from '../helpers/fake-slack.js';
 import { startTestGateway, TEST_DEPARTMENTS, waitFor, type PartialConfig, type TestGateway } from '../helpers/gateway.js';
+import { heldDisk } from '../helpers/held-disk.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
@@ -35,13 +37,14 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function start({ slackConfig = {}, outbox = {} }: { slackConfig?: PartialConfig; outbox?: PartialConfig } = {}): Promise<Setup> {
+async function start({ slackConfig = {}, outbox = {}, flushToDisk }: { slackConfig?: PartialConfig; outbox?: PartialConfig; flushToDisk?: FlushToDisk } = {}): Promise<Setup> {
   const slack = await startFakeSlack({ botToken: TOKEN });
   slack.addUser({ id: 'U0ALICE', name: 'alice', realName: 'Alice Benali', locale: 'en-US' });
   slack.addUser({ id: 'U0BOB', name: 'bob', realName: 'Bob Haddad', locale: 'fr-FR' });
   const test = await startTestGateway({
     config: { departments: DEPARTMENTS, outbox, adapters: { slack: slackConfig } },
     env: { WASL_SLACK_SIGNING_SECRET: SECRET, WASL_SLACK_BOT_TOKEN: TOKEN, WASL_SLACK_API_URL: slack.apiUrl },
+    flushToDisk,
   });
   running = { test, slack };
   const url = `${test.httpUrl}/slack/events`;
@@ -183,6 +186,24 @@ describe('sending a letter from Slack', () => {
     expect(accepted.json?.response_type).toBe('ephemeral');
     const number = /\*(\d{4}-A-\d{6})\*/.exec(String(accepted.json?.text))![1]!;
     expect(setup.test.gateway.port.findLetter(number)).toMatchObject({ subject: 'Permis de construire', departments: ['URB'], channel: 'slack' });
+  });
+
+  it('when the disk does not confirm the letter, gives its number and asks to check it before sending it again', async () => {
+    const disk = heldDisk();
+    const setup = await start({ flushToDisk: disk.flushToDisk });
+    const sending = setup.post('command', command({ slack: setup.slack, text: 'send urb Permis de construire\nBonjour.' }));
+    await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
+    disk.flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    // Not "nothing was kept": sent again as a new command, it would be a second letter.
+    expect((await sending).json).toEqual({
+      response_type: 'ephemeral',
+      text: 'Your letter is registered as *2026-A-000001*, but the disk did not confirm it. Before sending it again, check in a moment with */courrier status 2026-A-000001*.',
+    });
+
+    disk.letGo();
+    const status = await setup.post('command', command({ slack: setup.slack, text: 'status 2026-A-000001' }));
+    expect(status.json?.text).toContain('*2026-A-000001* — ');
+    expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(1);
   });
 
   it('tells the person how to send in one line when Slack will not open the form', async () => {

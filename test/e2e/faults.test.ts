@@ -27,7 +27,7 @@ describe('a register that cannot write', () => {
 
     const refused = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: big });
     expect(refused.data?.code).toBe(451);
-    expect(refused.data?.text).toMatch(/^4\.3\.0 .*try again later/);
+    expect(refused.data?.text).toMatch(/^4\.3\.0 .*nothing was registered.*try again later/);
     expect(test.gateway.db.select().from(letters).all()).toHaveLength(0);
 
     client.exec('PRAGMA max_page_count = 1073741823');
@@ -70,14 +70,17 @@ describe('a register whose disk is slow or failing', () => {
     expect(sent.map((message) => message.rcptTo[0]).sort()).toEqual(['f@citizen.test', 'rh-team@dept.test']);
   });
 
-  it('when the disk fails to flush a letter, the sender gets 451 and nothing leaves until a later flush holds it; the retry gets the same number', async () => {
+  it('when the disk fails to flush a letter, the sender gets 451 with its number and nothing leaves until a later flush holds it; the retry gets the same number', async () => {
     const disk = heldDisk();
     const test = await start({ flushToDisk: disk.flushToDisk });
     const message = letter('failed-flush');
     const sending = sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message });
     await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
     disk.flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
-    expect((await sending).data?.code).toBe(451);
+    const refused = await sending;
+    expect(refused.data?.code).toBe(451);
+    // Not "nothing was registered": the letter is in the register, and the sender hears its number.
+    expect(refused.data?.text).toBe('4.3.0 The letter is registered as 2026-A-000001, but the disk did not confirm it; please try again later: the same message gets the same number');
 
     // The letter is in the register all the same: its deliveries wait for a flush that holds it.
     await waitFor(() => disk.flushes.length === 2, { what: 'a second flush' });
@@ -91,6 +94,7 @@ describe('a register whose disk is slow or failing', () => {
     expect(retried.data?.code).toBe(250);
     const stored = test.gateway.db.select().from(letters).all();
     expect(stored).toHaveLength(1);
+    expect(stored[0]!.number).toBe('2026-A-000001');
     expect(retried.data?.text).toContain(stored[0]!.number);
     await test.gateway.outbox.idle();
     expect(test.relay!.messages).toHaveLength(2);
