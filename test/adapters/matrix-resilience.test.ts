@@ -4,10 +4,12 @@
  * from strangers, and rooms with a past.
  */
 import { eq } from 'drizzle-orm';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliveries } from '../../src/db/schema.js';
 import { bodyOf, notices, SERVER_NAME, startMatrixWorld, threadOf, type MatrixWorld } from '../helpers/fake-matrix.js';
 import { waitFor } from '../helpers/gateway.js';
+import { heldDisk } from '../helpers/held-disk.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
@@ -86,6 +88,28 @@ describe('a burst of letters', () => {
     }
     await waitFor(() => current.gateway.gateway.port.listLetters({}).length === 15, { what: '15 letters registered' });
     expect(new Set(current.gateway.gateway.port.listLetters({}).map((letter) => letter.subject)).size).toBe(15);
+  });
+});
+
+describe('a letter the disk does not confirm at first', () => {
+  it('is registered once, and its sender gets one answer with its number once the disk confirms it', async () => {
+    const disk = heldDisk();
+    const logged: { msg: string }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string }) });
+    world = await startMatrixWorld({ flushToDisk: disk.flushToDisk, logger });
+    const { fake, citizenRoom, citizen } = world;
+    const command = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: text('!courrier send RH Dossier\nMon dossier.') });
+    await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
+    disk.flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    disk.letGo();
+
+    // The bot tries the same event again: the register knows it, so no second letter and no refusal.
+    const [receipt] = await world.waitForNotices(citizenRoom, 1, { thread: command });
+    const number = /\d{4}-A-\d{6}/.exec(bodyOf(receipt!))![0];
+    await waitFor(() => logged.some((line) => line.msg === 'letter already registered'), { what: 'the bot trying the event again' });
+    await world.gateway.gateway.outbox.idle();
+    expect(world.gateway.gateway.port.listLetters({}).map((letter) => letter.number)).toEqual([number]);
+    expect(notices({ fake, roomId: citizenRoom, sender: world.bot })).toHaveLength(1);
   });
 });
 

@@ -16,6 +16,7 @@ import { sendLetter } from '../helpers/smtp-client.js';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const TOKEN = 'xoxb-test-token';
+const APP_TOKEN = 'xapp-test-token';
 const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/slack', name), 'utf8')) as Record<string, unknown>;
 
 /** RH and URB also have Slack channels; BO keeps email only. */
@@ -37,13 +38,22 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function start({ slackConfig = {}, outbox = {}, flushToDisk }: { slackConfig?: PartialConfig; outbox?: PartialConfig; flushToDisk?: FlushToDisk } = {}): Promise<Setup> {
-  const slack = await startFakeSlack({ botToken: TOKEN });
+async function start({
+  slackConfig = {},
+  outbox = {},
+  flushToDisk,
+  socketMode = false,
+}: { slackConfig?: PartialConfig; outbox?: PartialConfig; flushToDisk?: FlushToDisk; socketMode?: boolean } = {}): Promise<Setup> {
+  const slack = await startFakeSlack({ botToken: TOKEN, appToken: APP_TOKEN });
   slack.addUser({ id: 'U0ALICE', name: 'alice', realName: 'Alice Benali', locale: 'en-US' });
   slack.addUser({ id: 'U0BOB', name: 'bob', realName: 'Bob Haddad', locale: 'fr-FR' });
   const test = await startTestGateway({
     config: { departments: DEPARTMENTS, outbox, adapters: { slack: slackConfig } },
-    env: { WASL_SLACK_SIGNING_SECRET: SECRET, WASL_SLACK_BOT_TOKEN: TOKEN, WASL_SLACK_API_URL: slack.apiUrl },
+    env: {
+      WASL_SLACK_BOT_TOKEN: TOKEN,
+      WASL_SLACK_API_URL: slack.apiUrl,
+      ...(socketMode ? { WASL_SLACK_APP_TOKEN: APP_TOKEN, WASL_SLACK_SOCKET_MODE: 'true' } : { WASL_SLACK_SIGNING_SECRET: SECRET }),
+    },
     flushToDisk,
   });
   running = { test, slack };
@@ -206,6 +216,27 @@ describe('sending a letter from Slack', () => {
     expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(1);
   });
 
+  it('when the disk does not confirm a letter sent from the form, the form stays open with its number, and sent again it is the same letter', async () => {
+    const disk = heldDisk();
+    const setup = await start({ flushToDisk: disk.flushToDisk });
+    await setup.post('command', command({ slack: setup.slack, text: 'send' }));
+    const [open] = await setup.slack.waitForCalls('views.open');
+    const form = submission({ opened: open!, values: formValues({ department: 'RH', subject: 'Attestation de travail', body: 'Bonjour.' }) });
+    const sending = setup.post('interaction', form);
+    await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
+    disk.flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    expect((await sending).json).toEqual({
+      response_action: 'errors',
+      errors: { body: 'Your letter is registered as *2026-A-000001*, but the disk did not confirm it. Before sending it again, check in a moment with */courrier status 2026-A-000001*.' },
+    });
+
+    disk.letGo();
+    const again = await setup.post('interaction', form);
+    expect(again.json?.response_action).toBe('update');
+    expect(JSON.stringify(again.json)).toContain('2026-A-000001');
+    expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(1);
+  });
+
   it('tells the person how to send in one line when Slack will not open the form', async () => {
     const setup = await start();
     setup.slack.fail({ method: 'views.open', times: 1, platformError: 'expired_trigger_id' });
@@ -324,6 +355,27 @@ describe('answers across channels', () => {
     await setup.test.gateway.outbox.idle();
     expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(2);
     expect(setup.test.relay!.to('karim@citizen.test')).toHaveLength(2);
+  });
+
+  it('in Socket Mode, an answer the disk does not confirm is told its number in the thread, not that nothing was sent', async () => {
+    const disk = heldDisk({ holding: false });
+    const setup = await start({ socketMode: true, flushToDisk: disk.flushToDisk });
+    const number = await emailLetter(setup);
+    const ts = postedTs(await forwardIn(setup, 'C0RH', number));
+    await setup.test.gateway.outbox.idle();
+
+    disk.hold();
+    // Socket Mode acknowledges the event before the gateway handles it: Slack will not send it again.
+    await setup.slack.sendEnvelope({ type: 'events_api', payload: threadReply({ channel: 'C0RH', threadTs: ts, text: 'Congé accordé.', eventId: 'Ev0ANSWER3' }) });
+    await waitFor(() => disk.flushes.length === 1, { what: "the answer's flush" });
+    disk.flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    const [told] = await setup.slack.waitForCalls('chat.postEphemeral');
+    expect(told!.args).toMatchObject({ channel: 'C0RH', user: 'U0BOB', thread_ts: ts });
+    const answerNumber = /\*(\d{4}-D-\d{6})\*/.exec(String(told!.args.text))?.[1];
+    expect(told!.args.text).toBe(`Votre courrier est enregistré sous le numéro *${answerNumber}*, mais le disque ne l'a pas confirmé. Avant de le renvoyer, vérifiez dans un moment avec */courrier status ${answerNumber}*.`);
+
+    disk.letGo();
+    expect(setup.test.gateway.port.findLetter(answerNumber!)).toMatchObject({ answers: number, channel: 'slack', sender: { id: 'U0BOB' } });
   });
 
   it('a thread answer whose file Slack cannot hand over yet is refused with 500, and taken once when Slack sends the event again', async () => {

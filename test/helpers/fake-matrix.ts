@@ -14,6 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { deepMerge, startTestGateway, TEST_DEPARTMENTS, waitFor, type PartialConfig, type TestGateway } from './gateway.js';
+import type { Logger } from 'pino';
+import type { FlushToDisk } from '../../src/db/group-commit.js';
 
 export const SERVER_NAME = 'hs.test';
 
@@ -489,7 +491,12 @@ export interface MatrixWorld {
  * A homeserver with two rooms the bot was invited to (a citizen's room, the RH department's room),
  * and a gateway whose Matrix channel points at it. RH gets its letters in its room and by email.
  */
-export async function startMatrixWorld({ config = {}, env = {} }: { config?: PartialConfig; env?: Record<string, string> } = {}): Promise<MatrixWorld> {
+export async function startMatrixWorld({
+  config = {},
+  env = {},
+  flushToDisk,
+  logger,
+}: { config?: PartialConfig; env?: Record<string, string>; flushToDisk?: FlushToDisk; logger?: Logger } = {}): Promise<MatrixWorld> {
   const fake = await startFakeMatrix();
   const citizen = `@amina:${SERVER_NAME}`;
   const agent = `@rh-agent:${SERVER_NAME}`;
@@ -508,6 +515,8 @@ export async function startMatrixWorld({ config = {}, env = {} }: { config?: Par
   const gateway = await startTestGateway({
     config: deepMerge({ departments, adapters: { matrix: { allowedInviters: [SERVER_NAME] } } }, config),
     env: { ...matrixEnv, ...env },
+    flushToDisk,
+    logger,
   });
   await waitFor(() => fake.membership(citizenRoom, BOT) === 'join' && fake.membership(rhRoom, BOT) === 'join', { what: 'the bot joining its rooms' });
 

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { afterEach } from 'vitest';
 import { adapterDefinitions } from '../../src/channels/registry.js';
 import type { AdapterDefinition } from '../../src/channels/port.js';
@@ -74,6 +74,7 @@ export async function startTestGateway({
   now,
   adapters = adapterDefinitions,
   flushToDisk,
+  logger = pino({ level: 'silent' }),
 }: {
   config?: PartialConfig;
   env?: Record<string, string>;
@@ -84,11 +85,12 @@ export async function startTestGateway({
   adapters?: readonly AdapterDefinition[];
   /** How commits reach the disk (default: fdatasync of the real WAL), e.g. a disk the test holds. */
   flushToDisk?: FlushToDisk;
+  /** Silent unless a test reads what the gateway logs. */
+  logger?: Logger;
 } = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wasl-test-'));
   const sink = relay ? await startMailSink() : undefined;
   const settings = parseConfig({ raw: deepMerge(testConfig(sink?.url ?? null, dataDir), config), env, adapters });
-  const logger = pino({ level: 'silent' });
   let gateway = createGateway({ config: settings, logger, env, now, adapters, flushToDisk });
   await gateway.start();
   let running = true;

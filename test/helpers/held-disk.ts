@@ -1,10 +1,14 @@
 /** A disk the test holds: each flush of the register waits until the test finishes or fails it, until the test lets go. */
-export function heldDisk() {
+export function heldDisk({ holding: holdingAtFirst = true }: { holding?: boolean } = {}) {
   const flushes: { finish: () => void; fail: (error: Error) => void }[] = [];
-  let holding = true;
+  let holding = holdingAtFirst;
   return {
     flushes,
     flushToDisk: () => new Promise<void>((finish, fail) => (holding ? flushes.push({ finish, fail }) : finish())),
+    /** From now on, flushes wait for the test. */
+    hold() {
+      holding = true;
+    },
     /** Finishes the flushes held, and lets the next ones through at once. */
     letGo() {
       holding = false;
