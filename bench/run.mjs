@@ -7,7 +7,8 @@
  *   BENCH_LETTERS=20000        letters per run
  *   BENCH_SESSIONS="1 10 50"   concurrent SMTP sessions, one run each
  *   BENCH_MODES="reuse new"    reuse: many letters per connection (smtp-source -d); new: one per connection
- *   BENCH_SYSTEMS="sink wasl postfix"   what to measure (sink: smtp-sink alone, the ceiling)
+ *   BENCH_SYSTEMS="sink wasl postfix"   what to measure (sink: smtp-sink alone, the ceiling; floor, asked
+ *                              for by name: the libraries wasl is built on doing the least a mail office must)
  *   BENCH_RUN_SECONDS=150      a run's load stops after this long (slow configurations are measured on what they did)
  *   BENCH_DRAIN_SECONDS=600    how long to wait for every forward and receipt to reach the sink
  *   BENCH_LATENCY_SAMPLES=200  latency probes during the load (one at a time, spread over the run)
@@ -29,6 +30,7 @@ import { preparePostfix } from './lib/postfix.mjs';
 import { openProbe } from './lib/probe.mjs';
 import { formatTable } from './lib/report.mjs';
 import { startSink } from './lib/sink.mjs';
+import { startStackFloor } from './lib/stack-floor.mjs';
 import { startWasl, WASL_RECIPIENT } from './lib/wasl.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -57,7 +59,7 @@ function settings(env) {
     letters: Math.max(1, integer('BENCH_LETTERS', 20_000)),
     sessions,
     modes: list('BENCH_MODES', 'reuse new', ['reuse', 'new']),
-    systems: list('BENCH_SYSTEMS', 'sink wasl postfix', ['sink', 'wasl', 'postfix']),
+    systems: list('BENCH_SYSTEMS', 'sink wasl postfix', ['sink', 'floor', 'wasl', 'postfix']),
     runSeconds: integer('BENCH_RUN_SECONDS', 150),
     drainSeconds: integer('BENCH_DRAIN_SECONDS', 600),
     latencySamples: Math.max(1, integer('BENCH_LATENCY_SAMPLES', 200)),
@@ -224,6 +226,18 @@ async function runWasl({ config, mode, sessions, sink }) {
   }
 }
 
+async function runFloor({ config, mode, sessions, sink }) {
+  const floor = await startStackFloor({ sinkPort: sink.port, maxSeconds: config.runSeconds + config.drainSeconds + 300 });
+  const memory = sampleFamilyMemory({ rootPid: floor.pid });
+  try {
+    const run = await measureRun({ config, system: 'floor', mode, sessions, sink, target: { port: floor.port, pid: floor.pid, recipient: WASL_RECIPIENT, messagesPerLetter: 2 } });
+    return { ...run, peakMemoryBytes: memory.stop(), diskBytesPerLetter: Number.NaN };
+  } finally {
+    memory.stop();
+    await floor.stop();
+  }
+}
+
 async function runPostfix({ config, mode, sessions, sink, postfix }) {
   const masterPid = await postfix.restart();
   const memory = sampleFamilyMemory({ rootPid: masterPid });
@@ -283,6 +297,7 @@ async function main() {
       for (const system of config.systems) {
         const started = Date.now();
         if (system === 'sink') results.sink = await runSink({ config, mode, sessions, sink });
+        if (system === 'floor') results.floor = await runFloor({ config, mode, sessions, sink });
         if (system === 'wasl') results.wasl = await runWasl({ config, mode, sessions, sink });
         if (system === 'postfix') results.postfix = await runPostfix({ config, mode, sessions, sink, postfix });
         const run = results[system];
@@ -304,10 +319,10 @@ async function main() {
   const truncated = [...runs.values()].some((results) => Object.values(results).some((run) => run.truncated));
   process.stdout.write(
     `\n${truncated ? '* the load was stopped at BENCH_RUN_SECONDS; figures cover what was sent by then.\n' : ''}` +
-      'Messages at the sink include the latency probe\'s letters; wasl owes 2 per letter (forward and receipt), Postfix 1.\n',
+      'Messages at the sink include the latency probe\'s letters; wasl owes 2 per letter (forward and receipt), Postfix 1, the libraries alone 2.\n',
   );
   const problems = [...runs.values()].flatMap((results) =>
-    [results.wasl, results.postfix]
+    [results.floor, results.wasl, results.postfix]
       .filter(Boolean)
       .filter((run) => run.sinkMessages < run.sinkMessagesOwed || (run.system === 'wasl' && !registerMatches(run)))
       .map(

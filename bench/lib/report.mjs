@@ -23,21 +23,27 @@ function pad(cells, widths) {
   return cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
 }
 
-/** `runs`: results keyed by `${mode}/${sessions}`, each { wasl?, postfix?, sink? }. */
+/**
+ * `runs`: results keyed by `${mode}/${sessions}`, each { wasl?, postfix?, sink?, floor? }. The
+ * libraries-alone column appears only when that system was measured.
+ */
 export function formatTable(runs) {
-  const rows = [['run / figure', 'wasl', 'postfix', 'wasl/postfix', 'smtp-sink']];
+  const withFloor = [...runs.values()].some((systems) => systems.floor);
+  const floorCell = (cell) => (withFloor ? [cell] : []);
+  const rows = [['run / figure', 'wasl', 'postfix', 'wasl/postfix', 'smtp-sink', ...floorCell('libraries alone')]];
   for (const [key, systems] of runs) {
     const [mode, sessions] = key.split('/');
     const connections = mode === 'reuse' ? 'reused connections' : 'a new connection per letter';
-    rows.push([`${sessions} session${sessions === '1' ? '' : 's'}, ${connections}`, '', '', '', '']);
+    rows.push([`${sessions} session${sessions === '1' ? '' : 's'}, ${connections}`, '', '', '', '', ...floorCell('')]);
     for (const figure of FIGURES) {
       const wasl = systems.wasl ? figure.pick(systems.wasl) : Number.NaN;
       const postfix = systems.postfix ? figure.pick(systems.postfix) : Number.NaN;
       const sink = figure === FIGURES[0] && systems.sink ? figure.pick(systems.sink) : Number.NaN;
-      rows.push([`  ${figure.label}`, figure.format(wasl), figure.format(postfix), ratio({ wasl, postfix }), figure.format(sink)]);
+      const floor = systems.floor ? figure.pick(systems.floor) : Number.NaN;
+      rows.push([`  ${figure.label}`, figure.format(wasl), figure.format(postfix), ratio({ wasl, postfix }), figure.format(sink), ...floorCell(figure.format(floor))]);
     }
     const counts = (run) => (run ? `${run.accepted}${run.truncated ? '*' : ''}/${run.sinkMessages}` : '—');
-    rows.push(['  letters 250-ed / messages at sink', counts(systems.wasl), counts(systems.postfix), '', systems.sink ? String(systems.sink.accepted) : '—']);
+    rows.push(['  letters 250-ed / messages at sink', counts(systems.wasl), counts(systems.postfix), '', systems.sink ? String(systems.sink.accepted) : '—', ...floorCell(counts(systems.floor))]);
   }
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   const rule = widths.map((width) => '-'.repeat(width)).join('  ');
