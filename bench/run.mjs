@@ -9,6 +9,7 @@
  *   BENCH_MODES="reuse new"    reuse: many letters per connection (smtp-source -d); new: one per connection
  *   BENCH_SYSTEMS="sink wasl postfix"   what to measure (sink: smtp-sink alone, the ceiling; floor, asked
  *                              for by name: the libraries wasl is built on doing the least a mail office must)
+ *   BENCH_FLOOR_MESSAGES=2     what the libraries alone send a letter: 2 forward and receipt, 1 forward, 0 nothing
  *   BENCH_RUN_SECONDS=150      a run's load stops after this long (slow configurations are measured on what they did)
  *   BENCH_DRAIN_SECONDS=600    how long to wait for every forward and receipt to reach the sink
  *   BENCH_LATENCY_SAMPLES=200  latency probes during the load (one at a time, spread over the run)
@@ -55,11 +56,14 @@ function settings(env) {
   };
   const sessions = list('BENCH_SESSIONS', '1 10 50').map(Number);
   if (sessions.some((count) => !Number.isInteger(count) || count < 1)) fail('BENCH_SESSIONS must list whole numbers ≥ 1');
+  const floorMessages = integer('BENCH_FLOOR_MESSAGES', 2);
+  if (floorMessages > 2) fail(`BENCH_FLOOR_MESSAGES must be 0, 1 or 2, got ${floorMessages}`);
   return {
     letters: Math.max(1, integer('BENCH_LETTERS', 20_000)),
     sessions,
     modes: list('BENCH_MODES', 'reuse new', ['reuse', 'new']),
     systems: list('BENCH_SYSTEMS', 'sink wasl postfix', ['sink', 'floor', 'wasl', 'postfix']),
+    floorMessages,
     runSeconds: integer('BENCH_RUN_SECONDS', 150),
     drainSeconds: integer('BENCH_DRAIN_SECONDS', 600),
     latencySamples: Math.max(1, integer('BENCH_LATENCY_SAMPLES', 200)),
@@ -162,7 +166,8 @@ async function measureRun({ config, system, mode, sessions, sink, target }) {
   const loadLatencies = probe.takeLatencies();
   const lettersDuringLoad = load.accepted + probe.sent;
   const owed = baseline + target.messagesPerLetter * lettersDuringLoad;
-  const completeAt = await sink.reached({ target: owed, timeoutMs: config.drainSeconds * 1000 });
+  // A system that sends nothing (the libraries alone with BENCH_FLOOR_MESSAGES=0) is done at its last 250.
+  const completeAt = target.messagesPerLetter === 0 ? load.lastAt : await sink.reached({ target: owed, timeoutMs: config.drainSeconds * 1000 });
   const cpuSeconds = familyCpuSeconds(target.pid) - cpuBefore;
   // A fresh session: the drain may have outlasted the server's idle timeout on the first one.
   const idleLatencies = completeAt === null ? [] : await probeIdle({ config, target, tag: `${system}-${mode}-${sessions}-${process.pid}-idle` });
@@ -227,10 +232,11 @@ async function runWasl({ config, mode, sessions, sink }) {
 }
 
 async function runFloor({ config, mode, sessions, sink }) {
-  const floor = await startStackFloor({ sinkPort: sink.port, maxSeconds: config.runSeconds + config.drainSeconds + 300 });
+  const { floorMessages } = config;
+  const floor = await startStackFloor({ sinkPort: sink.port, messagesPerLetter: floorMessages, maxSeconds: config.runSeconds + config.drainSeconds + 300 });
   const memory = sampleFamilyMemory({ rootPid: floor.pid });
   try {
-    const run = await measureRun({ config, system: 'floor', mode, sessions, sink, target: { port: floor.port, pid: floor.pid, recipient: WASL_RECIPIENT, messagesPerLetter: 2 } });
+    const run = await measureRun({ config, system: 'floor', mode, sessions, sink, target: { port: floor.port, pid: floor.pid, recipient: WASL_RECIPIENT, messagesPerLetter: floorMessages } });
     return { ...run, peakMemoryBytes: memory.stop(), diskBytesPerLetter: Number.NaN };
   } finally {
     memory.stop();
@@ -319,7 +325,7 @@ async function main() {
   const truncated = [...runs.values()].some((results) => Object.values(results).some((run) => run.truncated));
   process.stdout.write(
     `\n${truncated ? '* the load was stopped at BENCH_RUN_SECONDS; figures cover what was sent by then.\n' : ''}` +
-      'Messages at the sink include the latency probe\'s letters; wasl owes 2 per letter (forward and receipt), Postfix 1, the libraries alone 2.\n',
+      `Messages at the sink include the latency probe's letters; wasl owes 2 per letter (forward and receipt), Postfix 1, the libraries alone ${config.floorMessages}.\n`,
   );
   const problems = [...runs.values()].flatMap((results) =>
     [results.floor, results.wasl, results.postfix]

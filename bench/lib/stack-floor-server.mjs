@@ -7,7 +7,9 @@
  * token, templates, delivery bookkeeping, retries or log.
  *
  * It is a measuring stick for `npm run bench` (`BENCH_SYSTEMS=floor`), not a product: it keeps
- * nothing safe across restarts and numbers nothing. Usage: node stack-floor-server.mjs PORT SINK_PORT DB_FILE
+ * nothing safe across restarts and numbers nothing. MESSAGES (default 2) says what it sends a
+ * letter: 2 the forward and the receipt, 1 the forward only, 0 nothing (the intake chain alone).
+ * Usage: node stack-floor-server.mjs PORT SINK_PORT DB_FILE [MESSAGES]
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -20,7 +22,8 @@ const { authenticate } = require('mailauth');
 const Database = require('better-sqlite3');
 const nodemailer = require('nodemailer');
 
-const [port, sinkPort, dbFile] = process.argv.slice(2);
+const [port, sinkPort, dbFile, messagesArgument = '2'] = process.argv.slice(2);
+const messagesPerLetter = Number(messagesArgument);
 
 const db = new Database(dbFile);
 db.pragma('journal_mode = WAL');
@@ -88,8 +91,8 @@ const server = new FloorServer({
       return callback(Object.assign(new Error(`4.3.0 ${error.message}`), { responseCode: 451 }));
     }
     callback(null, 'Stored');
-    relayed(relay.sendMail({ envelope: { from: 'floor@floor.test', to: ['dept@sink.test'] }, raw }));
-    relayed(relay.sendMail({ from: 'receipts@floor.test', to: sender, subject: `Received: ${stored.subject}`, text: `Your letter (SHA-256 ${stored.sha256}) was received on ${new Date().toISOString()}.` }));
+    if (messagesPerLetter >= 1) relayed(relay.sendMail({ envelope: { from: 'floor@floor.test', to: ['dept@sink.test'] }, raw }));
+    if (messagesPerLetter >= 2) relayed(relay.sendMail({ from: 'receipts@floor.test', to: sender, subject: `Received: ${stored.subject}`, text: `Your letter (SHA-256 ${stored.sha256}) was received on ${new Date().toISOString()}.` }));
   },
 });
 

@@ -11,11 +11,11 @@ import { childPids, freePort, smtpGreets, waitFor } from './measure.mjs';
 
 const SERVER = join(dirname(fileURLToPath(import.meta.url)), 'stack-floor-server.mjs');
 
-export async function startStackFloor({ sinkPort, maxSeconds }) {
+export async function startStackFloor({ sinkPort, messagesPerLetter, maxSeconds }) {
   const directory = mkdtempSync(join(tmpdir(), 'wasl-bench-floor-'));
   removeOnExit(directory);
   const port = await freePort();
-  const child = spawnBounded({ command: process.execPath, args: [SERVER, String(port), String(sinkPort), join(directory, 'floor.db')], maxSeconds, options: { stdio: ['ignore', 'ignore', 'inherit'] } });
+  const child = spawnBounded({ command: process.execPath, args: [SERVER, String(port), String(sinkPort), join(directory, 'floor.db'), String(messagesPerLetter)], maxSeconds, options: { stdio: ['ignore', 'ignore', 'inherit'] } });
   let exited = false;
   const gone = new Promise((resolve) => child.once('exit', resolve));
   void gone.then(() => (exited = true));
