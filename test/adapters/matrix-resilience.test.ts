@@ -100,7 +100,7 @@ describe('a letter the disk does not confirm at first', () => {
     const { fake, citizenRoom, citizen } = world;
     const command = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: text('!courrier send RH Dossier\nMon dossier.') });
     await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
-    disk.flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    disk.failWithIoError(0);
     disk.letGo();
 
     // The bot tries the same event again: the register knows it, so no second letter and no refusal.

@@ -203,7 +203,7 @@ describe('sending a letter from Slack', () => {
     const setup = await start({ flushToDisk: disk.flushToDisk });
     const sending = setup.post('command', command({ slack: setup.slack, text: 'send urb Permis de construire\nBonjour.' }));
     await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
-    disk.flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    disk.failWithIoError(0);
     // Not "nothing was kept": sent again as a new command, it would be a second letter.
     expect((await sending).json).toEqual({
       response_type: 'ephemeral',
@@ -224,7 +224,7 @@ describe('sending a letter from Slack', () => {
     const form = submission({ opened: open!, values: formValues({ department: 'RH', subject: 'Attestation de travail', body: 'Bonjour.' }) });
     const sending = setup.post('interaction', form);
     await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
-    disk.flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    disk.failWithIoError(0);
     expect((await sending).json).toEqual({
       response_action: 'errors',
       errors: { body: 'Your letter is registered as *2026-A-000001*, but the disk did not confirm it. Before sending it again, check in a moment with */courrier status 2026-A-000001*.' },
@@ -368,7 +368,7 @@ describe('answers across channels', () => {
     // Socket Mode acknowledges the event before the gateway handles it: Slack will not send it again.
     await setup.slack.sendEnvelope({ type: 'events_api', payload: threadReply({ channel: 'C0RH', threadTs: ts, text: 'Congé accordé.', eventId: 'Ev0ANSWER3' }) });
     await waitFor(() => disk.flushes.length === 1, { what: "the answer's flush" });
-    disk.flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    disk.failWithIoError(0);
     const [told] = await setup.slack.waitForCalls('chat.postEphemeral');
     expect(told!.args).toMatchObject({ channel: 'C0RH', user: 'U0BOB', thread_ts: ts });
     const answerNumber = /\*(\d{4}-D-\d{6})\*/.exec(String(told!.args.text))?.[1];

@@ -76,7 +76,7 @@ describe('a register whose disk is slow or failing', () => {
     const message = letter('failed-flush');
     const sending = sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message });
     await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
-    disk.flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    disk.failWithIoError(0);
     const refused = await sending;
     expect(refused.data?.code).toBe(451);
     // Not "nothing was registered": the letter is in the register, and the sender hears its number.

@@ -5,6 +5,10 @@ export function heldDisk({ holding: holdingAtFirst = true }: { holding?: boolean
   return {
     flushes,
     flushToDisk: () => new Promise<void>((finish, fail) => (holding ? flushes.push({ finish, fail }) : finish())),
+    /** Fails the flush held at `index` as fdatasync does when the device reports an I/O error. */
+    failWithIoError(index: number) {
+      flushes[index]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    },
     /** From now on, flushes wait for the test. */
     hold() {
       holding = true;
