@@ -181,18 +181,19 @@ export function createSmtpIntake({
     });
 
   /**
-   * Fails `deliveryIds` when the notice says it failed; answers 250 either way: refusing a report
-   * would only make its server bounce it to whoever sent it, possibly someone forged.
+   * Fails the deliveries a report is `about` (among those it was `addressed` to) when it is a DSN
+   * saying so; answers 250 either way: refusing a report would only make its server bounce it to
+   * whoever sent it, possibly someone forged.
    */
-  async function actOnBounce({ notice, deliveryIds }: { notice: DeliveryStatusNotice | undefined; deliveryIds: number[] }): Promise<string> {
+  async function actOnBounce({ notice, addressed, about }: { notice: DeliveryStatusNotice | undefined; addressed: number[]; about: number[] }): Promise<string> {
     const unchanged = (outcome: string) => {
-      logger.info({ phase: 'bounce', deliveries: deliveryIds, outcome }, 'report changes no delivery');
+      logger.info({ phase: 'bounce', deliveries: addressed, outcome }, 'report changes no delivery');
       return `Report noted; it changes no delivery (${outcome})`;
     };
     if (!notice) return unchanged('not a delivery status notification');
     if (!notice.failed) return unchanged('no recipient failed');
-    if (deliveryIds.length === 0) return unchanged('the message it returns is not the one sent from that address');
-    const marked = await port.reportUndeliverable({ deliveryIds, reason: notice.reason });
+    if (about.length === 0) return unchanged('the message it returns is not the one sent from that address');
+    const marked = await port.reportUndeliverable({ deliveryIds: about, reason: notice.reason });
     if (marked.length === 0) return unchanged('not sent yet, or failed already');
     logger.info({ phase: 'bounce', deliveries: marked.map((each) => each.deliveryId), letters: marked.map((each) => each.number) }, 'delivery failed after all');
     return 'Delivery report recorded';
@@ -206,7 +207,7 @@ export function createSmtpIntake({
     const notice = readDeliveryStatus(raw);
     const returned = notice && returnedDeliveryOf(notice);
     const about = returned ? deliveryIds.filter((id) => id === returned.byMessageId || id === returned.byReturnPath) : [];
-    return actOnBounce({ notice, deliveryIds: about });
+    return actOnBounce({ notice, addressed: deliveryIds, about });
   }
 
   /**
@@ -219,7 +220,7 @@ export function createSmtpIntake({
   async function recordIfOurs(raw: Buffer): Promise<string | undefined> {
     const notice = readDeliveryStatus(raw);
     const deliveryId = notice && returnedDeliveryOf(notice).byReturnPath;
-    return deliveryId === undefined ? undefined : actOnBounce({ notice, deliveryIds: [deliveryId] });
+    return deliveryId === undefined ? undefined : actOnBounce({ notice, addressed: [deliveryId], about: [deliveryId] });
   }
 
   async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {

@@ -7,9 +7,10 @@
  */
 import { count, eq } from 'drizzle-orm';
 import handlebars from 'handlebars';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { deliveries, letters } from '../../src/db/schema.js';
-import { createBounceTokens } from '../../src/receipts/tokens.js';
+import { createAnswerTokens, createBounceTokens } from '../../src/receipts/tokens.js';
 import { loadTemplates } from '../../src/templates/templates.js';
 import { type TestGateway, gatewayPerTest } from '../helpers/gateway.js';
 import type { SunkMessage } from '../helpers/mail-sink.js';
@@ -92,8 +93,10 @@ describe('a bounce of one of our messages', () => {
 });
 
 describe('a forged bounce changes nothing: the deliveries, the letter and its receipt stay as they were', () => {
-  it('a message without a DSN to the bounce addresses of two sent deliveries gets 250 and fails neither', async () => {
-    const test = await startGateway();
+  it('a message without a DSN to the bounce addresses of two sent deliveries gets 250, fails neither, and is logged at info', async () => {
+    const logged: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line) as Record<string, unknown>) });
+    const test = await startGateway({ logger });
     const { number, receipt, forward } = await sentLetter(test, 'amina@citizen.test');
     const before = await whatIsSeen(test, number);
     const message = await composeMessage({ from: 'mailer-daemon@mx.forger.test', to: receipt.mailFrom, subject: 'Undeliverable: Attestation', text: 'Action: failed\nStatus: 5.1.1\n' });
@@ -104,6 +107,9 @@ describe('a forged bounce changes nothing: the deliveries, the letter and its re
     expect(reply.data).toEqual({ code: 250, text: '2.6.0 Report noted; it changes no delivery (not a delivery status notification)' });
     expect(await whatIsSeen(test, number)).toEqual(before);
     expect(letterCount(test)).toBe(1);
+    expect(logged).toContainEqual(
+      expect.objectContaining({ level: 30, phase: 'bounce', deliveries: [deliveryOf(test, 'receipt').id, deliveryOf(test, 'forward').id], outcome: 'not a delivery status notification' }),
+    );
   });
 
   it('a bounce address whose token fails the HMAC, or in the bare-id form of earlier versions, is refused at RCPT like an unknown address', async () => {
@@ -113,15 +119,18 @@ describe('a forged bounce changes nothing: the deliveries, the letter and its re
     const receiptId = deliveryOf(test, 'receipt').id;
     const forgedToken = `${receiptId.toString(36)}-${'0'.repeat(32)}`;
     const madeWithAnotherSecret = createBounceTokens(Buffer.from('not the gateway secret, but 32 bytes long')).tokenFor(receiptId);
+    // The gateway's own answer token for the same number: made for another purpose, it names no delivery.
+    const answerToken = createAnswerTokens(Buffer.from(SECRET, 'utf8')).tokenFor(receiptId);
     const dsn = postfixDsn({ envelopeFrom: receipt.mailFrom, recipient: 'amina@citizen.test', returned: receipt.raw });
 
     const reply = await sendLetter({
       port: test.smtpPort,
       from: '',
-      to: [`bounce+${forgedToken}@wasl.local`, `bounce+${madeWithAnotherSecret}@wasl.local`, `bounce+${receiptId}@wasl.local`, 'bounce+1@wasl.local'],
+      to: [forgedToken, madeWithAnotherSecret, answerToken, String(receiptId), '1'].map((token) => `bounce+${token}@wasl.local`),
       message: dsn,
     });
 
+    expect(reply.rcpt).toHaveLength(5);
     for (const answer of reply.rcpt) {
       expect(answer).toEqual({ code: 550, text: expect.stringMatching(/^5\.1\.1 <bounce\+[^>]+@wasl\.local> reaches no department of wasl\.local; the list of addresses is at http/) });
     }
