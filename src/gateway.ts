@@ -17,11 +17,11 @@ import { olderTimeZoneDataWarning, shippedTimeZoneData } from './letters/time-zo
 import { loadOrCreateSigningKey } from './evidence/signing-key.js';
 import { createLogger } from './logger.js';
 import { keepMessage } from './mailbox/mailbox.repository.js';
-import { recordBounce } from './outbox/bounces.js';
+import { recordBounces } from './outbox/bounces.js';
 import { createComposer } from './outbox/compose.js';
 import { deliveryByExternalId } from './outbox/outbox.repository.js';
 import { createOutboxWorker, type OutboxWorker } from './outbox/outbox.worker.js';
-import { createAnswerTokens, loadOrCreateSecret } from './receipts/tokens.js';
+import { createAnswerTokens, createBounceTokens, loadOrCreateSecret } from './receipts/tokens.js';
 import { createRouter } from './routing/routing.js';
 import { loadTemplates } from './templates/templates.js';
 import { createWebServer } from './web/server.js';
@@ -62,9 +62,10 @@ export function createGateway({
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const db = openDatabase({ file: join(dataDir, 'wasl.sqlite'), busyTimeoutMs: config.database.busyTimeoutMs });
-  const answerTokens = createAnswerTokens(loadOrCreateSecret({ dataDir, env }));
+  const secret = loadOrCreateSecret({ dataDir, env });
+  const answerTokens = createAnswerTokens(secret);
   const signingKey = loadOrCreateSigningKey({ dataDir, privateKeyPath: config.receipts.signingKeyPath });
-  const router = createRouter({ domain: config.mail.domain, departments: config.departments });
+  const router = createRouter({ domain: config.mail.domain, departments: config.departments, bounceTokens: createBounceTokens(secret) });
   const templates = loadTemplates();
   const adapters = new Map<string, ChannelAdapter>();
   const channelsOff = new Map<string, string>();
@@ -100,7 +101,7 @@ export function createGateway({
       return delivery?.kind === 'forward' ? answerTokens.tokenFor(delivery.letterId) : undefined;
     },
     claimEvent: (channel, eventId) => letterRepository.claimEvent(db, { channel, eventId }),
-    reportUndeliverable: async ({ deliveryId, reason }) => recordBounce(db, { deliveryId, reason, at: now() }),
+    reportUndeliverable: ({ deliveryIds, reason }) => commit((tx) => recordBounces(tx, { deliveryIds, reason, at: now() })),
     keepInMailbox: async (message) => keepMessage(db, { message, at: now() }),
   };
 

@@ -12,10 +12,10 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { SMTPConnection, SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
-import type { GatewayPort, GatewaySettings, InboundLetter } from '../../src/channels/port.js';
+import type { GatewayPort, GatewaySettings } from '../../src/channels/port.js';
 import { toWaslError } from '../../src/errors.js';
 import type { SenderAuthenticator } from './authentication.js';
-import { deliveriesNamedIn, readBounce } from './bounces.js';
+import { MAX_BOUNCE_RECIPIENTS, readDeliveryStatus, returnedDelivery, type DeliveryStatusNotice } from './bounces.js';
 import type { EmailConfig } from './index.js';
 import { mimeShape } from './mime-shape.js';
 import { createSessionCounter, createTokenBuckets, describeWait } from './rate-limits.js';
@@ -88,7 +88,8 @@ export function smtpReplyFor(error: unknown): Error & { responseCode: number } {
 interface TransactionState {
   departmentRecipients?: string[];
   answerToken?: string;
-  bounceOf?: number[];
+  /** The deliveries whose VERP addresses (tokens checked) this message is sent to. */
+  bounceOf?: Set<number>;
 }
 
 const BOUNCE_KINDS = new Set(['bounce', 'report']);
@@ -169,19 +170,57 @@ export function createSmtpIntake({
     return undefined;
   }
 
+  const returnedDeliveryOf = (notice: DeliveryStatusNotice) =>
+    returnedDelivery({
+      notice,
+      domain: settings.domain,
+      deliveryOfAddress: (address) => {
+        const route = port.routeRecipient(address);
+        return route.kind === 'bounce' ? route.deliveryId : undefined;
+      },
+    });
+
   /**
-   * A bounce or an abuse report that reached a department address: when it names one of our
-   * deliveries it marks that delivery (nothing is registered); otherwise it is set aside for the
-   * mail office, never forwarded nor receipted. Returns the SMTP answer when it was recorded.
+   * Fails the deliveries a report is `about` (among those it was `addressed` to) when it is a DSN
+   * saying so; answers 250 either way: refusing a report would only make its server bounce it to
+   * whoever sent it, possibly someone forged.
    */
-  async function recordIfOurs({ raw, parsed, letter }: { raw: Buffer; parsed: ParsedMail; letter: InboundLetter }): Promise<string | undefined> {
-    const named = deliveriesNamedIn({ raw, domain: settings.domain });
-    if (letter.automated !== 'bounce' || named.length === 0) return undefined;
-    const report = readBounce({ raw, text: parsed.text ?? '' });
-    if (!report.failed) return 'Delivery notice noted';
-    let recorded = false;
-    for (const deliveryId of named) recorded = (await port.reportUndeliverable({ deliveryId, reason: report.reason })) !== undefined || recorded;
-    return recorded ? 'Delivery report recorded' : undefined;
+  async function actOnBounce({ notice, addressed, about }: { notice: DeliveryStatusNotice | undefined; addressed: number[]; about: number[] }): Promise<string> {
+    const unchanged = (outcome: string) => {
+      logger.info({ phase: 'bounce', deliveries: addressed, outcome }, 'report changes no delivery');
+      return `Report noted; it changes no delivery (${outcome})`;
+    };
+    if (!notice) return unchanged('not a delivery status notification');
+    if (!notice.failed) return unchanged('no recipient failed');
+    if (about.length === 0) return unchanged('the message it returns is not the one sent from that address');
+    const marked = await port.reportUndeliverable({ deliveryIds: about, reason: notice.reason });
+    if (marked.length === 0) return unchanged('not sent yet, or failed already');
+    logger.info({ phase: 'bounce', deliveries: marked.map((each) => each.deliveryId), letters: marked.map((each) => each.number) }, 'delivery failed after all');
+    return 'Delivery report recorded';
+  }
+
+  /**
+   * A report sent only to bounce addresses: a delivery is failed by a DSN (RFC 3464) that returns
+   * that very delivery's message (by Message-ID or Return-Path), never by free text.
+   */
+  function reportToBounceAddresses({ raw, deliveryIds }: { raw: Buffer; deliveryIds: number[] }): Promise<string> {
+    const notice = readDeliveryStatus(raw);
+    const returned = notice && returnedDeliveryOf(notice);
+    const about = returned ? deliveryIds.filter((id) => id === returned.byMessageId || id === returned.byReturnPath) : [];
+    return actOnBounce({ notice, addressed: deliveryIds, about });
+  }
+
+  /**
+   * A bounce that reached a department address (some servers return mail to the From address):
+   * when it is a DSN returning one of our messages with its VERP Return-Path, it is a report on
+   * that delivery and nothing is registered. Our Message-ID alone is not enough (anyone can write
+   * one): such a bounce, like any other, is set aside for the mail office, never forwarded nor
+   * receipted. Returns the SMTP answer when the report was ours.
+   */
+  async function recordIfOurs(raw: Buffer): Promise<string | undefined> {
+    const notice = readDeliveryStatus(raw);
+    const deliveryId = notice && returnedDeliveryOf(notice).byReturnPath;
+    return deliveryId === undefined ? undefined : actOnBounce({ notice, addressed: [deliveryId], about: [deliveryId] });
   }
 
   async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
@@ -199,12 +238,8 @@ export function createSmtpIntake({
     if (shape.exceeds === 'depth') throw smtpError(552, `5.3.4 The letter's MIME parts are nested more than ${mime.maxDepth} levels deep; nothing was registered`);
     const departmentRecipients = state.departmentRecipients ?? [];
     if (state.bounceOf && departmentRecipients.length === 0 && !state.answerToken) {
-      // Only bounce addresses: a report about one of our messages, not a letter.
-      const parsedReport = await parseMessage(raw);
-      const report = readBounce({ raw, text: parsedReport.text ?? '' });
-      if (!report.failed) return 'Delivery notice noted';
-      for (const deliveryId of state.bounceOf) await port.reportUndeliverable({ deliveryId, reason: report.reason });
-      return 'Delivery report recorded';
+      // Only bounce addresses: a report about our messages, never a letter.
+      return reportToBounceAddresses({ raw, deliveryIds: [...state.bounceOf] });
     }
     const verdicts = verifySender
       ? await verifySender({ raw, clientAddress: session.remoteAddress, helo: session.hostNameAppearsAs || undefined, mailFrom: envelope.mailFrom })
@@ -220,7 +255,7 @@ export function createSmtpIntake({
       letter.quarantined = dmarcFailed && emailConfig.dmarcPolicy === 'quarantine';
     }
     if (letter.automated && BOUNCE_KINDS.has(letter.automated)) {
-      const recorded = await recordIfOurs({ raw, parsed, letter });
+      const recorded = letter.automated === 'bounce' ? await recordIfOurs(raw) : undefined;
       if (recorded) return recorded;
       letter.quarantined = true;
     }
@@ -270,9 +305,15 @@ export function createSmtpIntake({
           case 'answer':
             stateOf(session).answerToken = route.token;
             return callback();
-          case 'bounce':
-            (stateOf(session).bounceOf ??= []).push(Number(route.deliveryId));
+          case 'bounce': {
+            // Each costs one HMAC here and one look-up at DATA; past the cap, only a way to make us work.
+            const bounceOf = (stateOf(session).bounceOf ??= new Set());
+            if (bounceOf.size >= MAX_BOUNCE_RECIPIENTS && !bounceOf.has(route.deliveryId)) {
+              return callback(smtpError(452, `4.5.3 Too many recipients: at most ${MAX_BOUNCE_RECIPIENTS} bounce addresses in one message (RFC 5321 §4.5.3.1.10); send the others in another`));
+            }
+            bounceOf.add(route.deliveryId);
             return callback();
+          }
           case 'unknown':
             return callback(
               smtpError(550, `<${address.address}> reaches no department of ${settings.domain}; the list of addresses is at ${settings.publicUrl}/`),

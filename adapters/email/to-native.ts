@@ -49,7 +49,8 @@ export function toMail({ message, identity }: { message: OutboundMessage; identi
       'X-Wasl-Number': message.letter.number,
       ...(automatic ? { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' } : {}),
     },
-    // VERP: a bounce names the delivery it is about, so it marks that delivery instead of becoming a letter.
-    envelope: { from: `${BOUNCE_PREFIX}${message.deliveryId}@${domain}`, to: message.to.id },
+    // VERP: a bounce names the delivery it is about, by a token only we can make (src/receipts/tokens.ts),
+    // so it marks that delivery instead of becoming a letter.
+    envelope: { from: `${BOUNCE_PREFIX}${message.bounceToken}@${domain}`, to: message.to.id },
   };
 }

@@ -129,7 +129,7 @@ export interface LetterSummary {
 export type RecipientRoute =
   | { kind: 'department'; code: string }
   | { kind: 'answer'; token: string }
-  | { kind: 'bounce'; deliveryId: string }
+  | { kind: 'bounce'; deliveryId: number }
   | { kind: 'unknown' }
   | { kind: 'foreign' };
 
@@ -161,10 +161,11 @@ export interface GatewayPort {
    */
   claimEvent(channel: ChannelName, eventId: string): boolean;
   /**
-   * A bounce came back for one of our deliveries (to its VERP address): the delivery is marked
-   * failed and the letter shows it; the bounce itself is not registered as a letter.
+   * A delivery status notification (RFC 3464) said these deliveries failed: each one the relay
+   * had taken is marked failed and its letter shows it, in one transaction; the others (still
+   * pending, being sent, failed already) are left as they are. Resolves with those it marked.
    */
-  reportUndeliverable(input: { deliveryId: number; reason: string }): Promise<{ number: string } | undefined>;
+  reportUndeliverable(input: { deliveryIds: readonly number[]; reason: string }): Promise<{ deliveryId: number; number: string }[]>;
   /** Keeps an outgoing message in the built-in mailbox (when no relay is configured). */
   keepInMailbox(message: MailboxMessageInput): Promise<{ id: number }>;
 }
@@ -195,6 +196,8 @@ export interface OutboundMessage {
   department?: DepartmentView | undefined;
   /** On forwards: the token that binds a reply to this letter (reply address, button values). */
   answerToken?: string | undefined;
+  /** The token that authenticates a bounce of this message (email: its VERP envelope sender). */
+  bounceToken: string;
   /** The channel id of the message this one answers, when it lives on the same channel. */
   inReplyTo?: string | undefined;
   /** Which attempt this is, starting at 1. */

@@ -1,23 +1,31 @@
 /**
- * A bounce of one of our messages, recognised by its VERP address: the delivery is failed after
- * all (the relay had accepted it), and the letter's history says so. No letter is registered.
+ * Bounces of our messages (delivery status notifications that say they failed, authenticated by
+ * the channel): the delivery is failed after all, and the letter's history says so. No letter is
+ * registered.
  */
-import { inTransaction, type Db } from '../db/db.js';
+import type { Tx } from '../letters/letters.repository.js';
 import { appendEvent, letterById } from '../letters/letters.repository.js';
 import { deliveryById, markFailed } from './outbox.repository.js';
 
-export function recordBounce(db: Db, { deliveryId, reason, at }: { deliveryId: number; reason: string; at: Date }): { number: string } | undefined {
-  return inTransaction(db, () => {
-    const delivery = deliveryById(db, deliveryId);
-    if (!delivery || delivery.status === 'failed') return delivery ? { number: letterById(db, delivery.letterId)!.number } : undefined;
-    markFailed(db, { id: delivery.id, at, errorCode: 'delivery.bounced', error: reason.slice(0, 1000) });
-    appendEvent(db, {
+/**
+ * Marks failed those of `deliveryIds` the relay had taken (status `sent`) and says which. Only a
+ * message that left can bounce: a delivery still pending or being sent is never failed by mail
+ * from outside (it would then never be sent), and one failed already keeps its first reason.
+ */
+export function recordBounces(tx: Tx, { deliveryIds, reason, at }: { deliveryIds: readonly number[]; reason: string; at: Date }): { deliveryId: number; number: string }[] {
+  const marked: { deliveryId: number; number: string }[] = [];
+  for (const deliveryId of deliveryIds) {
+    const delivery = deliveryById(tx, deliveryId);
+    if (delivery?.status !== 'sent') continue;
+    markFailed(tx, { id: delivery.id, at, errorCode: 'delivery.bounced', error: reason.slice(0, 1000) });
+    appendEvent(tx, {
       letterId: delivery.letterId,
       type: delivery.kind === 'receipt' ? 'receipt_undeliverable' : 'delivery_failed',
       at,
       departmentCode: delivery.departmentCode ?? undefined,
       detail: { delivery: delivery.id, code: 'delivery.bounced' },
     });
-    return { number: letterById(db, delivery.letterId)!.number };
-  });
+    marked.push({ deliveryId, number: letterById(tx, delivery.letterId)!.number });
+  }
+  return marked;
 }

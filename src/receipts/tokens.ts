@@ -4,6 +4,8 @@
  * - Answer tokens: bind a reply address or a chat thread to one letter with an HMAC, so knowing a
  *   registration number is not enough to inject an answer into someone else's letter. Lower-case
  *   hex, because some mail systems lower-case local parts.
+ * - Bounce tokens: the same for the VERP address of each delivery, so that only a bounce of a
+ *   message we sent can mark it undeliverable.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,25 @@ export function newReceiptToken(): string {
   return randomBytes(18).toString('base64url');
 }
 
+/**
+ * `<id in base 36>-<HMAC of label:id, 128 bits in hex>`. The label keeps the kinds apart: an
+ * answer token never passes as a bounce token for the same number, nor the other way round.
+ */
+function idTokens(secret: Buffer, label: string) {
+  const mac = (id: number) => createHmac('sha256', secret).update(`${label}:${id}`).digest().subarray(0, 16);
+  return {
+    tokenFor: (id: number) => `${id.toString(36)}-${mac(id).toString('hex')}`,
+    idOf(token: string): number | undefined {
+      const match = /^([0-9a-z]{1,12})-([0-9a-f]{32})$/.exec(token.toLowerCase());
+      if (!match) return undefined;
+      const id = Number.parseInt(match[1]!, 36);
+      if (!Number.isSafeInteger(id)) return undefined;
+      const given = Buffer.from(match[2]!, 'hex');
+      return timingSafeEqual(given, mac(id)) ? id : undefined;
+    },
+  };
+}
+
 export interface AnswerTokens {
   tokenFor(letterId: number): string;
   /** The letter id the token was made for, or undefined when it is not one of ours. */
@@ -20,17 +41,24 @@ export interface AnswerTokens {
 }
 
 export function createAnswerTokens(secret: Buffer): AnswerTokens {
-  const mac = (letterId: number) => createHmac('sha256', secret).update(`answer:${letterId}`).digest().subarray(0, 16);
-  return {
-    tokenFor: (letterId) => `${letterId.toString(36)}-${mac(letterId).toString('hex')}`,
-    letterIdOf(token) {
-      const match = /^([0-9a-z]{1,12})-([0-9a-f]{32})$/.exec(token.toLowerCase());
-      if (!match) return undefined;
-      const letterId = Number.parseInt(match[1]!, 36);
-      const given = Buffer.from(match[2]!, 'hex');
-      return timingSafeEqual(given, mac(letterId)) ? letterId : undefined;
-    },
-  };
+  const tokens = idTokens(secret, 'answer');
+  return { tokenFor: tokens.tokenFor, letterIdOf: tokens.idOf };
+}
+
+export interface BounceTokens {
+  tokenFor(deliveryId: number): string;
+  /** The delivery id the token was made for, or undefined when it is not one of ours. */
+  deliveryIdOf(token: string): number | undefined;
+}
+
+/**
+ * The VERP token of a delivery (`bounce+<token>@domain`, the envelope sender of what it sends):
+ * only a bounce sent to an address we made can name one of our deliveries, so a bare sequential
+ * id is not enough to mark someone else's letter undeliverable.
+ */
+export function createBounceTokens(secret: Buffer): BounceTokens {
+  const tokens = idTokens(secret, 'verp');
+  return { tokenFor: tokens.tokenFor, deliveryIdOf: tokens.idOf };
 }
 
 /** The gateway's HMAC secret: WASL_SECRET (hex or text) or a file made once in the data directory. */

@@ -4,6 +4,7 @@
  */
 import type { DepartmentView, RecipientRoute } from '../channels/port.js';
 import type { DepartmentConfig } from '../config/config.schema.js';
+import type { BounceTokens } from '../receipts/tokens.js';
 
 /** Local-part prefixes of the addresses the gateway makes itself (RFC 5233 subaddressing). */
 export const ANSWER_PREFIX = 'reply+';
@@ -13,11 +14,21 @@ export interface Router {
   departments: readonly DepartmentView[];
   department(code: string): DepartmentView | undefined;
   routeRecipient(address: string): RecipientRoute;
+  /** The token of a delivery's VERP address (`bounce+<token>@domain`), the envelope sender of what it sends. */
+  bounceTokenFor(deliveryId: number): string;
   /** A department code (any case) or one of its addresses -> the department's code. */
   resolveDestination(destination: string): string | undefined;
 }
 
-export function createRouter({ domain, departments }: { domain: string; departments: readonly DepartmentConfig[] }): Router {
+export function createRouter({
+  domain,
+  departments,
+  bounceTokens,
+}: {
+  domain: string;
+  departments: readonly DepartmentConfig[];
+  bounceTokens: BounceTokens;
+}): Router {
   const views: DepartmentView[] = departments.map((department) => ({
     code: department.code,
     names: department.names,
@@ -38,8 +49,13 @@ export function createRouter({ domain, departments }: { domain: string; departme
       return { kind: 'answer', token: localPart.slice(ANSWER_PREFIX.length) };
     }
     if (localPart.startsWith(BOUNCE_PREFIX)) {
-      const deliveryId = localPart.slice(BOUNCE_PREFIX.length);
-      if (/^\d+$/.test(deliveryId)) return { kind: 'bounce', deliveryId };
+      // Only a token we made names a delivery. A forged one, and the bare ids of earlier versions
+      // (`bounce+42@`, still on messages in flight at the upgrade), reach nothing: a bounce we cannot
+      // authenticate is not acted on, and refusing it at RCPT sends nothing back to anyone (a
+      // bounce has the null sender, RFC 5321 §4.5.5). Such a delivery stays "sent", as it would if
+      // the remote server sent no bounce at all.
+      const deliveryId = bounceTokens.deliveryIdOf(localPart.slice(BOUNCE_PREFIX.length));
+      if (deliveryId !== undefined) return { kind: 'bounce', deliveryId };
     }
     return { kind: 'unknown' };
   }
@@ -48,6 +64,7 @@ export function createRouter({ domain, departments }: { domain: string; departme
     departments: views,
     department: (code) => byCode.get(code.toUpperCase()),
     routeRecipient,
+    bounceTokenFor: (deliveryId) => bounceTokens.tokenFor(deliveryId),
     resolveDestination(destination) {
       const trimmed = destination.trim();
       if (byCode.has(trimmed.toUpperCase())) return trimmed.toUpperCase();

@@ -9,16 +9,19 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayPort, OutboundMessage } from '../../src/channels/port.js';
 import { createMailSender } from '../../adapters/email/smtp-outgoing.js';
+import { createBounceTokens } from '../../src/receipts/tokens.js';
 import { startMailSink, type MailSink } from '../helpers/mail-sink.js';
 
 const identity = { domain: 'wasl.test', fromLocalPart: 'bureau', officeName: 'Bureau d’ordre' };
 const settings = { maxConnections: 2, timeoutMs: 20_000, verifyCertificate: true };
 // The relay path never reaches the gateway: only the built-in mailbox does.
 const noGateway = {} as GatewayPort;
+const bounceTokens = createBounceTokens(Buffer.from('a secret of the relay thread tests'));
 
 function receipt(deliveryId: number): OutboundMessage {
   return {
     deliveryId,
+    bounceToken: bounceTokens.tokenFor(deliveryId),
     kind: 'receipt',
     attempt: 1,
     to: { channel: 'email', id: 'citizen@example.test' },
@@ -57,7 +60,7 @@ describe('the relay thread', () => {
     expect(message!.parsed.messageId).toBe(externalId);
     expect(message!.raw.toString('latin1').match(/^Message-ID:/gim)).toHaveLength(1);
     expect(message!.parsed.subject).toBe('وصل الاستلام — accusé de réception');
-    expect(message!.mailFrom).toBe('bounce+7@wasl.test');
+    expect(message!.mailFrom).toBe(`bounce+${bounceTokens.tokenFor(7)}@wasl.test`);
   });
 
   it('fails a send in flight as temporary when the thread ends, and starts a new thread for the next send', async () => {

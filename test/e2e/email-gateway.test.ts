@@ -51,7 +51,7 @@ describe('a letter sent by email', () => {
 
     const [receipt] = await test.relay!.waitForMessages(1, { to: 'amina@citizen.test' });
     expect(receipt!.parsed.headers.get('auto-submitted')).toBe('auto-replied');
-    expect(receipt!.mailFrom).toMatch(/^bounce\+\d+@wasl\.local$/);
+    expect(receipt!.mailFrom).toMatch(/^bounce\+[0-9a-z]+-[0-9a-f]{32}@wasl\.local$/);
     const link = /http:\/\/127\.0\.0\.1:\d+\/r\/([A-Za-z0-9_-]{24})/.exec(receipt!.parsed.text ?? '');
     expect(link, 'receipt link in the receipt mail').not.toBeNull();
     expect(link![0].startsWith(test.httpUrl)).toBe(true);

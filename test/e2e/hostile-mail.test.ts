@@ -1,7 +1,8 @@
 /**
  * Hostile and odd mail over real SMTP into the real gateway: auto-responders that would loop,
- * bounces of our own receipts, forged senders (SPF, DKIM, DMARC from an in-memory DNS), messages
- * built to exhaust the MIME parser, and attachment names that try to be paths.
+ * bounces about nothing of ours, forged senders (SPF, DKIM, DMARC from an in-memory DNS), messages
+ * built to exhaust the MIME parser, and attachment names that try to be paths. Bounces of our own
+ * messages, real and forged, are in bounces.test.ts.
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -60,66 +61,6 @@ describe('the receipt cap', () => {
     const receipts = test.gateway.db.select().from(deliveries).where(eq(deliveries.kind, 'receipt')).all();
     expect(receipts.map((row) => row.status).sort()).toEqual([...Array<string>(10).fill('sent'), 'suppressed']);
     expect(receipts.find((row) => row.status === 'suppressed')!.lastErrorCode).toBe('receipt.rate_limited');
-  });
-});
-
-const POSTFIX_DSN = readFileSync('/work/shared/corpus/sisimai-bounces/maildir/bsd/lhost-postfix-06.eml', 'latin1');
-
-/** A real Postfix DSN, rewritten to be about one of our messages: our VERP sender, our Message-ID, the citizen's address. */
-function dsnAbout({ envelopeFrom, messageId, recipient }: { envelopeFrom: string; messageId: string; recipient: string }): string {
-  return POSTFIX_DSN.replaceAll('shironeko@example.jp', envelopeFrom)
-    .replaceAll('kijitora@neko.example.jp', recipient)
-    .replace('<20141024104625.9C81E2203D@vagrant-centos65.vagrantup.com>', messageId);
-}
-
-async function letterWithReceipt(test: TestGateway, citizen: string) {
-  const message = await composeMessage({ from: citizen, to: 'rh@wasl.local', subject: 'Attestation', text: 'Bonjour' });
-  const reply = await sendLetter({ port: test.smtpPort, from: citizen, to: ['rh@wasl.local'], message });
-  const [receipt] = await test.relay!.waitForMessages(1, { to: citizen });
-  await test.gateway.outbox.idle();
-  return { number: numberIn(reply.data?.text)!, receipt: receipt! };
-}
-
-describe('a bounce of one of our receipts', () => {
-  it('sent to its VERP address marks the receipt undeliverable on the letter and is not registered', async () => {
-    const test = await start();
-    const { number, receipt } = await letterWithReceipt(test, 'gone@citizen.test');
-    expect(receipt.mailFrom).toMatch(/^bounce\+\d+@wasl\.local$/);
-
-    const dsn = dsnAbout({ envelopeFrom: receipt.mailFrom, messageId: receipt.parsed.messageId!, recipient: 'gone@citizen.test' });
-    const reply = await sendLetter({ port: test.smtpPort, from: '', to: [receipt.mailFrom], message: dsn });
-
-    expect(reply.data?.code).toBe(250);
-    expect(reply.data?.text).toContain('Delivery report recorded');
-    expect(letterCount(test)).toBe(1);
-    const facts = await receiptFacts(test, number);
-    expect(facts.history.map((event) => event.type)).toContain('receipt_undeliverable');
-    const row = test.gateway.db.select().from(deliveries).where(eq(deliveries.kind, 'receipt')).get()!;
-    expect(row).toMatchObject({ status: 'failed', lastErrorCode: 'delivery.bounced' });
-    expect(row.lastError).toContain('Status: 5.4.4');
-  });
-
-  it('sent to a department address is matched by our Message-ID in the returned message, never registered nor receipted', async () => {
-    const test = await start();
-    const { number, receipt } = await letterWithReceipt(test, 'moved@citizen.test');
-    // Some MTAs return mail to the From address (courrier@, the mail office's own) instead of the envelope sender.
-    const dsn = dsnAbout({ envelopeFrom: 'courrier@wasl.local', messageId: receipt.parsed.messageId!, recipient: 'moved@citizen.test' });
-    const reply = await sendLetter({ port: test.smtpPort, from: 'mailer-daemon@mx.citizen.test', to: ['courrier@wasl.local'], message: dsn });
-
-    expect(reply.data?.code).toBe(250);
-    expect(reply.data?.text).toContain('Delivery report recorded');
-    expect(letterCount(test)).toBe(1);
-    expect((await receiptFacts(test, number)).history.map((event) => event.type)).toContain('receipt_undeliverable');
-  });
-
-  it('that only reports a delay changes nothing', async () => {
-    const test = await start();
-    const { number, receipt } = await letterWithReceipt(test, 'slow@citizen.test');
-    const delayed = dsnAbout({ envelopeFrom: receipt.mailFrom, messageId: receipt.parsed.messageId!, recipient: 'slow@citizen.test' }).replace('Action: failed', 'Action: delayed');
-    const reply = await sendLetter({ port: test.smtpPort, from: '', to: [receipt.mailFrom], message: delayed });
-    expect(reply.data?.code).toBe(250);
-    expect((await receiptFacts(test, number)).history.map((event) => event.type)).not.toContain('receipt_undeliverable');
-    expect(test.gateway.db.select().from(deliveries).where(eq(deliveries.kind, 'receipt')).get()!.status).toBe('sent');
   });
 });
 

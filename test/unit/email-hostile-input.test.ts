@@ -3,7 +3,7 @@
  * shape read before parsing, token buckets that forget, and what a bounce says.
  */
 import { describe, expect, it } from 'vitest';
-import { readBounce, deliveriesNamedIn } from '../../adapters/email/bounces.js';
+import { readDeliveryStatus, returnedDelivery } from '../../adapters/email/bounces.js';
 import { mimeShape } from '../../adapters/email/mime-shape.js';
 import { createTokenBuckets } from '../../adapters/email/rate-limits.js';
 import { displayFilename } from '../../src/letters/attachment-names.js';
@@ -105,12 +105,18 @@ describe('token buckets', () => {
 });
 
 describe('a bounce', () => {
-  const dsn = (action: string) =>
+  const dsn = (action: string, { reportType = 'delivery-status', returnPath = '<bounce+16-0123456789abcdef0123456789abcdef@wasl.local>' } = {}) =>
     Buffer.from(
       [
-        'Content-Type: multipart/report; report-type=delivery-status; boundary=r',
+        `Content-Type: multipart/report; report-type=${reportType};`,
+        '\tboundary="r/1"',
         '',
-        '--r',
+        'preamble',
+        '--r/1',
+        'Content-Type: text/plain',
+        '',
+        'Action: failed (a person could write this in the text)',
+        '--r/1',
         'Content-Type: message/delivery-status',
         '',
         'Reporting-MTA: dns; mx.example.org',
@@ -120,29 +126,38 @@ describe('a bounce', () => {
         'Status: 5.1.1',
         'Diagnostic-Code: smtp; 550 5.1.1 <x@example.org>:',
         '    Recipient address rejected',
-        '--r',
+        '',
+        '--r/1',
         'Content-Type: text/rfc822-headers',
         '',
-        'Return-Path: <bounce+42@wasl.local>',
+        `Return-Path: ${returnPath}`,
         'Message-ID: <wasl.42.2026-A-000007@wasl.local>',
         'References: <wasl.7.2026-A-000001@elsewhere.test>',
-        '--r--',
+        '--r/1--',
       ].join('\r\n'),
     );
 
-  it('names our deliveries by their VERP address or Message-ID, only on our domain', () => {
-    expect(deliveriesNamedIn({ raw: dsn('failed'), domain: 'wasl.local' })).toEqual([42]);
+  it('that failed says why, with its status and diagnostic, and which message it returns', () => {
+    expect(readDeliveryStatus(dsn('failed'))).toEqual({
+      failed: true,
+      reason: 'Status: 5.1.1; Diagnostic-Code: smtp; 550 5.1.1 <x@example.org>: Recipient address rejected',
+      returned: { messageId: '<wasl.42.2026-A-000007@wasl.local>', returnPath: '<bounce+16-0123456789abcdef0123456789abcdef@wasl.local>' },
+    });
   });
 
-  it('that failed says why, with its status and diagnostic', () => {
-    expect(readBounce({ raw: dsn('failed'), text: '' })).toEqual({ failed: true, reason: 'Status: 5.1.1; Diagnostic-Code: smtp; 550 5.1.1 <x@example.org>: Recipient address rejected' });
+  it.each(['delayed', 'delivered', 'relayed', 'expanded'])('that says %s is not a failure', (action) => {
+    expect(readDeliveryStatus(dsn(action))?.failed).toBe(false);
   });
 
-  it('that only says the message is delayed is not a failure', () => {
-    expect(readBounce({ raw: dsn('delayed'), text: '' }).failed).toBe(false);
+  it('is only a delivery status notification: free text and other reports are none, whatever they say', () => {
+    expect(readDeliveryStatus(Buffer.from('Subject: failure notice\r\n\r\nAction: failed\r\nSorry, I could not deliver.'))).toBeUndefined();
+    expect(readDeliveryStatus(dsn('failed', { reportType: 'disposition-notification' }))).toBeUndefined();
   });
 
-  it('without any DSN field is a failure told in its own words', () => {
-    expect(readBounce({ raw: Buffer.from('Subject: failure notice\r\n\r\nSorry.'), text: 'Sorry, I could not deliver.' })).toEqual({ failed: true, reason: 'Sorry, I could not deliver.' });
+  it('names our delivery by its Message-ID on our domain only, and by a Return-Path whose token checks', () => {
+    const notice = readDeliveryStatus(dsn('failed'))!;
+    const deliveryOfAddress = (address: string) => (address === 'bounce+16-0123456789abcdef0123456789abcdef@wasl.local' ? 16 : undefined);
+    expect(returnedDelivery({ notice, domain: 'wasl.local', deliveryOfAddress })).toEqual({ byMessageId: 42, byReturnPath: 16 });
+    expect(returnedDelivery({ notice, domain: 'elsewhere.test', deliveryOfAddress: () => undefined })).toEqual({ byMessageId: undefined, byReturnPath: undefined });
   });
 });
