@@ -2,8 +2,9 @@
  * What the bot hears: invites it accepts, `!courrier` commands, and replies in the threads of the
  * letters it forwarded. Every path ends in exactly one answer in the sender's thread, and never
  * a second one for the same event, even across a restart (when the SDK replays each room's
- * recent timeline): letters are deduplicated by the core on the event id and the receipt is a
- * durable outbox delivery; every other answer is sent only after `claimEvent` said it is the first.
+ * recent timeline): an event the register knows (`registeredFrom`, by its event id) is left
+ * before any file is fetched, the receipt is a durable outbox delivery, and every other answer is
+ * sent only after `claimEvent` said it is the first.
  *
  * Events are judged once the sync response that carried them has been processed whole, so the
  * room state (the bot's own membership) is final when "did this happen before we joined?" is asked.
@@ -211,6 +212,12 @@ export function createMatrixIntake({
     if (ignored === ENCRYPTED) return explainEncryption(event);
     if (ignored) {
       logger.trace({ phase: 'intake', event: event.event_id, ignored }, 'event ignored');
+      return;
+    }
+    // Known before anything is fetched: after a restart the SDK is served each room's recent events again.
+    const registered = port.registeredFrom({ channel: 'matrix', senderId: event.sender, externalId: event.event_id });
+    if (registered) {
+      logger.debug({ phase: 'intake', event: event.event_id, letter: registered, duplicate: true }, 'letter already registered');
       return;
     }
     const command = parseCommand({ text: writtenText(event.content), prefix: config.commandPrefix });
