@@ -195,9 +195,29 @@ export function createMatrixIntake({
     });
   }
 
-  async function threadAnswer(event: MatrixEventFacts, answerToken: string): Promise<void> {
+  /**
+   * Whether the thread's root is the bot's own post in the reply's room. A relation may name any
+   * event id (homeservers do not check that it is in the same room), so a reply elsewhere naming a
+   * forward would otherwise answer that letter in the department's name.
+   */
+  async function postedHereByBot({ roomId, eventId }: { roomId: string; eventId: string }): Promise<boolean> {
+    try {
+      const root = await persist('reading the thread root', () => homeserver.fetchEvent({ roomId, eventId }));
+      return root.room_id === roomId && root.sender === botUserId;
+    } catch (error) {
+      if (error instanceof Stopping) throw error;
+      // Not found in this room (M_NOT_FOUND) or out of reach for good: not an answer from here.
+      return false;
+    }
+  }
+
+  async function threadAnswer(event: MatrixEventFacts, { root, answerToken }: { root: string; answerToken: string }): Promise<void> {
     // A location or a poll in the thread carries nothing a letter can hold: it is conversation.
     if (writtenText(event.content).trim() === '' && !fileReferenceOf(event.content)) return;
+    if (!(await postedHereByBot({ roomId: event.room_id, eventId: root }))) {
+      logger.info({ phase: 'intake', event: event.event_id, room: event.room_id, thread: root }, 'reply ignored: the letter its thread names was not posted in this room');
+      return;
+    }
     await register({
       event,
       async build() {
@@ -231,7 +251,7 @@ export function createMatrixIntake({
     }
     if (command) return answerOnce(event, helpText({ prefix: config.commandPrefix, departments: port.departments(), language }));
     const answerToken = root ? port.answerTokenForThread('matrix', root) : undefined;
-    if (answerToken) return threadAnswer(event, answerToken);
+    if (root && answerToken) return threadAnswer(event, { root, answerToken });
   }
 
   function judgePending(): void {
