@@ -100,6 +100,7 @@ export function createGateway({
       const delivery = deliveryByExternalId(db, { channel, externalId });
       return delivery?.kind === 'forward' ? answerTokens.tokenFor(delivery.letterId) : undefined;
     },
+    registeredFrom: (message) => letterRepository.lettersByChannelMessage(db, message)[0]?.number,
     claimEvent: (channel, eventId) => letterRepository.claimEvent(db, { channel, eventId }),
     reportUndeliverable: ({ deliveryIds, reason }) => commit((tx) => recordBounces(tx, { deliveryIds, reason, at: now() })),
     keepInMailbox: async (message) => keepMessage(db, { message, at: now() }),

@@ -9,7 +9,7 @@
  * events not yet sent"), which defeats the outbox's retries with stable transaction ids.
  */
 // Before 'matrix-js-sdk': the SDK's modules bind their logger when first evaluated.
-import { routeSdkLogs } from './sdk-logging.js';
+import { clientLogger, routeSdkLogs } from './sdk-logging.js';
 import {
   ConnectionError,
   createClient,
@@ -92,6 +92,7 @@ export function connectHomeserver(options: HomeserverOptions): Homeserver {
     store: new MemoryStore(),
     localTimeoutMs: options.requestTimeoutMs,
     useAuthorizationHeader: true,
+    logger: clientLogger(options.logger),
   });
 
   async function request<T>(what: string, call: () => Promise<T>): Promise<T> {

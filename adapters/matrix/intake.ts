@@ -2,8 +2,9 @@
  * What the bot hears: invites it accepts, `!courrier` commands, and replies in the threads of the
  * letters it forwarded. Every path ends in exactly one answer in the sender's thread, and never
  * a second one for the same event, even across a restart (when the SDK replays each room's
- * recent timeline): letters are deduplicated by the core on the event id and the receipt is a
- * durable outbox delivery; every other answer is sent only after `claimEvent` said it is the first.
+ * recent timeline): an event the register knows (`registeredFrom`, by its event id) is left
+ * before any file is fetched, the receipt is a durable outbox delivery, and every other answer is
+ * sent only after `claimEvent` said it is the first.
  *
  * Events are judged once the sync response that carried them has been processed whole, so the
  * room state (the bot's own membership) is final when "did this happen before we joined?" is asked.
@@ -194,9 +195,29 @@ export function createMatrixIntake({
     });
   }
 
-  async function threadAnswer(event: MatrixEventFacts, answerToken: string): Promise<void> {
+  /**
+   * Whether the thread's root is the bot's own post in the reply's room. A relation may name any
+   * event id (homeservers do not check that it is in the same room), so a reply elsewhere naming a
+   * forward would otherwise answer that letter in the department's name.
+   */
+  async function postedHereByBot({ roomId, eventId }: { roomId: string; eventId: string }): Promise<boolean> {
+    try {
+      const root = await persist('reading the thread root', () => homeserver.fetchEvent({ roomId, eventId }));
+      return root.room_id === roomId && root.sender === botUserId;
+    } catch (error) {
+      if (error instanceof Stopping) throw error;
+      // Not found in this room (M_NOT_FOUND) or out of reach for good: not an answer from here.
+      return false;
+    }
+  }
+
+  async function threadAnswer(event: MatrixEventFacts, { root, answerToken }: { root: string; answerToken: string }): Promise<void> {
     // A location or a poll in the thread carries nothing a letter can hold: it is conversation.
     if (writtenText(event.content).trim() === '' && !fileReferenceOf(event.content)) return;
+    if (!(await postedHereByBot({ roomId: event.room_id, eventId: root }))) {
+      logger.info({ phase: 'intake', event: event.event_id, room: event.room_id, thread: root }, 'reply ignored: the letter its thread names was not posted in this room');
+      return;
+    }
     await register({
       event,
       async build() {
@@ -213,6 +234,12 @@ export function createMatrixIntake({
       logger.trace({ phase: 'intake', event: event.event_id, ignored }, 'event ignored');
       return;
     }
+    // Known before anything is fetched: after a restart the SDK is served each room's recent events again.
+    const registered = port.registeredFrom({ channel: 'matrix', senderId: event.sender, externalId: event.event_id });
+    if (registered) {
+      logger.debug({ phase: 'intake', event: event.event_id, letter: registered, duplicate: true }, 'letter already registered');
+      return;
+    }
     const command = parseCommand({ text: writtenText(event.content), prefix: config.commandPrefix });
     const root = threadRootOf(event.content);
     if (command?.kind === 'send') return sendCommand(event, command);
@@ -224,7 +251,7 @@ export function createMatrixIntake({
     }
     if (command) return answerOnce(event, helpText({ prefix: config.commandPrefix, departments: port.departments(), language }));
     const answerToken = root ? port.answerTokenForThread('matrix', root) : undefined;
-    if (answerToken) return threadAnswer(event, answerToken);
+    if (root && answerToken) return threadAnswer(event, { root, answerToken });
   }
 
   function judgePending(): void {

@@ -4,6 +4,7 @@
  * (the event JSON the homeserver sent), so these functions are tested on recorded fixtures.
  */
 import type { Attachment, InboundLetter } from '../../src/channels/port.js';
+import { canonicalBytes } from '../../src/evidence/canonical-json.js';
 
 /** One room event as the Client-Server API gives it (spec: "Room Events"). */
 export interface MatrixEventFacts {
@@ -117,9 +118,29 @@ export function isAllowedInviter({ inviter, allowed }: { inviter: string; allowe
   return allowed.some((entry) => (entry.startsWith('@') ? entry === inviter : entry.toLowerCase() === server));
 }
 
-/** The event as the homeserver sent it: the letter's original, where a chat message has one. */
+/**
+ * The fields of a client-format event that the sender's homeserver signs (spec: "Signing events",
+ * the PDU's `type`, `content`, `sender`, `room_id`, `origin_server_ts`, `state_key`, `redacts`)
+ * and the event id, which hashes them (room versions 3+). Everything else is the serving
+ * homeserver's: `unsigned` (its `age` is computed each time the event is served, its
+ * `m.relations` grows with the thread) and any field it adds.
+ */
+const SIGNED_FIELDS = ['event_id', 'room_id', 'sender', 'type', 'origin_server_ts', 'content', 'state_key', 'redacts'] as const;
+
+/**
+ * The letter's original: what the homeserver signed of the event, in canonical JSON, so the same
+ * event gives the same bytes however often and by whom it is served (after a restart the SDK is
+ * served each room's recent events again, with another `unsigned.age`).
+ */
 function originalOf(event: MatrixEventFacts): Uint8Array {
-  return Buffer.from(JSON.stringify(event), 'utf8');
+  const served = event as unknown as Record<string, unknown>;
+  const signed = Object.fromEntries(SIGNED_FIELDS.filter((field) => served[field] !== undefined).map((field) => [field, served[field]]));
+  try {
+    return canonicalBytes(signed);
+  } catch {
+    // A string with a lone surrogate has no canonical form (RFC 8785 §3.1); the letter is still taken.
+    return Buffer.from(JSON.stringify(signed), 'utf8');
+  }
 }
 
 /** A letter sent with `!courrier send`: receipts go to the thread of the command. */

@@ -42,6 +42,12 @@ const slackConfigSchema = z
     replyTo: z.enum(['user', 'channel']).default('user'),
     /** Timeout of each call to Slack, in milliseconds. */
     requestTimeoutMs: z.number().int().min(100).default(10_000),
+    /**
+     * Largest request body taken at Slack's path, in bytes. Slack's payloads are a few kilobytes
+     * (a full form stays well under 100 KB); a larger body is answered 413 and the connection
+     * closed, before the body is read and before its signature can be checked.
+     */
+    maxBodyBytes: z.number().int().min(64 * 1024).default(1024 * 1024),
     /** Largest total size of the files of one letter sent from Slack, in bytes. */
     maxFileBytes: z.number().int().min(1024).default(25 * 1024 * 1024),
     /** How many letters `list` shows at most. */

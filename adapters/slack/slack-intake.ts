@@ -9,8 +9,8 @@
  * takes milliseconds, and slower work (fetching files) happens before it, within the same budget.
  */
 import type { Language } from '../../src/config/config.schema.js';
-import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi, type Logger as BoltLogger } from '@slack/bolt';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi, type BufferedIncomingMessage, type Logger as BoltLogger } from '@slack/bolt';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Acceptance, Attachment, DepartmentView, GatewayPort, HttpMount, InboundLetter } from '../../src/channels/port.js';
@@ -386,12 +386,27 @@ export function createSlackIntake({
   let stopping = false;
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  let listening: AddressInfo | undefined;
+  let ownServer: Server | undefined;
 
+  function refuseTooLarge(response: ServerResponse): void {
+    // The rest of the body is never read: the connection closes once the answer is out.
+    response.writeHead(413, { connection: 'close', 'content-type': 'text/plain; charset=utf-8' }).end('Request body too large\n');
+  }
+
+  /**
+   * Bolt's receiver reads any body whole before it checks the signature (an unsigned 300 MiB
+   * POST once took 1.7 GB). The body is read here first, up to `maxBodyBytes`, and handed over
+   * as Bolt's `BufferedIncomingMessage`, which its receiver takes as already read.
+   */
   function handle(request: IncomingMessage, response: ServerResponse): void {
     if (stopping) {
       // Slack tries again later, by which time the gateway is back.
       response.writeHead(503, { 'retry-after': '10' }).end();
+      return;
+    }
+    if (Number(request.headers['content-length'] ?? 0) > config.maxBodyBytes) {
+      logger.info({ phase: 'slack.intake', declaredBytes: Number(request.headers['content-length']) }, 'request refused: body too large');
+      refuseTooLarge(response);
       return;
     }
     inFlight += 1;
@@ -399,36 +414,82 @@ export function createSlackIntake({
       inFlight -= 1;
       if (inFlight === 0) drained?.();
     });
-    try {
-      (receiver as HTTPReceiver).requestListener(request, response);
-    } catch {
-      // Bolt throws for anything but a POST to its endpoint: nothing of ours lives there.
-      response.writeHead(request.method === 'POST' ? 404 : 405, { allow: 'POST' }).end();
-    }
+    void readBody({ request, limit: config.maxBodyBytes }).then((body) => {
+      if (body === 'too large') {
+        logger.info({ phase: 'slack.intake' }, 'request refused: body too large');
+        refuseTooLarge(response);
+        return;
+      }
+      if (body === 'gone') return;
+      (request as BufferedIncomingMessage).rawBody = body;
+      try {
+        (receiver as HTTPReceiver).requestListener(request, response);
+      } catch {
+        // Bolt throws for anything but a POST to its endpoint: nothing of ours lives there.
+        response.writeHead(request.method === 'POST' ? 404 : 405, { allow: 'POST' }).end();
+      }
+    });
   }
 
-  if (!config.socketMode && config.port === null) http.mount(config.path, handle);
+  const ownPort = config.socketMode ? null : config.port;
+  if (!config.socketMode && ownPort === null) http.mount(config.path, handle);
 
   return {
     get listeningPort() {
-      return listening?.port;
+      return (ownServer?.address() as AddressInfo | null | undefined)?.port;
     },
     async start() {
       if (config.socketMode) {
         await app.start();
-      } else if (config.port !== null) {
-        const server = await (receiver as HTTPReceiver).start({ port: config.port, host: config.host });
-        listening = server.address() as AddressInfo;
+      } else if (ownPort !== null) {
+        // Our own server rather than the receiver's, so its requests go through the same door.
+        const server = createServer(handle);
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(ownPort, config.host, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        ownServer = server;
       }
     },
     async stop() {
       stopping = true;
-      if (config.socketMode || config.port !== null) {
+      if (config.socketMode) {
         await app.stop().catch((error: unknown) => logger.debug({ phase: 'slack.stop', err: slackMessage(error) }, 'receiver already stopped'));
       }
+      const closed = ownServer ? new Promise<void>((resolve) => ownServer!.close(() => resolve())) : Promise.resolve();
+      ownServer?.closeIdleConnections();
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      await closed;
+      ownServer = undefined;
     },
   };
+}
+
+/**
+ * The request's body, read up to `limit` bytes: 'too large' as soon as it passes them (the rest
+ * stays unread), 'gone' when the client left before the end.
+ */
+function readBody({ request, limit }: { request: IncomingMessage; limit: number }): Promise<Buffer | 'too large' | 'gone'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: Buffer | 'too large' | 'gone') => {
+      request.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= limit) return void chunks.push(chunk);
+      request.pause();
+      finish('too large');
+    };
+    const onEnd = () => finish(Buffer.concat(chunks));
+    const onGone = () => finish('gone');
+    request.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
+  });
 }
 
 function slackMessage(error: unknown): string {

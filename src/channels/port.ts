@@ -156,6 +156,12 @@ export interface GatewayPort {
    */
   answerTokenForThread(channel: ChannelName, externalId: string): string | undefined;
   /**
+   * The number of the letter registered from this message (same channel, sender and message id),
+   * if any. Where message ids are unique and immutable (Matrix event ids), a message seen again
+   * (a chat replayed after a restart) is known here before its files are fetched.
+   */
+  registeredFrom(message: { channel: ChannelName; senderId: string; externalId: string }): string | undefined;
+  /**
    * Claims a channel event id once: true the first time, false ever after (also across a
    * restart). For events that are not letters (button presses, commands) and must act once.
    */

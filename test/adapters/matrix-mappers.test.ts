@@ -106,7 +106,18 @@ describe('what letters events become', () => {
       to: ['rh'],
       subject: 'Demande de congé',
     });
-    expect(JSON.parse(Buffer.from(letter.raw!).toString('utf8'))).toEqual(event);
+    const { unsigned, ...signed } = event as MatrixEventFacts & { unsigned: unknown };
+    expect(unsigned).toBeDefined();
+    expect(JSON.parse(Buffer.from(letter.raw!).toString('utf8'))).toEqual(signed);
+  });
+
+  it('the same event served again, older and with fields the serving homeserver added, keeps the same original bytes', () => {
+    const event = fixture('command-send');
+    const command = parseCommand({ text: writtenText(event.content), prefix: '!courrier' }) as Extract<ReturnType<typeof parseCommand>, { kind: 'send' }>;
+    const servedAgain = { ...event, unsigned: { age: 86_400_000, 'm.relations': { 'm.thread': { count: 1 } } }, 'org.example.served_by': 'replica-2' };
+    const first = commandLetter({ event, command, attachments: [], displayName: 'Amina' }).raw!;
+    const again = commandLetter({ event: servedAgain, command, attachments: [], displayName: 'Amina' }).raw!;
+    expect(Buffer.from(again).equals(Buffer.from(first))).toBe(true);
   });
 
   it('a command written inside a thread answers in that same thread, since threads do not nest', () => {

@@ -33,7 +33,9 @@ function matrixForwards(current: MatrixWorld) {
 
 describe('an event the bot sees twice', () => {
   it('is answered once, when the homeserver repeats it and when the restarted gateway reads it again', async () => {
-    world = await startMatrixWorld();
+    const logged: { msg: string; letter?: string }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string }) });
+    world = await startMatrixWorld({ logger });
     const { fake, citizenRoom, citizen } = world;
     const current = world;
     const scan = fake.uploadAs({ uploader: citizen, content: Buffer.from('scan'), contentType: 'image/png', filename: 'scan.png' });
@@ -49,11 +51,12 @@ describe('an event the bot sees twice', () => {
     const afterRepeat = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: text('!courrier help') });
     await world.waitForNotices(citizenRoom, 1, { thread: afterRepeat });
 
-    // The command reads its thread for files: a second read shows the restarted bot handled it again.
+    // The command reads its thread for files; the register knows the event before that read.
     const threadReads = () => fake.requests.filter((request) => request.path.includes(`/relations/${encodeURIComponent(root)}`)).length;
     const readsBefore = threadReads();
+    const linesBefore = logged.length;
     await world.gateway.restart();
-    await waitFor(() => threadReads() > readsBefore, { what: 'the restarted bot reading the command again' });
+    await waitFor(() => logged.slice(linesBefore).some((line) => line.msg === 'letter already registered' && line.letter === number), { what: 'the restarted bot reading the command again' });
     const afterRestart = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: text('!courrier help') });
     await world.waitForNotices(citizenRoom, 1, { thread: afterRestart });
     await world.gateway.gateway.outbox.idle();
@@ -64,6 +67,7 @@ describe('an event the bot sees twice', () => {
     expect(answers.filter((event) => threadOf(event) === afterRepeat)).toHaveLength(1);
     expect(answers).toHaveLength(4);
     expect(current.gateway.gateway.port.listLetters({})).toHaveLength(1);
+    expect(threadReads()).toBe(readsBefore);
   });
 
   it('a letter sent while the gateway was stopped is registered when it starts again', async () => {

@@ -8,7 +8,8 @@ import { sendLetter } from '../helpers/smtp-client.js';
 import { bodyOf, notices, startMatrixWorld, threadOf, type MatrixWorld } from '../helpers/fake-matrix.js';
 import { adapterDefinitions } from '../../src/channels/registry.js';
 import { parseConfig } from '../../src/config/config.load.js';
-import { startTestGateway } from '../helpers/gateway.js';
+import { deliveries } from '../../src/db/schema.js';
+import { startTestGateway, waitFor } from '../helpers/gateway.js';
 
 let world: MatrixWorld | undefined;
 afterEach(async () => {
@@ -118,6 +119,28 @@ describe('a department answering in Matrix', () => {
     // The thread shows that the answer reached the sender.
     const [delivered] = await world.waitForNotices(rhRoom, 1, { thread: forward!.event_id });
     expect(bodyOf(delivered!)).toContain(answerNumber);
+  });
+
+  it('a reply in another room naming a forward as its thread is not an answer to that letter', async () => {
+    world = await startMatrixWorld();
+    const { fake, rhRoom, citizenRoom, citizen } = world;
+    const test = world.gateway;
+    const message = await composeMessage({ from: 'karim@citizen.test', to: 'rh@wasl.local', subject: 'Attestation', text: 'Bonjour.' });
+    const reply = await sendLetter({ port: test.smtpPort, from: 'karim@citizen.test', to: ['rh@wasl.local'], message });
+    const number = /\d{4}-A-\d{6}/.exec(reply.data!.text)![0];
+    const [forward] = await world.waitForNotices(rhRoom, 1);
+    await waitFor(() => test.gateway.db.select().from(deliveries).all().some((row) => row.externalId === forward!.event_id), { what: 'the forward recorded as posted' });
+
+    // Amina is not in RH's room, but a relation may name any event id.
+    fake.sendAs({ roomId: citizenRoom, sender: citizen, content: { msgtype: 'm.text', body: 'Refusé. Signé : le service RH', 'm.relates_to': { rel_type: 'm.thread', event_id: forward!.event_id } } });
+    const help = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: { msgtype: 'm.text', body: '!courrier help' } });
+    await world.waitForNotices(citizenRoom, 1, { thread: help });
+    await test.gateway.outbox.idle();
+
+    expect(test.gateway.port.listLetters({}).map((letter) => letter.number)).toEqual([number]);
+    expect(test.gateway.port.findLetter(number)!.status).not.toBe('answered');
+    expect(test.relay!.to('karim@citizen.test').map((mail) => mail.parsed.text ?? '').join('\n')).not.toContain('Refusé');
+    expect(notices({ fake, roomId: citizenRoom, sender: world.bot })).toHaveLength(1);
   });
 
   it('a reply in a thread that is not a forwarded letter’s is only conversation', async () => {

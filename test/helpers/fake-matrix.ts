@@ -8,7 +8,8 @@
  * other people (`sendAs`, `invite`, `uploadAs`) and assert on what the homeserver received
  * (`eventsIn`, `requests`). It can be stopped and started again on the same port (a homeserver
  * down for a while), told to refuse requests (rate limits) or to hold them unanswered (a
- * homeserver that hangs), and told to deliver an event again.
+ * homeserver that hangs), and told to deliver an event again. Every event served carries an
+ * `unsigned.age` computed as it is served, as real homeservers do.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -73,6 +74,12 @@ export interface FakeMatrix {
   uploadAs(input: { uploader: string; content: Buffer; contentType: string; filename?: string }): string;
   /** Puts an event already sent into the stream again, as a gappy sync would (`limited: true`). */
   redeliver(eventId: string): void;
+  /**
+   * From now on serves every event as the homeserver would later on: `ageMs` older in its
+   * `unsigned.age`, and with these top-level fields added (what a homeserver adds beside the
+   * signed event is its own).
+   */
+  serveChanged(input: { ageMs: number; fields?: Record<string, unknown> }): void;
   eventsIn(roomId: string): MatrixEvent[];
   membership(roomId: string, userId: string): string | undefined;
   media(mxc: string): Media | undefined;
@@ -102,6 +109,7 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
   let counter = 0;
   let server: Server | undefined;
   let boundPort = port;
+  let servedLater: { ageMs: number; fields: Record<string, unknown> } = { ageMs: 0, fields: {} };
 
   const nextId = (prefix: string) => `${prefix}${++counter}_${randomBytes(4).toString('hex')}`;
   const position = () => stream.length;
@@ -135,6 +143,12 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
     eventsById.set(event.event_id, event);
     append({ roomId, event });
     return event;
+  }
+
+  /** The event as a client gets it: `unsigned.age` is the time since it was sent, at the moment it is served (spec: "unsigned"). */
+  function served(event: MatrixEvent): MatrixEvent {
+    const age = Date.now() - event.origin_server_ts + servedLater.ageMs;
+    return { ...servedLater.fields, ...event, unsigned: { ...event.unsigned, age } };
   }
 
   function roomItems(roomId: string, upTo = position()): StreamItem[] {
@@ -172,9 +186,9 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
     const limited = items.length > slice.length || slice.some((item) => item.gap);
     const firstPosition = slice[0]?.position ?? position() + 1;
     const fresh = since === 0 || limited;
-    const state = fresh ? [...stateAt({ roomId, upTo: firstPosition - 1 }).values()] : [];
+    const state = fresh ? [...stateAt({ roomId, upTo: firstPosition - 1 }).values()].map(served) : [];
     return {
-      timeline: { events: slice.map((item) => item.event), limited, prev_batch: `s${Math.max(0, firstPosition - 1)}` },
+      timeline: { events: slice.map((item) => served(item.event)), limited, prev_batch: `s${Math.max(0, firstPosition - 1)}` },
       state: { events: state },
       ephemeral: { events: [] },
       account_data: { events: [] },
@@ -307,7 +321,7 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
       if (!event || event.room_id !== roomId || membershipAt({ roomId, userId })?.content.membership !== 'join') {
         return matrixError(response, 404, 'M_NOT_FOUND', 'Event not found');
       }
-      return send(response, 200, event);
+      return send(response, 200, served(event));
     }
     if ((match = /^\/_matrix\/client\/v1\/rooms\/([^/]+)\/relations\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path))) {
       const roomId = decodeURIComponent(match[1]!);
@@ -319,7 +333,7 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
         const relation = event.content['m.relates_to'] as { event_id?: string; rel_type?: string } | undefined;
         return event.room_id === roomId && relation?.event_id === parent && (!relType || relation.rel_type === relType) && (!eventType || event.type === eventType);
       });
-      const chunk = url.searchParams.get('dir') === 'f' ? related : related.reverse();
+      const chunk = (url.searchParams.get('dir') === 'f' ? related : related.reverse()).map(served);
       return send(response, 200, { chunk });
     }
     if (path === '/_matrix/media/v3/upload' && request.method === 'POST') {
@@ -418,6 +432,9 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
       const event = eventsById.get(eventId);
       if (!event) throw new Error(`no event ${eventId}`);
       append({ roomId: event.room_id, event, gap: true });
+    },
+    serveChanged({ ageMs, fields = {} }) {
+      servedLater = { ageMs, fields };
     },
     eventsIn: (roomId) => roomItems(roomId).filter((item) => !item.gap).map((item) => item.event),
     membership: (roomId, userId) => membershipAt({ roomId, userId })?.content.membership as string | undefined,
