@@ -38,13 +38,16 @@ const displayName = (name: string) => shortened(oneLine(name), NAME_LIMIT);
  * nodemailer folds a header at its spaces (foldLines, 76 characters) and leaves a longer word
  * whole: a subject of 100,000 letters without a space went out as one line of 100 KB, over the
  * 998 of RFC 5322 §2.1.1. Such a subject goes out as RFC 2047 encoded words, which nodemailer cuts
- * to 52 characters and folds between (it does so by itself for any subject that is not ASCII).
+ * to 52 characters and folds between (it does so by itself for any subject that is not ASCII). So
+ * does one holding "=?", which a client would otherwise decode as an encoded word (RFC 2047 §5):
+ * a sender's literal `=?UTF-8?B?…?=` must not become "\r\nBcc: …" on the department's screen.
  */
 const LONGEST_FOLDABLE_WORD = 60;
 
 function foldableSubject(subject: string, encoding: 'base64' | 'quoted-printable'): string {
   const line = oneLine(subject);
-  return line.split(' ').some((word) => word.length > LONGEST_FOLDABLE_WORD) ? mimeFuncs.encodeWord(line, encoding === 'base64' ? 'B' : 'Q', 52) : line;
+  const plain = !line.includes('=?') && line.split(' ').every((word) => word.length <= LONGEST_FOLDABLE_WORD);
+  return plain ? line : mimeFuncs.encodeWord(line, encoding === 'base64' ? 'B' : 'Q', 52);
 }
 
 /**
