@@ -102,8 +102,9 @@ describe('an email built from hostile names, subjects, files and ids', () => {
     for (const hostile of HOSTILE_TEXTS) {
       const outbound = message(hostile);
       const mail = toMail({ message: outbound, identity: { domain: 'wasl.test', fromLocalPart: 'bureau', officeName: 'Bureau d’ordre' } });
-      // Line ends as they reach the relay: nodemailer's SMTP data stream makes every bare LF a CRLF.
-      const raw = await new MailComposer({ ...mail, newline: 'windows' }).compile().build();
+      const built = await new MailComposer(mail).compile().build();
+      // Line ends as they reach the relay: nodemailer's SMTP data stream makes every bare LF a CRLF (and leaves a bare CR).
+      const raw = Buffer.from(built.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
       const what = JSON.stringify(hostile.slice(0, 40));
       expect(problemsOf(raw), what).toEqual([]);
       const parsed = await simpleParser(raw);
