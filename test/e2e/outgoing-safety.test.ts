@@ -3,9 +3,10 @@
  * go out as well-formed mail (one-line headers, folded, no line over 998 bytes, no NUL, no bare CR
  * or LF) and never stop a forward or a receipt. Real SMTP in, a real SMTP server as the mailboxes.
  */
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { deliveries } from '../../src/db/schema.js';
-import { gatewayPerTest, type TestGateway } from '../helpers/gateway.js';
+import { gatewayPerTest, waitFor, type TestGateway } from '../helpers/gateway.js';
 import type { SunkMessage } from '../helpers/mail-sink.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter, SmtpSession } from '../helpers/smtp-client.js';
@@ -175,5 +176,28 @@ describe('a letter carrying attached messages', () => {
       // 7bit already: still an attached message, as it came.
       { filename: 'propre.eml', contentType: 'message/rfc822', content: clean.toString('latin1') },
     ]);
+  });
+});
+
+describe('a message that cannot be composed', () => {
+  it('fails at its first attempt as delivery.compose_failed, logged as an error, instead of being retried for hours', async () => {
+    const logged: { level: number; phase?: string; delivery?: number }[] = [];
+    const test = await start({ logger: pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) }) });
+    await test.gateway.outbox.stop();
+    const message = await composeMessage({ from: 'amina@citizen.test', to: 'rh@wasl.local', subject: 'Demande', text: 'Bonjour' });
+    expect((await sendLetter({ port: test.smtpPort, from: 'amina@citizen.test', to: ['rh@wasl.local'], message })).data?.code).toBe(250);
+    // A row as a bug could leave it: a registration date out of range, which no date format takes.
+    test.gateway.db.$client.prepare('UPDATE letters SET registered_at = ?').run(9e15);
+
+    test.gateway.outbox.start();
+
+    const rows = () => test.gateway.db.select().from(deliveries).all();
+    await waitFor(() => rows().every((row) => row.status === 'failed'), { what: 'both deliveries failed' });
+    expect(rows().map((row) => ({ status: row.status, attempts: row.attempts, code: row.lastErrorCode }))).toEqual([
+      { status: 'failed', attempts: 1, code: 'delivery.compose_failed' },
+      { status: 'failed', attempts: 1, code: 'delivery.compose_failed' },
+    ]);
+    expect(logged.filter((line) => line.level === 50 && line.phase === 'outbox.compose').map((line) => line.delivery)).toEqual(rows().map((row) => row.id));
+    expect(test.relay!.messages).toEqual([]);
   });
 });
