@@ -27,6 +27,9 @@ function linesBreakingTheLimits(raw: Buffer): string[] {
   return problems;
 }
 
+/** A short letter to RH with these headers as written: encoded words reach the gateway as the sender encoded them. */
+const letterWithHeaders = (headers: string[]) => [...headers, 'To: rh@wasl.local', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '', 'Bonjour.', ''].join('\r\n');
+
 const headerBlock = (message: SunkMessage) => message.raw.toString('latin1').split('\r\n\r\n')[0]!;
 
 /** A header field as it stands in the raw message, with its folded continuation lines. */
@@ -51,17 +54,11 @@ describe('a letter whose subject or name hides line breaks', () => {
   it('is forwarded and receipted at the first attempt with one-line headers, and the hidden "Bcc:" never becomes a header', async () => {
     const test = await start();
     // "hello\r\nBcc: v@other.example", and a display name "Amina\r\nBcc: w@other.example\u2028Director".
-    const raw = [
+    const raw = letterWithHeaders([
       'From: =?UTF-8?B?QW1pbmENCkJjYzogd0BvdGhlci5leGFtcGxl4oCoRGlyZWN0b3I=?= <amina@citizen.test>',
-      'To: rh@wasl.local',
       'Subject: =?UTF-8?B?aGVsbG8NCkJjYzogdkBvdGhlci5leGFtcGxl?=',
       'Message-ID: <line-breaks@citizen.test>',
-      'MIME-Version: 1.0',
-      'Content-Type: text/plain; charset=utf-8',
-      '',
-      'Bonjour.',
-      '',
-    ].join('\r\n');
+    ]);
 
     const reply = await sendLetter({ port: test.smtpPort, from: 'amina@citizen.test', to: ['rh@wasl.local'], message: raw });
 
@@ -89,16 +86,7 @@ describe('a letter whose subject or name hides line breaks', () => {
   it('with U+2028, U+2029, NUL, tabs and other controls in the subject goes out with them as single spaces', async () => {
     const test = await start();
     const subject = 'un\u2028deux\u2029trois\u0000quatre\t\tcinq\u0085six\u001b\u007fsept';
-    const raw = [
-      'From: amina@citizen.test',
-      'To: rh@wasl.local',
-      `Subject: =?UTF-8?B?${Buffer.from(subject).toString('base64')}?=`,
-      'MIME-Version: 1.0',
-      'Content-Type: text/plain; charset=utf-8',
-      '',
-      'Bonjour.',
-      '',
-    ].join('\r\n');
+    const raw = letterWithHeaders(['From: amina@citizen.test', `Subject: =?UTF-8?B?${Buffer.from(subject).toString('base64')}?=`]);
 
     const reply = await sendLetter({ port: test.smtpPort, from: 'amina@citizen.test', to: ['rh@wasl.local'], message: raw });
 

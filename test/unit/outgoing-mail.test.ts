@@ -1,16 +1,20 @@
 /**
  * No text a person gives can make a composed message fail or break out of its header: every mail
  * template in every language, given hostile values, renders a one-line subject, and the email
- * built from hostile names, subjects, files and ids is well-formed mail.
+ * built from hostile names, subjects, files and ids is well-formed mail. Should building still
+ * fail (a bug), that message fails alone and for good (a real relay thread, a real SMTP sink).
  */
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMailSender } from '../../adapters/email/smtp-outgoing.js';
 import { toMail } from '../../adapters/email/to-native.js';
-import type { OutboundMessage } from '../../src/channels/port.js';
+import type { GatewayPort, OutboundMessage } from '../../src/channels/port.js';
 import { LANGUAGES } from '../../src/config/config.schema.js';
 import { displayFilename } from '../../src/letters/attachment-names.js';
+import type { WaslError } from '../../src/errors.js';
 import { loadTemplates, type MailTemplate } from '../../src/templates/templates.js';
+import { startMailSink, type MailSink } from '../helpers/mail-sink.js';
 
 const HOSTILE_TEXTS = [
   'hello\r\nBcc: v@other.example',
@@ -69,6 +73,8 @@ describe('a mail rendered from a template', () => {
   });
 });
 
+const IDENTITY = { domain: 'wasl.test', fromLocalPart: 'bureau', officeName: 'Bureau d’ordre' };
+
 function message(hostile: string): OutboundMessage {
   return {
     deliveryId: 1,
@@ -101,7 +107,7 @@ describe('an email built from hostile names, subjects, files and ids', () => {
   it('is well-formed mail: no line over 998 bytes, no NUL, no bare CR or LF, no added header, every file intact', async () => {
     for (const hostile of HOSTILE_TEXTS) {
       const outbound = message(hostile);
-      const mail = toMail({ message: outbound, identity: { domain: 'wasl.test', fromLocalPart: 'bureau', officeName: 'Bureau d’ordre' } });
+      const mail = toMail({ message: outbound, identity: IDENTITY });
       const built = await new MailComposer(mail).compile().build();
       // Line ends as they reach the relay: nodemailer's SMTP data stream makes every bare LF a CRLF (and leaves a bare CR).
       const raw = Buffer.from(built.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
@@ -116,5 +122,30 @@ describe('an email built from hostile names, subjects, files and ids', () => {
         what,
       ).toEqual(outbound.attachments.map((attachment) => Buffer.from(attachment.content).toString('latin1')));
     }
+  });
+});
+
+let sink: MailSink | undefined;
+let closeSender: (() => unknown) | undefined;
+afterEach(async () => {
+  await closeSender?.();
+  await sink?.stop();
+});
+
+describe('a message the relay thread cannot build', () => {
+  it('fails alone as delivery.compose_failed, not to be retried, while a message sent beside it is delivered', async () => {
+    sink = await startMailSink();
+    const sender = createMailSender({ config: { maxConnections: 2, timeoutMs: 20_000, verifyCertificate: true, url: sink.url }, identity: IDENTITY, port: {} as GatewayPort });
+    closeSender = () => sender.close();
+    // What only a bug in the core could hand over: a message without a subject.
+    const broken = { ...message('Demande'), subject: undefined as unknown as string };
+
+    const [failed, sent] = await Promise.allSettled([sender.send(broken), sender.send({ ...message('Demande'), deliveryId: 2 })]);
+
+    expect(failed.status).toBe('rejected');
+    const error = (failed as PromiseRejectedResult).reason as WaslError;
+    expect({ code: error.code, temporary: error.temporary }).toEqual({ code: 'delivery.compose_failed', temporary: false });
+    expect(sent).toEqual({ status: 'fulfilled', value: { externalId: '<wasl.2.2026-A-000001@wasl.test>' } });
+    await sink.waitForMessages(1);
   });
 });
