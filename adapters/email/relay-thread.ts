@@ -14,7 +14,8 @@ import { createRelayTransport, type RelayConfig, type RelayFailure } from './rel
 import { toMail, type MailIdentity } from './to-native.js';
 
 export type RelayRequest = { id: number; message: OutboundMessage } | { close: true };
-export type RelayAnswer = { id: number; externalId: string } | { id: number; failure: RelayFailure };
+/** `notComposed`: the message could not be built into an email, which no retry changes. */
+export type RelayAnswer = { id: number; externalId: string } | { id: number; failure: RelayFailure } | { id: number; notComposed: string };
 
 /** Above the thread that takes letters in (niceness 0), so that a busy machine serves the "250"s first. */
 const RELAY_THREAD_NICENESS = 10;
@@ -57,25 +58,32 @@ channel.on('message', (request: RelayRequest) => {
     setTimeout(() => process.exit(0), 2_000).unref();
     return endIfDone();
   }
-  const mail = toMail({ message: request.message, identity });
   inFlight += 1;
-  // Built whole first: streamed as it is built, the message would leave in a socket write per line.
-  new MailComposer(mail)
-    .compile()
-    .build()
-    // The Message-ID is in `raw` already. Given here too, nodemailer does not draw a throwaway one
-    // for the raw message (five crypto.randomBytes calls, each taking a lock: 0.05 ms a letter, profiled).
-    .then((raw) => relay.sendMail({ envelope: mail.envelope, raw, messageId: mail.messageId }))
+  composed(request.message)
     .then(
-      () => channel.postMessage({ id: request.id, externalId: String(mail.messageId) } satisfies RelayAnswer),
-      (error: Error & Partial<RelayFailure>) =>
-        channel.postMessage({
-          id: request.id,
-          failure: { message: error.message, responseCode: error.responseCode, code: error.code, response: error.response },
-        } satisfies RelayAnswer),
+      // The Message-ID is in `raw` already. Given here too, nodemailer does not draw a throwaway one
+      // for the raw message (five crypto.randomBytes calls, each taking a lock: 0.05 ms a letter, profiled).
+      ({ mail, raw }) =>
+        relay.sendMail({ envelope: mail.envelope, raw, messageId: mail.messageId }).then(
+          () => ({ id: request.id, externalId: String(mail.messageId) }) satisfies RelayAnswer,
+          (error: Error & Partial<RelayFailure>) =>
+            ({ id: request.id, failure: { message: error.message, responseCode: error.responseCode, code: error.code, response: error.response } }) satisfies RelayAnswer,
+        ),
+      (error: Error) => ({ id: request.id, notComposed: error.message }) satisfies RelayAnswer,
     )
+    .then((answer) => channel.postMessage(answer))
     .finally(() => {
       inFlight -= 1;
       endIfDone();
     });
 });
+
+/**
+ * The email of a message, built whole first: streamed as it is built, it would leave in a socket
+ * write per line. Failing here is the message's own doing, not the relay's: thrown in the thread's
+ * message handler, it ended the thread, failed every send in flight, and came back at each retry.
+ */
+async function composed(message: OutboundMessage): Promise<{ mail: ReturnType<typeof toMail>; raw: Buffer }> {
+  const mail = toMail({ message, identity });
+  return { mail, raw: await new MailComposer(mail).compile().build() };
+}

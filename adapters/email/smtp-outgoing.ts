@@ -41,6 +41,7 @@ function createRelayThread({ config, identity }: { config: RelayConfig; identity
       const waiter = waiting.get(answer.id);
       waiting.delete(answer.id);
       if ('failure' in answer) waiter?.reject(deliveryErrorFor(answer.failure));
+      else if ('notComposed' in answer) waiter?.reject(new WaslError('delivery.compose_failed', `could not compose the email: ${answer.notComposed}`));
       else waiter?.resolve(answer.externalId);
     });
     started.on('error', (error) => failAll(error.message));

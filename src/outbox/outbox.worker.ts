@@ -198,13 +198,24 @@ export function createOutboxWorker({
   }
 
   function composeFor(delivery: DeliveryRow): { adapter: ChannelAdapter; message: OutboundMessage } | { error: WaslError } {
+    const adapter = adapters.get(delivery.channel);
+    if (!adapter) return { error: new WaslError('channel.off', `the ${delivery.channel} channel is not running`, { temporary: true }) };
     try {
-      const adapter = adapters.get(delivery.channel);
-      if (!adapter) throw new WaslError('channel.off', `the ${delivery.channel} channel is not running`, { temporary: true });
       return { adapter, message: composer.compose(delivery) };
     } catch (caught) {
-      return { error: toWaslError(caught, 'delivery.unexpected') };
+      return { error: composeFailure(caught) };
     }
+  }
+
+  /**
+   * A message that could not be composed would fail the same way at every attempt: retried as
+   * `delivery.unexpected`, it went on for hours before anyone saw it (a subject with a line break
+   * did this). It fails at once, for the mail office to see and send again once the bug is fixed.
+   * The register's own errors keep their codes.
+   */
+  function composeFailure(caught: unknown): WaslError {
+    if (caught instanceof WaslError) return caught;
+    return new WaslError('delivery.compose_failed', `could not compose the message: ${caught instanceof Error ? caught.message : String(caught)}`, { cause: caught });
   }
 
   /**
@@ -275,7 +286,12 @@ export function createOutboxWorker({
     );
     // A retry is due later: the worker looks ahead for it.
     wake();
-    log.warn({ phase: 'outbox.failed', attempt: delivery.attempts, code: error.code, temporary: error.temporary, err: error.message }, 'delivery attempt failed');
+    if (error.code === 'delivery.compose_failed') {
+      // A bug, here or in the adapter (the email relay thread reports its own): loud, with the stack where there is one.
+      log.error({ phase: 'outbox.compose', attempt: delivery.attempts, code: error.code, err: error.cause ?? error }, 'could not compose the message, a bug: the delivery is marked failed; retry it once fixed');
+    } else {
+      log.warn({ phase: 'outbox.failed', attempt: delivery.attempts, code: error.code, temporary: error.temporary, err: error.message }, 'delivery attempt failed');
+    }
   }
 
   function recordSent({ delivery, externalId }: { delivery: DeliveryRow; externalId: string }): Promise<void> {

@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { isRightToLeft, LANGUAGES, type Language } from '../config/config.schema.js';
 import { isolate } from '../evidence/bidi-text.js';
 import { TEMPLATES_DIR } from '../paths.js';
+import { oneLine, shortened } from './header-text.js';
 
 export type MailTemplate = 'receipt-mail' | 'forward-mail' | 'answer-mail' | 'answer-sent-mail';
 export type PageTemplate = 'receipt-page' | 'mailbox-page' | 'home-page';
@@ -47,6 +48,22 @@ export function quoted(value: string, language: Language): string {
   return isRightToLeft(language) && !value.includes('\n') && !LINK.test(value) ? isolate(value) : value;
 }
 
+/** The one value of a mail that keeps its lines: the letter's text. Every other value is one line wherever it stands. */
+const MULTI_LINE_VALUES = new Set(['body']);
+
+/**
+ * Each value in a mail's subject line is cut at this many characters. RFC 5322 sets no limit (the
+ * line is folded), but clients show about 80 and some keep 255; a receipt in three languages repeats
+ * the subject three times. The register, the forward's text and the receipt page keep it whole.
+ */
+const SUBJECT_VALUE_LIMIT = 200;
+
+/** A mail template: its `Subject:` line and its body, compiled apart so no value can move the line between them. */
+interface MailParts {
+  subject: Handlebars.TemplateDelegate;
+  body: Handlebars.TemplateDelegate;
+}
+
 /** Loads and compiles every template once, at start, so a broken template stops the gateway early. */
 export function loadTemplates(directory = TEMPLATES_DIR): Templates {
   const text = Handlebars.create();
@@ -57,13 +74,15 @@ export function loadTemplates(directory = TEMPLATES_DIR): Templates {
   }
 
   const strings = new Map<Language, Strings>();
-  const mails = new Map<string, Handlebars.TemplateDelegate>();
+  const mails = new Map<string, MailParts>();
   const mailNames: MailTemplate[] = ['receipt-mail', 'forward-mail', 'answer-mail', 'answer-sent-mail'];
   for (const language of LANGUAGES) {
     strings.set(language, parse(readFileSync(join(directory, `strings.${language}.yaml`), 'utf8')) as Strings);
     for (const name of mailNames) {
       const source = readFileSync(join(directory, `${name}.${language}.txt`), 'utf8');
-      mails.set(`${name}.${language}`, text.compile(source, { noEscape: true }));
+      const parts = /^Subject: (.*)\r?\n\r?\n([\s\S]*)$/.exec(source);
+      if (!parts) throw new Error(`template ${name}.${language}.txt must start with a "Subject:" line and a blank line`);
+      mails.set(`${name}.${language}`, { subject: text.compile(parts[1]!, { noEscape: true }), body: text.compile(parts[2]!, { noEscape: true }) });
     }
   }
   const pages = new Map<PageTemplate, Handlebars.TemplateDelegate>();
@@ -74,13 +93,16 @@ export function loadTemplates(directory = TEMPLATES_DIR): Templates {
   return {
     strings: (language) => strings.get(language)!,
     mail({ name, language, view }) {
-      const values = isRightToLeft(language)
-        ? Object.fromEntries(Object.entries(view).map(([key, value]) => [key, typeof value === 'string' ? quoted(value, language) : value]))
-        : view;
-      const rendered = mails.get(`${name}.${language}`)!({ ...values, t: strings.get(language) });
-      const match = /^Subject: (.*)\r?\n\r?\n([\s\S]*)$/.exec(rendered);
-      if (!match) throw new Error(`template ${name}.${language}.txt must start with a "Subject:" line and a blank line`);
-      return { subject: match[1]!.trim(), text: match[2]!.replace(/\n{3,}/g, '\n\n') };
+      const template = mails.get(`${name}.${language}`)!;
+      // A person's text can hold anything (a decoded "\r\nBcc: …", 100 KB without a space): each
+      // value is made one line before it is inserted, so the subject is one line whatever it holds.
+      const values = (prepare: (key: string, value: string) => string) => ({
+        ...Object.fromEntries(Object.entries(view).map(([key, value]) => [key, typeof value === 'string' ? quoted(prepare(key, value), language) : value])),
+        t: strings.get(language),
+      });
+      const subject = oneLine(template.subject(values((_key, value) => shortened(oneLine(value), SUBJECT_VALUE_LIMIT))));
+      const body = template.body(values((key, value) => (MULTI_LINE_VALUES.has(key) ? value : oneLine(value))));
+      return { subject, text: body.replace(/\n{3,}/g, '\n\n') };
     },
     page({ name, language, view }) {
       return pages.get(name)!({ ...view, t: strings.get(language), lang: language, dir: isRightToLeft(language) ? 'rtl' : 'ltr' });
