@@ -108,7 +108,9 @@ function refuseBareLineFeeds(connection: SMTPConnection, parser: SMTPStream): SM
     nextLine = end + (bareLineFeed ? 1 : 2);
     if (!bareLineFeed) return run(line, done);
     connection.send(500, 'Line ends in a bare LF: SMTP commands end with CRLF (RFC 5321 section 2.3.8); the command was not run');
-    setImmediate(() => done?.());
+    // As smtp-server does after its own refusals: the next line waits until the client has read
+    // the replies, so one that never reads cannot pile them up in memory.
+    setImmediate(() => connection._whenWritable(() => done?.()));
   };
   return parser;
 }
