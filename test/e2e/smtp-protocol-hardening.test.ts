@@ -82,26 +82,42 @@ describe('a command ended by a bare LF', () => {
   });
 });
 
+/** Starts DATA and sends a line every 100 ms, far within the idle timeout, until the gateway answers. */
+async function dribble(session: SmtpSession) {
+  expect((await session.command('DATA')).code).toBe(354);
+  session.write('From: citizen@example.org\r\nSubject: Lent\r\n\r\n');
+  const answer = session.read();
+  let answered = false;
+  void answer.finally(() => (answered = true)).catch(() => undefined);
+  while (!answered) {
+    session.write('un peu plus\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return answer;
+}
+
 describe('a sender that sends its DATA slower than the DATA time limit', () => {
   it('gets 421 4.4.2 and is disconnected, although it never stayed idle, and nothing is stored', async () => {
     const test = await startGateway({ config: { adapters: { email: { smtp: { dataTimeoutMs: 1000 } } } } });
     const session = await openTransaction(test.smtpPort);
-    expect((await session.command('DATA')).code).toBe(354);
-    session.write('From: citizen@example.org\r\nSubject: Lent\r\n\r\n');
 
-    // A line every 100 ms, far within the idle timeout, until the gateway answers.
-    const answer = session.read();
-    let answered = false;
-    void answer.finally(() => (answered = true)).catch(() => undefined);
-    while (!answered) {
-      session.write('un peu plus\r\n');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-
-    const reply = await answer;
+    const reply = await dribble(session);
     expect(reply.code).toBe(421);
     expect(reply.text).toBe('4.4.2 The letter took longer than 1 s to send; nothing was registered, closing the connection');
     await expect(session.read()).rejects.toThrow('connection closed');
     expect(letterCount(test)).toBe(0);
+  });
+
+  it('cannot hold every session slot: once the slow senders are cut off, a new client gets in and its letter is registered', async () => {
+    const test = await startGateway({ config: { adapters: { email: { smtp: { maxClients: 2, dataTimeoutMs: 1000, greetingDelayMs: 0 } } } } });
+    const slow = [await openTransaction(test.smtpPort), await openTransaction(test.smtpPort)];
+    const dribbling = slow.map((session) => dribble(session));
+    expect((await SmtpSession.open(test.smtpPort)).greeting.code).toBe(421);
+
+    expect((await Promise.all(dribbling)).map((reply) => reply.code)).toEqual([421, 421]);
+    const next = await openTransaction(test.smtpPort);
+    expect((await next.data(await letter())).code).toBe(250);
+    expect(letterCount(test)).toBe(1);
+    await next.quit();
   });
 });
