@@ -30,10 +30,22 @@ const emailConfigSchema = z
         greetingDelayMs: z.number().int().min(0).max(30_000).default(100),
         /** An idle session is closed after this many milliseconds. */
         socketTimeoutMs: z.number().int().min(1000).default(60_000),
+        /**
+         * Time a sender has to send one letter's DATA, in milliseconds (25 MiB in 5 minutes needs
+         * about 700 kbit/s). Past it: 421, the connection closes, nothing is registered.
+         */
+        dataTimeoutMs: z.number().int().min(1000).default(300_000),
         /** On stop, how long sessions in progress may finish, in milliseconds. */
         closeTimeoutMs: z.number().int().min(0).default(15_000),
         /** STARTTLS with this key and certificate (PEM files). Without it STARTTLS is not offered. */
-        tls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
+        tls: z
+          .strictObject({
+            key: z.string().min(1),
+            cert: z.string().min(1),
+            /** TLS from the first byte (RFC 8314, as on port 465) instead of STARTTLS. */
+            implicit: z.boolean().default(false),
+          })
+          .optional(),
       })
       .prefault({}),
     outbound: z

@@ -12,7 +12,8 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { SMTPConnection, SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
-import type { GatewayPort, GatewaySettings } from '../../src/channels/port.js';
+import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
+import type { GatewayPort, GatewaySettings, InboundLetter } from '../../src/channels/port.js';
 import { toWaslError } from '../../src/errors.js';
 import type { SenderAuthenticator } from './authentication.js';
 import { MAX_BOUNCE_RECIPIENTS, readDeliveryStatus, returnedDelivery, type DeliveryStatusNotice } from './bounces.js';
@@ -33,13 +34,20 @@ function smtpError(responseCode: number, message: string): Error & { responseCod
 const OWN_ENHANCED_CODE = /^([245])\.\d{1,3}\.\d{1,3} /;
 
 /**
- * smtp-server, adjusted in two ways on each connection it opens:
- * - It maps each reply code to one enhanced code (550 is always 5.1.1 "bad mailbox", 450 always
- *   4.2.1), which would misname a DMARC refusal (5.7.1) or a rate limit (4.7.1). A reply whose
- *   text already starts with a code of the same class is left alone.
- * - It greets after a fixed 100 ms pause (a client that talks before the greeting is refused, an
- *   old spam-bot test), which no option changes: on a new connection per letter that pause alone
- *   capped a session at 10 letters a second. The greeting comes after `greetingDelayMs` instead.
+ * smtp-server (3.21.6, the latest) adjusted on each connection, where it offers no option or
+ * hook; each adjustment names the hook it lacks:
+ * - Enhanced status codes (no `err.enhancedCode`): it maps each reply code to one enhanced code
+ *   (550 is always 5.1.1 "bad mailbox", 450 always 4.2.1), which would misname a DMARC refusal
+ *   (5.7.1) or a rate limit (4.7.1). A reply whose text already starts with a code of the same
+ *   class is left alone.
+ * - The greeting (no `greetingDelay` option): it greets after a fixed 100 ms pause (a client that
+ *   talks before it is refused, an old spam-bot test); on a new connection per letter that pause
+ *   alone capped a session at 10 letters a second. The greeting comes after `greetingDelayMs`
+ *   instead. With implicit TLS, connect() is called once the handshake is done, so the pause and
+ *   the greeting are inside the TLS session.
+ * - Line ends (no strict-CRLF option): its parser splits commands on /\r?\n/, so `EHLO x\n`
+ *   runs; RFC 5321 section 2.3.8 says a server must not take a bare LF as a line end. A command
+ *   line ended by a bare LF is answered 500 and not run, before and after STARTTLS.
  */
 class IntakeSmtpServer extends SMTPServer {
   private readonly patched = new WeakSet<SMTPConnection>();
@@ -53,6 +61,7 @@ class IntakeSmtpServer extends SMTPServer {
 
   override connect(socket: Socket, socketOptions?: SMTPConnectionOptions | null): void {
     super.connect(socket, socketOptions);
+    // A connection refused beyond maxClients has already left the set.
     for (const connection of this.connections) {
       if (this.patched.has(connection)) continue;
       this.patched.add(connection);
@@ -61,8 +70,11 @@ class IntakeSmtpServer extends SMTPServer {
         const own = typeof data === 'string' ? OWN_ENHANCED_CODE.exec(data) : null;
         return send(code, data, own && own[1] === String(code)[0] ? false : context);
       };
-      // smtp-server's own pause ends in this call; the greeting is ours to time. A connection it
-      // refused beyond maxClients is closing, and connectionReady greets no closing connection.
+      const createParser = connection._createParser.bind(connection);
+      connection._createParser = () => refuseBareLineFeeds(connection, createParser());
+      if (connection._parser) refuseBareLineFeeds(connection, connection._parser);
+      // smtp-server's own pause ends in this call; the greeting is ours to time. A connection
+      // closing meanwhile is not greeted (connectionReady checks).
       const greet = connection.connectionReady.bind(connection);
       connection.connectionReady = () => {};
       // No pause: on the next turn (a 0 ms timer waits a whole millisecond in Node).
@@ -70,6 +82,37 @@ class IntakeSmtpServer extends SMTPServer {
       else setImmediate(greet);
     }
   }
+}
+
+/**
+ * Answers 500 to a command line that ends in a bare LF instead of running it. The parser hands
+ * over each line without its end, so the text it splits is kept beside it to see how each line
+ * ended (its `_write` takes the text in the order it arrives, one piece at a time).
+ */
+function refuseBareLineFeeds(connection: SMTPConnection, parser: SMTPStream): SMTPStream {
+  let text = '';
+  let nextLine = 0;
+  const write = parser._write.bind(parser);
+  parser._write = (chunk, encoding, next) => {
+    if (!parser._dataMode) {
+      // What the parser splits: the partial line it kept, then this chunk.
+      text = parser._remainder + chunk.toString('binary');
+      nextLine = 0;
+    }
+    write(chunk, encoding, next);
+  };
+  const run = parser.oncommand.bind(parser);
+  parser.oncommand = (line, done) => {
+    const end = nextLine + line.length;
+    const bareLineFeed = text[end] === '\n';
+    nextLine = end + (bareLineFeed ? 1 : 2);
+    if (!bareLineFeed) return run(line, done);
+    connection.send(500, 'Line ends in a bare LF: SMTP commands end with CRLF (RFC 5321 section 2.3.8); the command was not run');
+    // As smtp-server does after its own refusals: the next line waits until the client has read
+    // the replies, so one that never reads cannot pile them up in memory.
+    setImmediate(() => connection._whenWritable(() => done?.()));
+  };
+  return parser;
 }
 
 /** The SMTP answer for a core error: permanent problems 5xx, anything else 451 so the sender retries. */
@@ -223,11 +266,28 @@ export function createSmtpIntake({
     return deliveryId === undefined ? undefined : actOnBounce({ notice, addressed: [deliveryId], about: [deliveryId] });
   }
 
-  async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+  /**
+   * The message, kept only up to the size limit: past it the rest is read and dropped, so memory
+   * does not grow with what a sender sends, and the 552 comes once DATA has ended.
+   */
+  async function readWithinLimit(stream: SMTPServerDataStream): Promise<Buffer> {
     const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    if (stream.sizeExceeded) throw smtpError(552, `The letter is larger than the limit of ${config.maxSize} bytes`);
-    const raw = Buffer.concat(chunks);
+    let kept = 0;
+    // smtp-server sets sizeExceeded as soon as the bytes received pass the limit.
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (stream.sizeExceeded) continue;
+      chunks.push(chunk);
+      kept += chunk.length;
+    }
+    if (stream.sizeExceeded) {
+      logger.info({ phase: 'intake', bytesReceived: stream.byteLength, bytesKept: kept, limit: config.maxSize }, 'letter over the size limit refused');
+      throw smtpError(552, `5.3.4 The letter is larger than the limit of ${config.maxSize} bytes; nothing was registered`);
+    }
+    return Buffer.concat(chunks, kept);
+  }
+
+  async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const raw = await readWithinLimit(stream);
     const state = stateOf(session);
     const envelope = {
       mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
@@ -270,8 +330,9 @@ export function createSmtpIntake({
       banner: 'wasl mail office',
       size: config.maxSize,
       authOptional: true,
-      disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+      disabledCommands: tls && !config.tls?.implicit ? ['AUTH'] : ['AUTH', 'STARTTLS'],
       ...(tls ?? {}),
+      secure: config.tls?.implicit ?? false,
       disableReverseLookup: !config.reverseLookup,
       // RFC 3463 codes (550 5.1.1, 451 4.3.0) tell clients precisely what went wrong; smtp-server hides them unless asked.
       hideENHANCEDSTATUSCODES: false,
@@ -324,6 +385,14 @@ export function createSmtpIntake({
       },
       onData(stream, session, callback) {
         inData += 1;
+        // Each byte a sender dribbles restarts the idle timeout, so DATA as a whole has a time
+        // limit too: past it the sender gets 421 and the connection closes (smtp-server sends
+        // the 421 of the error that ends the stream, and closes on any 421).
+        const deadline = setTimeout(() => {
+          stream.destroy(smtpError(421, `4.4.2 The letter took longer than ${config.dataTimeoutMs / 1000} s to send; nothing was registered, closing the connection`));
+        }, config.dataTimeoutMs);
+        deadline.unref();
+        stream.once('end', () => clearTimeout(deadline)).once('close', () => clearTimeout(deadline));
         // Answer first, then count the session out: a stop waiting for it must not close the connection before its 250.
         const answer = (error: Error | null, message?: string) => {
           callback(error, message);
@@ -345,9 +414,6 @@ export function createSmtpIntake({
     config.greetingDelayMs,
   );
   server.on('error', (error) => logger.error({ err: error }, 'SMTP server error'));
-  // Replies are small writes; with Nagle's algorithm on, a pipelined client waits for our delayed
-  // ACK (40 ms) before it sees the second one, on every letter.
-  server.server.on('connection', (socket: Socket) => socket.setNoDelay(true));
 
   return {
     get port() {
@@ -381,7 +447,7 @@ export function createSmtpIntake({
       // Sessions still open are idle between letters: smtp-server tells them 421 and closes.
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const connection of (server as unknown as { connections: Set<{ send(code: number, text: string): void; close(): void }> }).connections) {
+        for (const connection of server.connections) {
           connection.send(421, `${settings.domain} is shutting down, please try again later`);
           connection.close();
         }

@@ -57,9 +57,12 @@ export function preparedQueries<T>(build: (db: Db) => T): (db: Db) => T {
 }
 
 /**
- * drizzle prepares every query anew, and preparing costs more than running (profiled: about half
- * a millisecond per letter). A prepared statement is reusable, and better-sqlite3 runs one at a
- * time, so statements are kept by their SQL text (the few hundred the code has, bounded anyway).
+ * Every statement of the connection is kept, by its SQL text, for as long as the connection:
+ * - Node 24.19-24.21 abort the process when the garbage collector frees a better-sqlite3 statement
+ *   (nodejs/node#65446, open), and drizzle prepares each query it runs and drops it.
+ * - Preparing costs more than running (profiled: about half a millisecond per letter); a prepared
+ *   statement is reusable, and better-sqlite3 runs one at a time.
+ * The code has a few hundred SQL texts; the bound only guards against a runaway.
  */
 function cacheStatements(client: Database.Database, limit = 1000): void {
   const prepare = client.prepare.bind(client);

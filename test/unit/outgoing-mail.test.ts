@@ -80,6 +80,7 @@ function message(hostile: string): OutboundMessage {
     deliveryId: 1,
     kind: 'forward',
     attempt: 1,
+    bounceToken: '1-00000000000000000000000000000000',
     to: { channel: 'email', id: 'rh-team@dept.test', displayName: hostile },
     letter: {
       number: '2026-A-000001',
