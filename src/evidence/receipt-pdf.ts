@@ -19,42 +19,8 @@ import { formatDateTime } from '../letters/letters.models.js';
 import { DISPLAY_LENGTH, forDisplay } from '../templates/display-text.js';
 import { isolate, leftToRight, visualRuns, wrapText, type TextDirection } from './bidi-text.js';
 import { SIGNATURE_FILE_NAME, STATEMENT_FILE_NAME } from './pdf-statement.js';
+import type { ReceiptPdfLabels } from './receipt-pdf-labels.js';
 import { readStatement, type ReceiptStatement } from './statement.js';
-
-/** The words of a receipt, in the receipt's language: `receipt.<key>` in templates/strings.<lang>.yaml. */
-export const RECEIPT_PDF_LABEL_KEYS = [
-  'heading',
-  'intro',
-  'number',
-  'registeredAt',
-  'channel',
-  'sender',
-  'subject',
-  'noSubject',
-  'departments',
-  'sha256',
-  'attachments',
-  'bytes',
-  'entryHash',
-  'previousEntryHash',
-  'firstEntry',
-  'keyId',
-  'signature',
-  'evidence',
-  'scan',
-] as const;
-
-export type ReceiptPdfLabels = Record<(typeof RECEIPT_PDF_LABEL_KEYS)[number], string>;
-
-/** The receipt labels from a language's strings (`receipt.*`); a missing one is an error, not a blank on a legal document. */
-export function receiptPdfLabels(strings: Record<string, unknown>): ReceiptPdfLabels {
-  const receipt = (strings.receipt ?? {}) as Record<string, unknown>;
-  const missing = RECEIPT_PDF_LABEL_KEYS.filter((key) => typeof receipt[key] !== 'string');
-  if (missing.length > 0) {
-    throw new WaslError('templates.string_missing', `the strings lack ${missing.map((key) => `receipt.${key}`).join(', ')}`, { details: { missing } });
-  }
-  return Object.fromEntries(RECEIPT_PDF_LABEL_KEYS.map((key) => [key, receipt[key] as string])) as ReceiptPdfLabels;
-}
 
 export interface ReceiptPdfInput {
   /** The statement exactly as signed (canonical JSON) and its base64url signature, as the register stores them. */

@@ -18,7 +18,7 @@ import type { Router } from '../routing/routing.js';
 import { isLanguage, type Templates } from '../templates/templates.js';
 import { formatDateTime } from '../letters/letters.models.js';
 import { createPdfRenderer } from '../evidence/pdf-renderer.js';
-import { receiptPdfLabels } from '../evidence/receipt-pdf.js';
+import { receiptPdfLabels } from '../evidence/receipt-pdf-labels.js';
 import { PUBLIC_KEY_WELL_KNOWN_PATH, type SigningKey } from '../evidence/signing-key.js';
 import { formatReceiptJson } from '../evidence/statement.js';
 import type { LetterRow } from '../letters/letters.repository.js';
