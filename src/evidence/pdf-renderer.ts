@@ -100,7 +100,11 @@ export function createPdfRenderer({ timeoutMs }: { timeoutMs: number }): PdfRend
     const job = queue.shift();
     if (!job) return;
     current = job;
-    workerFor().postMessage({ id: job.id, input: job.input } satisfies RenderRequest);
+    try {
+      workerFor().postMessage({ id: job.id, input: job.input } satisfies RenderRequest);
+    } catch (error) {
+      drop(new WaslError('evidence.pdf_renderer_failed', `the PDF renderer did not start: ${(error as Error).message}`, { temporary: true, cause: error }));
+    }
   }
 
   function timedOut(job: Job) {

@@ -95,22 +95,23 @@ export function createWebServer({
   async function receiptPdf(response: ServerResponse, { letter, facts, language }: { letter: LetterRow; facts: ReturnType<typeof receiptFacts>; language: Language }) {
     if (!letter.statement || !letter.signature) return notFound(response);
     const strings = templates.strings(language) as { channelName?: Record<string, string>; receiptPdf: { unavailable: string } };
-    const rendered = pdfRenderer.render({
-      canonicalStatement: letter.statement,
-      signatureValue: letter.signature,
-      language,
-      timezone: config.timezone,
-      labels: receiptPdfLabels(strings),
-      channelName: strings.channelName?.[letter.channel],
-      departmentNames: Object.fromEntries(facts.departments.map((department) => [department.code, department.names[language] ?? department.code])),
-      publicKeyUrl: `${publicUrl()}${PUBLIC_KEY_WELL_KNOWN_PATH}`,
-    });
-    const pdf = await rendered.catch((error: unknown) => {
-      // Too slow or stopping: say so and let the reader come back; a render that failed outright is a 500.
-      if (!isWaslError(error) || !error.temporary) throw error;
-      logger.warn({ phase: 'web', letter: letter.number, code: error.code }, `receipt PDF not served: ${error.message}`);
-      return undefined;
-    });
+    const pdf = await pdfRenderer
+      .render({
+        canonicalStatement: letter.statement,
+        signatureValue: letter.signature,
+        language,
+        timezone: config.timezone,
+        labels: receiptPdfLabels(strings),
+        channelName: strings.channelName?.[letter.channel],
+        departmentNames: Object.fromEntries(facts.departments.map((department) => [department.code, department.names[language] ?? department.code])),
+        publicKeyUrl: `${publicUrl()}${PUBLIC_KEY_WELL_KNOWN_PATH}`,
+      })
+      .catch((error: unknown) => {
+        // Too slow or stopping: say so and let the reader come back; a render that failed outright is a 500.
+        if (!isWaslError(error) || !error.temporary) throw error;
+        logger.warn({ phase: 'web', letter: letter.number, code: error.code }, `receipt PDF not served: ${error.message}`);
+        return undefined;
+      });
     if (!pdf) {
       return send(response, { status: 503, type: 'text/plain; charset=utf-8', body: `${strings.receiptPdf.unavailable}\n`, headers: { 'retry-after': '10', 'content-language': language } });
     }
