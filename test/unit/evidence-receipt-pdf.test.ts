@@ -84,6 +84,17 @@ describe('the PDF receipt', () => {
     expect(verifyReceipt({ receipt: pdf, publicKeyPem: key.publicKeyPem })).toMatchObject({ ok: false, checks: [{ name: 'readable', passed: false }] });
   });
 
+  it('is told apart, without hanging, from a PDF cut short inside a stream or made of dictionaries that never close', () => {
+    const cutShort = Buffer.from('%PDF-1.4\n1 0 obj << /Length 5 0 R >>\nstream\nthe rest is missing');
+    // 100,000 objects, each opening a dictionary (or a string) inside the previous one: read again from each, that was minutes.
+    const unclosedDictionaries = Buffer.from(`%PDF-1.4\n${'1 0 obj <<\n'.repeat(100_000)}`);
+    const unclosedStrings = Buffer.from(`%PDF-1.4\n${'1 0 obj << (\n'.repeat(100_000)}`);
+    for (const pdf of [cutShort, unclosedDictionaries, unclosedStrings]) {
+      expect(() => extractSignedStatement(pdf)).toThrow(expect.objectContaining({ code: 'evidence.no_statement' }));
+      expect(verifyReceipt({ receipt: pdf, publicKeyPem: key.publicKeyPem })).toMatchObject({ ok: false, checks: [{ name: 'readable', passed: false }] });
+    }
+  });
+
   it.skipIf(!POPPLER || !ZBAR)(`has a QR code that scans to the receipt page${!POPPLER || !ZBAR ? ` (skipped: ${[!POPPLER && MISSING_POPPLER, !ZBAR && MISSING_ZBAR].filter(Boolean).join('; ')})` : ''}`, () => {
     for (const language of ['ar', 'en'] as const) {
       const png = renderPage({ pdf: pdfs[language], name: `qr-${language}`, dpi: 150 });
