@@ -67,7 +67,7 @@ export function receiptPageView({ facts, strings, language, config }: { facts: R
   // What the sender chose is shown bounded; the JSON receipt gives it whole (display-text.ts).
   const nameOf = (department: ReceiptFacts['departments'][number]) => forDisplay(department.names[language] ?? department.code, DISPLAY_LENGTH.name);
   const departmentName = (code: string | null) => {
-    const department = code === null ? undefined : facts.departments.find((candidate) => candidate.code === code);
+    const department = facts.departments.find((candidate) => candidate.code === code);
     return department ? nameOf(department) : (code ?? '');
   };
   const senderId = forDisplay(facts.sender.id, DISPLAY_LENGTH.address);
