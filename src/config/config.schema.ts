@@ -139,6 +139,11 @@ export const coreConfigSchema = z.strictObject({
        * start in <dataDir>/keys/ and kept there.
        */
       signingKeyPath: z.string().min(1).optional(),
+      /**
+       * Longest wait for a PDF receipt, waiting for the renderer included, in milliseconds; past
+       * it the reader gets 503 and the render is stopped. PDFs render on a worker thread, one at a time.
+       */
+      pdfTimeoutMs: z.number().int().min(1).default(15_000),
     })
     .prefault({}),
   log: z

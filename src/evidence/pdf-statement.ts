@@ -58,6 +58,9 @@ function readObjects(pdf: Buffer): Map<number, PdfObject> {
   for (let match = OBJECT_START.exec(text); match; match = OBJECT_START.exec(text)) {
     const bodyStart = match.index + match[0].length;
     const dictionary = dictionaryAt(text, bodyStart);
+    // Every later object lies inside one that never closes: reading each again would cost the rest
+    // of the file each time (minutes for a hostile megabyte); wasl never writes one, so stop here.
+    if (dictionary === 'unterminated') break;
     if (dictionary === undefined) continue;
     const afterDictionary = dictionary.end;
     const streamKeyword = /^\s*stream\r?\n/.exec(text.slice(afterDictionary, afterDictionary + 16));
@@ -65,8 +68,10 @@ function readObjects(pdf: Buffer): Map<number, PdfObject> {
     if (streamKeyword) {
       const dataStart = afterDictionary + streamKeyword[0].length;
       const length = /\/Length\s+(\d+)(?!\s+\d+\s+R)/.exec(dictionary.text)?.[1];
-      // Without a direct length the end is the keyword; such streams are never ours, so only skipping them matters.
-      const dataEnd = length === undefined ? text.indexOf('endstream', dataStart) : dataStart + Number(length);
+      // Without a direct length the end is the keyword (or the file's end: a search from -1 would start over
+      // forever); such streams are never ours, so only skipping them matters.
+      const end = length === undefined ? text.indexOf('endstream', dataStart) : dataStart + Number(length);
+      const dataEnd = end < 0 ? text.length : end;
       stream = pdf.subarray(dataStart, dataEnd);
       OBJECT_START.lastIndex = dataEnd;
     }
@@ -75,10 +80,13 @@ function readObjects(pdf: Buffer): Map<number, PdfObject> {
   return objects;
 }
 
+const DICTIONARY_OPENING = /\s*<</y;
+
 /** The `<< ... >>` starting at `from` (after blanks), with nested dictionaries and literal strings skipped over. */
-function dictionaryAt(text: string, from: number): { text: string; end: number } | undefined {
-  const start = text.indexOf('<<', from);
-  if (start < 0 || text.slice(from, start).trim() !== '') return undefined;
+function dictionaryAt(text: string, from: number): { text: string; end: number } | 'unterminated' | undefined {
+  DICTIONARY_OPENING.lastIndex = from;
+  if (!DICTIONARY_OPENING.test(text)) return undefined;
+  const start = DICTIONARY_OPENING.lastIndex - 2;
   let depth = 0;
   for (let index = start; index < text.length; index++) {
     const character = text[index];
@@ -93,7 +101,7 @@ function dictionaryAt(text: string, from: number): { text: string; end: number }
       if (depth === 0) return { text: text.slice(start, index + 1), end: index + 1 };
     }
   }
-  return undefined;
+  return 'unterminated';
 }
 
 /** Literal strings nest balanced parentheses and escape others with a backslash (ISO 32000-1 §7.3.4.2). */

@@ -14,45 +14,13 @@ import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
 import { isRightToLeft, type Language } from '../config/config.schema.js';
 import { WaslError } from '../errors.js';
+import { displayFilename } from '../letters/attachment-names.js';
 import { formatDateTime } from '../letters/letters.models.js';
+import { DISPLAY_LENGTH, forDisplay } from '../templates/display-text.js';
 import { isolate, leftToRight, visualRuns, wrapText, type TextDirection } from './bidi-text.js';
 import { SIGNATURE_FILE_NAME, STATEMENT_FILE_NAME } from './pdf-statement.js';
+import type { ReceiptPdfLabels } from './receipt-pdf-labels.js';
 import { readStatement, type ReceiptStatement } from './statement.js';
-
-/** The words of a receipt, in the receipt's language: `receipt.<key>` in templates/strings.<lang>.yaml. */
-export const RECEIPT_PDF_LABEL_KEYS = [
-  'heading',
-  'intro',
-  'number',
-  'registeredAt',
-  'channel',
-  'sender',
-  'subject',
-  'noSubject',
-  'departments',
-  'sha256',
-  'attachments',
-  'bytes',
-  'entryHash',
-  'previousEntryHash',
-  'firstEntry',
-  'keyId',
-  'signature',
-  'evidence',
-  'scan',
-] as const;
-
-export type ReceiptPdfLabels = Record<(typeof RECEIPT_PDF_LABEL_KEYS)[number], string>;
-
-/** The receipt labels from a language's strings (`receipt.*`); a missing one is an error, not a blank on a legal document. */
-export function receiptPdfLabels(strings: Record<string, unknown>): ReceiptPdfLabels {
-  const receipt = (strings.receipt ?? {}) as Record<string, unknown>;
-  const missing = RECEIPT_PDF_LABEL_KEYS.filter((key) => typeof receipt[key] !== 'string');
-  if (missing.length > 0) {
-    throw new WaslError('templates.string_missing', `the strings lack ${missing.map((key) => `receipt.${key}`).join(', ')}`, { details: { missing } });
-  }
-  return Object.fromEntries(RECEIPT_PDF_LABEL_KEYS.map((key) => [key, receipt[key] as string])) as ReceiptPdfLabels;
-}
 
 export interface ReceiptPdfInput {
   /** The statement exactly as signed (canonical JSON) and its base64url signature, as the register stores them. */
@@ -129,17 +97,21 @@ function drawHeader({ page, statement, input }: { page: PageWriter; statement: R
 function drawFacts({ page, statement, input, registeredAt }: { page: PageWriter; statement: ReceiptStatement; input: ReceiptPdfInput; registeredAt: Date }) {
   const { labels } = input;
   // Names and subjects keep their own direction; identifiers always read left to right, also in Arabic.
-  const address = leftToRight(`<${statement.sender.id}>`);
+  // What the sender chose is shown bounded (the embedded statement keeps it whole): see display-text.ts.
+  const address = leftToRight(`<${forDisplay(statement.sender.id, DISPLAY_LENGTH.address)}>`);
   page.row({ label: labels.number, value: leftToRight(statement.number), font: 'bold', size: 14 });
   page.row({ label: labels.registeredAt, value: formatDateTime({ date: registeredAt, timezone: input.timezone, language: input.language }) });
   page.row({ label: labels.channel, value: input.channelName ?? statement.channel });
-  page.row({ label: labels.sender, value: statement.sender.name ? `${isolate(statement.sender.name)} ${address}` : address });
-  page.row({ label: labels.subject, value: statement.subject === null ? labels.noSubject : isolate(statement.subject) });
-  page.row({ label: labels.departments, value: statement.departments.map((code) => input.departmentNames?.[code] ?? code).join(input.language === 'ar' ? '، ' : ', ') });
+  page.row({ label: labels.sender, value: statement.sender.name ? `${isolate(forDisplay(statement.sender.name, DISPLAY_LENGTH.name))} ${address}` : address });
+  page.row({ label: labels.subject, value: statement.subject === null ? labels.noSubject : isolate(forDisplay(statement.subject, DISPLAY_LENGTH.subject)) });
+  const departmentName = (code: string) => forDisplay(input.departmentNames?.[code] ?? code, DISPLAY_LENGTH.name);
+  page.row({ label: labels.departments, value: statement.departments.map(departmentName).join(input.language === 'ar' ? '، ' : ', ') });
   page.row({ label: labels.sha256, value: leftToRight(statement.original.sha256), size: 8.5 });
   statement.attachments.forEach((attachment, index) => {
-    const name = isolate(attachment.filename ?? `#${index + 1}`);
-    page.row({ label: index === 0 ? labels.attachments : '', value: `${name} · ${leftToRight(attachment.contentType)} · ${attachment.size} ${labels.bytes}`, size: 9.5 });
+    // As the receipt page shows it: a right-to-left override must not turn `invoice\u202Efdp.exe` into "invoiceexe.pdf".
+    const name = isolate(displayFilename({ filename: attachment.filename ?? undefined, position: index }));
+    const contentType = leftToRight(forDisplay(attachment.contentType, DISPLAY_LENGTH.contentType));
+    page.row({ label: index === 0 ? labels.attachments : '', value: `${name} · ${contentType} · ${attachment.size} ${labels.bytes}`, size: 9.5 });
     page.row({ label: '', value: leftToRight(attachment.sha256), size: 8.5 });
   });
   page.rule();

@@ -11,6 +11,7 @@ import { formatDateTime } from '../letters/letters.models.js';
 import * as repository from '../letters/letters.repository.js';
 import type { LetterRow } from '../letters/letters.repository.js';
 import type { Router } from '../routing/routing.js';
+import { DISPLAY_LENGTH, forDisplay } from '../templates/display-text.js';
 import type { Strings } from '../templates/templates.js';
 
 export interface ReceiptFacts {
@@ -63,15 +64,21 @@ export function receiptFacts({ db, router, letter }: { db: Db; router: Router; l
 export function receiptPageView({ facts, strings, language, config }: { facts: ReceiptFacts; strings: Strings; language: Language; config: WaslConfig }) {
   const words = strings as Record<string, Record<string, string>>;
   const when = (iso: string) => formatDateTime({ date: new Date(iso), timezone: config.timezone, language });
-  const departmentName = (code: string | null) => (code ? (facts.departments.find((department) => department.code === code)?.names[language] ?? code) : '');
+  // What the sender chose is shown bounded; the JSON receipt gives it whole (display-text.ts).
+  const nameOf = (department: ReceiptFacts['departments'][number]) => forDisplay(department.names[language] ?? department.code, DISPLAY_LENGTH.name);
+  const departmentName = (code: string | null) => {
+    const department = facts.departments.find((candidate) => candidate.code === code);
+    return department ? nameOf(department) : (code ?? '');
+  };
+  const senderId = forDisplay(facts.sender.id, DISPLAY_LENGTH.address);
   return {
     office: config.mail.officeName[language],
     number: facts.number,
     registeredAt: when(facts.registeredAt),
     channelName: words.channelName?.[facts.channel] ?? facts.channel,
-    sender: facts.sender.name ? `${facts.sender.name} <${facts.sender.id}>` : facts.sender.id,
-    subject: facts.subject ?? words.receipt?.noSubject,
-    departments: facts.departments.map((department) => department.names[language]).join(', '),
+    sender: facts.sender.name ? `${forDisplay(facts.sender.name, DISPLAY_LENGTH.name)} <${senderId}>` : senderId,
+    subject: facts.subject === null ? words.receipt?.noSubject : forDisplay(facts.subject, DISPLAY_LENGTH.subject),
+    departments: facts.departments.map(nameOf).join(', '),
     statusLabel: words.status?.[facts.status] ?? facts.status,
     sha256: facts.original.sha256,
     attachments: facts.attachments.map((attachment, position) => ({ ...attachment, filename: displayFilename({ filename: attachment.filename ?? undefined, position }) })),

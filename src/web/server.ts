@@ -10,13 +10,15 @@ import type { HttpHandler, HttpMount } from '../channels/port.js';
 import { LANGUAGES, type Language } from '../config/config.schema.js';
 import type { WaslConfig } from '../config/config.load.js';
 import type { Db } from '../db/db.js';
+import { isWaslError } from '../errors.js';
 import { letterByReceiptToken } from '../letters/letters.repository.js';
 import { listMessages, messageById } from '../mailbox/mailbox.repository.js';
 import { receiptFacts, receiptPageView } from '../receipts/receipt-view.js';
 import type { Router } from '../routing/routing.js';
 import { isLanguage, type Templates } from '../templates/templates.js';
 import { formatDateTime } from '../letters/letters.models.js';
-import { receiptPdfLabels, renderReceiptPdf } from '../evidence/receipt-pdf.js';
+import { createPdfRenderer } from '../evidence/pdf-renderer.js';
+import { receiptPdfLabels } from '../evidence/receipt-pdf-labels.js';
 import { PUBLIC_KEY_WELL_KNOWN_PATH, type SigningKey } from '../evidence/signing-key.js';
 import { formatReceiptJson } from '../evidence/statement.js';
 import type { LetterRow } from '../letters/letters.repository.js';
@@ -88,19 +90,31 @@ export function createWebServer({
     return `{"letter":${JSON.stringify(facts)},${signed.slice(1)}`;
   }
 
+  const pdfRenderer = createPdfRenderer({ timeoutMs: config.receipts.pdfTimeoutMs });
+
   async function receiptPdf(response: ServerResponse, { letter, facts, language }: { letter: LetterRow; facts: ReturnType<typeof receiptFacts>; language: Language }) {
     if (!letter.statement || !letter.signature) return notFound(response);
-    const strings = templates.strings(language) as { channelName?: Record<string, string> };
-    const pdf = await renderReceiptPdf({
-      canonicalStatement: letter.statement,
-      signatureValue: letter.signature,
-      language,
-      timezone: config.timezone,
-      labels: receiptPdfLabels(strings),
-      channelName: strings.channelName?.[letter.channel],
-      departmentNames: Object.fromEntries(facts.departments.map((department) => [department.code, department.names[language] ?? department.code])),
-      publicKeyUrl: `${publicUrl()}${PUBLIC_KEY_WELL_KNOWN_PATH}`,
-    });
+    const strings = templates.strings(language) as { channelName?: Record<string, string>; receiptPdf: { unavailable: string } };
+    const pdf = await pdfRenderer
+      .render({
+        canonicalStatement: letter.statement,
+        signatureValue: letter.signature,
+        language,
+        timezone: config.timezone,
+        labels: receiptPdfLabels(strings),
+        channelName: strings.channelName?.[letter.channel],
+        departmentNames: Object.fromEntries(facts.departments.map((department) => [department.code, department.names[language] ?? department.code])),
+        publicKeyUrl: `${publicUrl()}${PUBLIC_KEY_WELL_KNOWN_PATH}`,
+      })
+      .catch((error: unknown) => {
+        // Too slow or stopping: say so and let the reader come back; a render that failed outright is a 500.
+        if (!isWaslError(error) || !error.temporary) throw error;
+        logger.warn({ phase: 'web', letter: letter.number, code: error.code }, `receipt PDF not served: ${error.message}`);
+        return undefined;
+      });
+    if (!pdf) {
+      return send(response, { status: 503, type: 'text/plain; charset=utf-8', body: `${strings.receiptPdf.unavailable}\n`, headers: { 'retry-after': '10', 'content-language': language } });
+    }
     send(response, { status: 200, type: 'application/pdf', body: pdf, headers: { 'content-disposition': `inline; filename="${letter.number}.pdf"`, 'content-language': language } });
   }
 
@@ -192,11 +206,14 @@ export function createWebServer({
         });
       });
     },
-    close() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+    async close() {
+      await Promise.all([
+        pdfRenderer.close(),
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+      ]);
     },
   };
 }

@@ -29,4 +29,24 @@ describe('right-to-left text for the PDF', () => {
     expect(lines.length).toBeGreaterThan(1);
     expect(lines.slice(1).every((line) => line.startsWith('\u2068'))).toBe(true);
   });
+
+  it('wraps a word of 100,000 characters measuring about as many characters as the word has, not their square', () => {
+    let measured = 0;
+    const measure = (text: string) => {
+      measured += text.length;
+      return text.length;
+    };
+    const word = 'x'.repeat(100_000);
+    const lines = wrapText({ text: word, width: 80, measure });
+    expect(lines.join('')).toBe(word);
+    expect(lines.every((line) => line.length === 80)).toBe(true);
+    // Measuring every prefix of the rest, as the wrapping once did, measured over 100 million.
+    expect(measured).toBeLessThan(20 * word.length);
+  });
+
+  it('never cuts a character of two UTF-16 units in half', () => {
+    const measure = (text: string) => [...text].length;
+    expect(wrapText({ text: '😀'.repeat(7), width: 3, measure })).toEqual(['😀😀😀', '😀😀😀', '😀']);
+    expect(wrapText({ text: `a${'😀'.repeat(4)}`, width: 2, measure })).toEqual(['a😀', '😀😀', '😀']);
+  });
 });

@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import PDFDocument from 'pdfkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/evidence/canonical-json.js';
+import { createPdfRenderer } from '../../src/evidence/pdf-renderer.js';
 import { embeddedFiles, extractSignedStatement } from '../../src/evidence/pdf-statement.js';
 import { renderReceiptPdf } from '../../src/evidence/receipt-pdf.js';
 import { loadOrCreateSigningKey } from '../../src/evidence/signing-key.js';
 import type { SignedReceipt } from '../../src/evidence/statement.js';
 import { verifyReceipt } from '../../src/evidence/verify.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import { DISPLAY_LENGTH, ELLIPSIS } from '../../src/templates/display-text.js';
 import { ATTACHMENT_BYTES, FIRST_LETTER, LANGUAGES, LETTER_BYTES, pdfInput, receiptUrlOf, signedReceipt, type Language } from '../fixtures/evidence/sample-receipts.js';
 
 const hasTool = (name: string) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
@@ -82,6 +84,17 @@ describe('the PDF receipt', () => {
     expect(verifyReceipt({ receipt: pdf, publicKeyPem: key.publicKeyPem })).toMatchObject({ ok: false, checks: [{ name: 'readable', passed: false }] });
   });
 
+  it('is told apart, without hanging, from a PDF cut short inside a stream or made of dictionaries that never close', () => {
+    const cutShort = Buffer.from('%PDF-1.4\n1 0 obj << /Length 5 0 R >>\nstream\nthe rest is missing');
+    // 100,000 objects, each opening a dictionary (or a string) inside the previous one: read again from each, that was minutes.
+    const unclosedDictionaries = Buffer.from(`%PDF-1.4\n${'1 0 obj <<\n'.repeat(100_000)}`);
+    const unclosedStrings = Buffer.from(`%PDF-1.4\n${'1 0 obj << (\n'.repeat(100_000)}`);
+    for (const pdf of [cutShort, unclosedDictionaries, unclosedStrings]) {
+      expect(() => extractSignedStatement(pdf)).toThrow(expect.objectContaining({ code: 'evidence.no_statement' }));
+      expect(verifyReceipt({ receipt: pdf, publicKeyPem: key.publicKeyPem })).toMatchObject({ ok: false, checks: [{ name: 'readable', passed: false }] });
+    }
+  });
+
   it.skipIf(!POPPLER || !ZBAR)(`has a QR code that scans to the receipt page${!POPPLER || !ZBAR ? ` (skipped: ${[!POPPLER && MISSING_POPPLER, !ZBAR && MISSING_ZBAR].filter(Boolean).join('; ')})` : ''}`, () => {
     for (const language of ['ar', 'en'] as const) {
       const png = renderPage({ pdf: pdfs[language], name: `qr-${language}`, dpi: 150 });
@@ -121,6 +134,55 @@ describe('the PDF receipt', () => {
         mkdirSync(join(PROJECT_ROOT, 'docs'), { recursive: true });
         writeFileSync(join(PROJECT_ROOT, 'docs', `receipt-${language}.png`), readFileSync(renderPage({ pdf: pdfs[language], name: `docs-${language}`, dpi: 80 })));
       }
+    }
+  });
+
+  it.skipIf(!POPPLER)(`shows what the sender chose bounded, with an ellipsis, and signs it whole${POPPLER ? '' : ` (skipped: ${MISSING_POPPLER})`}`, async () => {
+    const subject = 'S'.repeat(100_000);
+    const name = 'N'.repeat(10_000);
+    const contentType = `application/${'x'.repeat(5_000)}`;
+    const long = signedReceipt({
+      facts: { ...FIRST_LETTER, subject, sender: { id: 'long@example.ma', name }, attachments: [{ ...FIRST_LETTER.attachments[0]!, contentType }] },
+      previousEntryHash: null,
+      key,
+    });
+    const pdf = await renderReceiptPdf(pdfInput({ receipt: long, language: 'en' }));
+    const text = textOf(pdf).replace(/\s+/g, '');
+    expect(text).toContain(`${'S'.repeat(DISPLAY_LENGTH.subject - 1)}${ELLIPSIS}`);
+    expect(text).not.toContain('S'.repeat(DISPLAY_LENGTH.subject));
+    expect(text).toContain(`${'N'.repeat(DISPLAY_LENGTH.name - 1)}${ELLIPSIS}`);
+    expect(text).not.toContain('N'.repeat(DISPLAY_LENGTH.name));
+    expect(text).toContain(`${contentType.slice(0, DISPLAY_LENGTH.contentType - 1)}${ELLIPSIS}`);
+    expect(extractSignedStatement(pdf).canonicalStatement).toBe(long.canonicalStatement);
+  });
+});
+
+describe('the PDF renderer', () => {
+  it('renders on a worker thread the same receipt as in place', async () => {
+    const renderer = createPdfRenderer({ timeoutMs: 60_000 });
+    try {
+      const pdf = await renderer.render(pdfInput({ receipt, language: 'fr' }));
+      expect(verifyReceipt({ receipt: pdf, publicKeyPem: key.publicKeyPem, letterBytes: LETTER_BYTES })).toMatchObject({ ok: true, format: 'pdf' });
+    } finally {
+      await renderer.close();
+    }
+  });
+
+  it('stops at once when the gateway stops during a render, failing that render as temporary', async () => {
+    const renderer = createPdfRenderer({ timeoutMs: 60_000 });
+    const rendering = expect(renderer.render(pdfInput({ receipt, language: 'ar' }))).rejects.toMatchObject({ code: 'evidence.pdf_renderer_closed', temporary: true });
+    await renderer.close();
+    await rendering;
+    await expect(renderer.render(pdfInput({ receipt, language: 'ar' }))).rejects.toMatchObject({ code: 'evidence.pdf_renderer_closed' });
+  });
+
+  it('fails a render past its time limit as temporary, and renders the next one in a fresh worker', async () => {
+    const renderer = createPdfRenderer({ timeoutMs: 1 });
+    try {
+      await expect(renderer.render(pdfInput({ receipt, language: 'en' }))).rejects.toMatchObject({ code: 'evidence.pdf_timeout', temporary: true });
+      await expect(renderer.render(pdfInput({ receipt, language: 'en' }))).rejects.toMatchObject({ code: 'evidence.pdf_timeout' });
+    } finally {
+      await renderer.close();
     }
   });
 });
