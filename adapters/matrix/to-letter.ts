@@ -3,7 +3,7 @@
  * and the InboundLetter a command or a thread answer becomes. Events arrive here as plain facts
  * (the event JSON the homeserver sent), so these functions are tested on recorded fixtures.
  */
-import type { Attachment, InboundLetter } from '../../src/channels/port.js';
+import type { Attachment, InboundLetter, PlatformAuthentication } from '../../src/channels/port.js';
 
 /** One room event as the Client-Server API gives it (spec: "Room Events"). */
 export interface MatrixEventFacts {
@@ -117,6 +117,15 @@ export function isAllowedInviter({ inviter, allowed }: { inviter: string; allowe
   return allowed.some((entry) => (entry.startsWith('@') ? entry === inviter : entry.toLowerCase() === server));
 }
 
+/**
+ * The sender's homeserver, the server name of `@localpart:server.name` (Matrix spec, user
+ * identifiers): it signed the event and vouches for the account, as the register records.
+ */
+function platformOf(sender: string): PlatformAuthentication {
+  const colon = sender.indexOf(':');
+  return { verdict: 'platform', authority: colon === -1 ? null : sender.slice(colon + 1) };
+}
+
 /** The event as the homeserver sent it: the letter's original, where a chat message has one. */
 function originalOf(event: MatrixEventFacts): Uint8Array {
   return Buffer.from(JSON.stringify(event), 'utf8');
@@ -139,6 +148,7 @@ export function commandLetter({
     externalId: event.event_id,
     receivedAt: new Date(event.origin_server_ts),
     from: { channel: 'matrix', id: event.sender, displayName },
+    authentication: platformOf(event.sender),
     replyTo: { channel: 'matrix', id: event.room_id, thread: threadRootOf(event.content) ?? event.event_id },
     to: [command.department],
     subject: command.subject,
@@ -166,6 +176,7 @@ export function answerLetter({
     externalId: event.event_id,
     receivedAt: new Date(event.origin_server_ts),
     from: { channel: 'matrix', id: event.sender, displayName },
+    authentication: platformOf(event.sender),
     replyTo: { channel: 'matrix', id: event.room_id, thread },
     to: [],
     subject: undefined,

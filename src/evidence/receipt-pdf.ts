@@ -17,7 +17,7 @@ import { WaslError } from '../errors.js';
 import { formatDateTime } from '../letters/letters.models.js';
 import { isolate, leftToRight, visualRuns, wrapText, type TextDirection } from './bidi-text.js';
 import { SIGNATURE_FILE_NAME, STATEMENT_FILE_NAME } from './pdf-statement.js';
-import { readStatement, type ReceiptStatement } from './statement.js';
+import { readStatement, type ReceiptStatement, type SenderAuthenticationEntry } from './statement.js';
 
 /** The words of a receipt, in the receipt's language: `receipt.<key>` in templates/strings.<lang>.yaml. */
 export const RECEIPT_PDF_LABEL_KEYS = [
@@ -42,16 +42,28 @@ export const RECEIPT_PDF_LABEL_KEYS = [
   'scan',
 ] as const;
 
-export type ReceiptPdfLabels = Record<(typeof RECEIPT_PDF_LABEL_KEYS)[number], string>;
+/** The words of the sender's verdict line: `senderCheck.<key>`. */
+const SENDER_CHECK_LABEL_KEYS = ['label', 'verified', 'unverified', 'platform'] as const;
 
-/** The receipt labels from a language's strings (`receipt.*`); a missing one is an error, not a blank on a legal document. */
+export type ReceiptPdfLabels = Record<(typeof RECEIPT_PDF_LABEL_KEYS)[number], string> & {
+  senderCheck: Record<(typeof SENDER_CHECK_LABEL_KEYS)[number], string>;
+};
+
+/** The receipt labels from a language's strings (`receipt.*`, `senderCheck.*`); a missing one is an error, not a blank on a legal document. */
 export function receiptPdfLabels(strings: Record<string, unknown>): ReceiptPdfLabels {
   const receipt = (strings.receipt ?? {}) as Record<string, unknown>;
-  const missing = RECEIPT_PDF_LABEL_KEYS.filter((key) => typeof receipt[key] !== 'string');
+  const senderCheck = (strings.senderCheck ?? {}) as Record<string, unknown>;
+  const missing = [
+    ...RECEIPT_PDF_LABEL_KEYS.filter((key) => typeof receipt[key] !== 'string').map((key) => `receipt.${key}`),
+    ...SENDER_CHECK_LABEL_KEYS.filter((key) => typeof senderCheck[key] !== 'string').map((key) => `senderCheck.${key}`),
+  ];
   if (missing.length > 0) {
-    throw new WaslError('templates.string_missing', `the strings lack ${missing.map((key) => `receipt.${key}`).join(', ')}`, { details: { missing } });
+    throw new WaslError('templates.string_missing', `the strings lack ${missing.join(', ')}`, { details: { missing } });
   }
-  return Object.fromEntries(RECEIPT_PDF_LABEL_KEYS.map((key) => [key, receipt[key] as string])) as ReceiptPdfLabels;
+  return {
+    ...(Object.fromEntries(RECEIPT_PDF_LABEL_KEYS.map((key) => [key, receipt[key] as string])) as Record<(typeof RECEIPT_PDF_LABEL_KEYS)[number], string>),
+    senderCheck: Object.fromEntries(SENDER_CHECK_LABEL_KEYS.map((key) => [key, senderCheck[key] as string])) as ReceiptPdfLabels['senderCheck'],
+  };
 }
 
 export interface ReceiptPdfInput {
@@ -134,6 +146,8 @@ function drawFacts({ page, statement, input, registeredAt }: { page: PageWriter;
   page.row({ label: labels.registeredAt, value: formatDateTime({ date: registeredAt, timezone: input.timezone, language: input.language }) });
   page.row({ label: labels.channel, value: input.channelName ?? statement.channel });
   page.row({ label: labels.sender, value: statement.sender.name ? `${isolate(statement.sender.name)} ${address}` : address });
+  // Statements of version 1 made no claim about the sender: their PDF shows none.
+  if (statement.version !== 1) page.row({ label: labels.senderCheck.label, value: senderCheckLine({ authentication: statement.sender.authentication, labels }) });
   page.row({ label: labels.subject, value: statement.subject === null ? labels.noSubject : isolate(statement.subject) });
   page.row({ label: labels.departments, value: statement.departments.map((code) => input.departmentNames?.[code] ?? code).join(input.language === 'ar' ? '، ' : ', ') });
   page.row({ label: labels.sha256, value: leftToRight(statement.original.sha256), size: 8.5 });
@@ -143,6 +157,15 @@ function drawFacts({ page, statement, input, registeredAt }: { page: PageWriter;
     page.row({ label: '', value: leftToRight(attachment.sha256), size: 8.5 });
   });
   page.rule();
+}
+
+/** The signed verdict in words, with what it rests on: the checks of an email, the platform of a chat account. */
+function senderCheckLine({ authentication, labels }: { authentication: SenderAuthenticationEntry | null; labels: ReceiptPdfLabels }): string {
+  if (authentication === null) return labels.senderCheck.unverified;
+  if (authentication.verdict === 'platform') return authentication.authority ? `${labels.senderCheck.platform} (${leftToRight(authentication.authority)})` : labels.senderCheck.platform;
+  const dkim = authentication.dkim.length === 0 ? 'none' : authentication.dkim.map((signature) => signature.result).join(', ');
+  const checks = leftToRight(`SPF ${authentication.spf.result}, DKIM ${dkim}, DMARC ${authentication.dmarc.result}`);
+  return `${labels.senderCheck[authentication.verdict]} (${checks})`;
 }
 
 function drawEvidence({ page, statement, input }: { page: PageWriter; statement: ReceiptStatement; input: ReceiptPdfInput }) {
