@@ -4,7 +4,8 @@
  * (SPF, DKIM, DMARC through an in-memory DNS), and statements signed before verdicts were
  * recorded still verify.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import { sendLetter } from '../helpers/smtp-client.js';
 import { dnsFromRecords, offlineAdapters } from '../fixtures/email/offline-dns.js';
 
 const start = gatewayPerTest();
+const canReadPdfText = spawnSync('sh', ['-c', 'command -v pdftotext']).status === 0;
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const RECORDS = {
@@ -99,6 +101,16 @@ describe('a letter whose display name is an address it does not come from, witho
     expect(page).toContain('&quot;Director General &lt;dg@ministry.example&gt;&quot; &lt;attacker@evil.example&gt;');
     expect(page).toContain('No: nothing proves that this letter comes from this address');
     expect(page).toContain('SPF fail, DKIM none, DMARC none');
+  });
+
+  it.skipIf(!canReadPdfText)('has a PDF receipt that says the sender is not verified (needs pdftotext, poppler-utils)', async () => {
+    const test = await startWithDns();
+    const reply = await sendLetter({ port: test.smtpPort, from: 'attacker@evil.example', to: ['rh@wasl.local'], message: FORGED });
+    const pdf = Buffer.from(await (await fetch(`${test.gateway.port.findLetter(numberIn(reply.data?.text)!)!.receiptUrl}.pdf?lang=en`)).arrayBuffer());
+    const file = join(test.dataDir, 'receipt.pdf');
+    writeFileSync(file, pdf);
+    const text = execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+    expect(text).toContain('Sender verified No: nothing proves that this letter comes from this address (SPF fail, DKIM none, DMARC none)');
   });
 
   it('has a signed statement that carries the verdicts and verifies', async () => {
