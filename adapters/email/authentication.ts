@@ -134,14 +134,15 @@ function summaryOf(headers: string): string | undefined {
 }
 
 /**
- * The From address's domain is proved when DMARC passes (RFC 7489 §4.2), or, where the domain
- * publishes no DMARC record, when a DKIM signature aligned with it (mailauth's relaxed alignment)
- * or an SPF pass for that very domain holds. Never with several From addresses.
+ * The From address's domain is proved when DMARC passes (RFC 7489 §4.2), or, where DMARC did not
+ * fail (no record, or no answer), when a DKIM signature aligned with it (mailauth's relaxed
+ * alignment) or an SPF pass for that very domain holds. Never with several From addresses.
  */
 function fromDomainProved({ result, fromDomain }: { result: AuthenticationResult; fromDomain: string | null }): boolean {
   if (fromDomain === null) return false;
   if (result.dmarc && result.dmarc.status.result === 'pass') return true;
-  if (result.dmarc && result.dmarc.status.result !== 'none') return false;
+  // A fail is the domain's own word (strict alignment, say); a DMARC lookup that did not answer is not.
+  if (result.dmarc && result.dmarc.status.result === 'fail') return false;
   const alignedDkim = (result.dkim.results ?? []).some((row) => row.status.result === 'pass' && Boolean(row.status.aligned));
   const spfOfFromDomain = result.spf !== false && result.spf.status.result === 'pass' && result.spf.domain?.toLowerCase() === fromDomain;
   return alignedDkim || spfOfFromDomain;
