@@ -141,6 +141,20 @@ describe('a letter whose display name is an address it does not come from, witho
   });
 });
 
+describe('the answer to such a letter', () => {
+  it('is confirmed to the department naming the real address beside the quoted name', async () => {
+    const test = await startWithDns();
+    await sendLetter({ port: test.smtpPort, from: 'attacker@evil.example', to: ['rh@wasl.local'], message: FORGED });
+    const [forward] = await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
+    const replyAddress = forward!.parsed.replyTo!.value[0]!.address!;
+    const answer = `From: rh-team@dept.test\r\nTo: ${replyAddress}\r\nSubject: Re: Instruction urgente\r\nMessage-ID: <answer-1@dept.test>\r\n\r\nNous vérifions.\r\n`;
+    expect((await sendLetter({ port: test.smtpPort, from: 'rh-team@dept.test', to: [replyAddress], message: answer })).data?.code).toBe(250);
+
+    const confirmation = (await test.relay!.waitForMessages(2, { to: 'rh-team@dept.test' }))[1]!;
+    expect(confirmation.parsed.text).toContain('"Director General <dg@ministry.example>" <attacker@evil.example>');
+  });
+});
+
 describe('a DKIM-signed letter from a client its domain allows (SPF and DMARC pass)', () => {
   it('reaches the department, and is receipted and signed, as verified', async () => {
     const test = await startWithDns();
