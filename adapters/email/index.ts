@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { AdapterDefinition } from '../../src/channels/port.js';
-import { cachingDnsResolver, createSenderAuthenticator, type DnsResolver } from './authentication.js';
+import { cachingDnsResolver, createSenderAuthenticator, systemDnsResolver, type DnsResolver } from './authentication.js';
 import { createMailSender } from './smtp-outgoing.js';
 import { createSmtpIntake } from './smtp-intake.js';
 
@@ -66,10 +66,14 @@ const emailConfigSchema = z
       .strictObject({
         /** Check SPF, DKIM and DMARC for every letter and record the verdicts on it and its receipt. */
         enabled: z.boolean().default(true),
-        /** DNS servers to ask (e.g. ['10.0.0.53']); empty: the system's resolvers. */
+        /** DNS servers to ask (e.g. ['10.0.0.53', '127.0.0.1:5353']); empty: the system's resolvers. */
         dnsServers: z.array(z.string().min(1)).default([]),
-        /** How long one DNS query may take before the verdict is `temperror`, in milliseconds. */
-        dnsTimeoutMs: z.number().int().min(100).default(3000),
+        /** How long one DNS question may take before its verdict is `temperror`, in milliseconds. */
+        dnsTimeoutMs: z.number().int().min(50).default(1500),
+        /** How long all the DNS questions of one letter may take together, in milliseconds; past it the rest are `temperror`. */
+        dnsBudgetMs: z.number().int().min(50).default(4000),
+        /** How long a DNS question that failed (no answer, refused) is not asked again, in milliseconds. */
+        dnsFailureTtlMs: z.number().int().min(0).default(120_000),
       })
       .prefault({}),
     limits: z
@@ -104,7 +108,7 @@ export type EmailConfig = z.output<typeof emailConfigSchema>;
 /**
  * The email adapter, with its DNS resolver for sender authentication. The shipped one asks the
  * configured or system resolvers; tests and closed networks pass their own (a configuration file
- * cannot hold a function).
+ * cannot hold a function). Either way each question is time-limited and cached.
  */
 export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver } = {}): AdapterDefinition<typeof emailConfigSchema> {
   return {
@@ -118,8 +122,13 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
       if (!config.enabled) return { off: 'adapters.email.enabled is false' };
       const identity = { domain: settings.domain, fromLocalPart: settings.fromLocalPart, officeName: settings.officeName[settings.defaultLanguage] ?? settings.domain };
       const sender = createMailSender({ config: config.outbound, identity, port });
-      const resolver = dnsResolver ?? cachingDnsResolver({ servers: config.authentication.dnsServers, timeoutMs: config.authentication.dnsTimeoutMs });
-      const verifySender = config.authentication.enabled ? createSenderAuthenticator({ resolver, hostname: settings.domain }) : undefined;
+      const { dnsServers, dnsTimeoutMs, dnsBudgetMs, dnsFailureTtlMs } = config.authentication;
+      const resolver = cachingDnsResolver({
+        resolve: dnsResolver ?? systemDnsResolver({ servers: dnsServers, timeoutMs: dnsTimeoutMs }),
+        timeoutMs: dnsTimeoutMs,
+        failureTtlMs: dnsFailureTtlMs,
+      });
+      const verifySender = config.authentication.enabled ? createSenderAuthenticator({ resolver, hostname: settings.domain, budgetMs: dnsBudgetMs }) : undefined;
       const intake = createSmtpIntake({ config, settings, port, logger, now, verifySender });
       return {
         name: 'email',

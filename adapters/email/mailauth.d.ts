@@ -9,7 +9,7 @@ declare module 'mailauth' {
   }
 
   export interface AuthenticationResult {
-    dkim: { results?: { status: Status; signingDomain?: string }[]; headerFrom?: string[] };
+    dkim: { results?: { status: Status & { aligned?: string | false }; signingDomain?: string }[]; headerFrom?: string[] };
     spf: { status: Status; domain?: string } | false;
     dmarc: { status: Status; domain?: string; policy?: string } | false;
     /** The Authentication-Results header (and Received-SPF) mailauth would prepend, folded. */

@@ -305,15 +305,19 @@ export function createSmtpIntake({
       ? await verifySender({ raw, clientAddress: session.remoteAddress, helo: session.hostNameAppearsAs || undefined, mailFrom: envelope.mailFrom })
       : undefined;
     if (verdicts?.dmarcFailed && emailConfig.dmarcPolicy === 'reject') {
-      throw smtpError(550, `5.7.1 The letter fails DMARC for ${verdicts.domain ?? 'its sender domain'} (${verdicts.summary ?? 'no aligned SPF or DKIM pass'}); nothing was registered`);
+      const { domain, summary } = verdicts.authentication;
+      throw smtpError(550, `5.7.1 The letter fails DMARC for ${domain ?? 'its sender domain'} (${summary ?? 'no aligned SPF or DKIM pass'}); nothing was registered`);
     }
     const parsed = await parseMessage(raw);
-    const letter = emailToLetter({ parsed, raw, envelope: { ...envelope, rcptTo: departmentRecipients }, receivedAt: now(), answerToken: state.answerToken });
-    if (verdicts) {
-      const { dmarcFailed, ...authentication } = verdicts;
-      letter.authentication = authentication;
-      letter.quarantined = dmarcFailed && emailConfig.dmarcPolicy === 'quarantine';
-    }
+    const letter = emailToLetter({
+      parsed,
+      raw,
+      envelope: { ...envelope, rcptTo: departmentRecipients },
+      receivedAt: now(),
+      answerToken: state.answerToken,
+      authentication: verdicts?.authentication,
+    });
+    letter.quarantined = verdicts?.dmarcFailed === true && emailConfig.dmarcPolicy === 'quarantine';
     if (letter.automated && BOUNCE_KINDS.has(letter.automated)) {
       const recorded = letter.automated === 'bounce' ? await recordIfOurs(raw) : undefined;
       if (recorded) return recorded;

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AddressObject, HeaderValue, ParsedMail } from 'mailparser';
-import type { AutomatedKind, InboundLetter } from '../../src/channels/port.js';
+import type { AutomatedKind, EmailAuthentication, InboundLetter } from '../../src/channels/port.js';
 
 export interface SmtpEnvelope {
   /** The envelope sender; '' for the null sender (bounces, RFC 5321 §4.5.5). */
@@ -118,18 +118,31 @@ export function detectAutomated({ parsed, mailFrom }: { parsed: Pick<ParsedMail,
   return undefined;
 }
 
+/**
+ * The verdicts speak for the From domain mailauth read; the letter names the address mailparser
+ * read. Should the two parsers ever disagree on a crafted From header, the sender named is not the
+ * one proved: unverified.
+ */
+function verdictsFor({ authentication, author }: { authentication: EmailAuthentication | undefined; author: string | undefined }): EmailAuthentication | undefined {
+  if (!authentication || authentication.verdict !== 'verified') return authentication;
+  return author?.split('@').pop() === authentication.domain ? authentication : { ...authentication, verdict: 'unverified' };
+}
+
 export function emailToLetter({
   parsed,
   raw,
   envelope,
   receivedAt,
   answerToken,
+  authentication,
 }: {
   parsed: ParsedMail;
   raw: Buffer;
   envelope: SmtpEnvelope;
   receivedAt: Date;
   answerToken?: string | undefined;
+  /** SPF, DKIM and DMARC verdicts, when they were checked. */
+  authentication?: EmailAuthentication | undefined;
 }): InboundLetter {
   const author = firstAddress(parsed.from);
   const mailFrom = envelope.mailFrom.toLowerCase();
@@ -155,6 +168,7 @@ export function emailToLetter({
     inReplyTo: parsed.inReplyTo,
     answerToken,
     raw,
+    authentication: verdictsFor({ authentication, author: author?.address }),
     automated,
     language,
   };

@@ -3,7 +3,7 @@
  * and the InboundLetter a command or a thread answer becomes. Events arrive here as plain facts
  * (the event JSON the homeserver sent), so these functions are tested on recorded fixtures.
  */
-import type { Attachment, InboundLetter } from '../../src/channels/port.js';
+import type { Attachment, InboundLetter, PlatformAuthentication } from '../../src/channels/port.js';
 import { canonicalBytes } from '../../src/evidence/canonical-json.js';
 
 /** One room event as the Client-Server API gives it (spec: "Room Events"). */
@@ -119,6 +119,15 @@ export function isAllowedInviter({ inviter, allowed }: { inviter: string; allowe
 }
 
 /**
+ * The sender's homeserver, the server name of `@localpart:server.name` (Matrix spec, user
+ * identifiers): it signed the event and vouches for the account, as the register records.
+ */
+function platformOf(sender: string): PlatformAuthentication {
+  const colon = sender.indexOf(':');
+  return { verdict: 'platform', authority: colon === -1 ? null : sender.slice(colon + 1) };
+}
+
+/**
  * The fields of a client-format event that the sender's homeserver signs (spec: "Signing events",
  * the PDU's `type`, `content`, `sender`, `room_id`, `origin_server_ts`, `state_key`, `redacts`)
  * and the event id, which hashes them (room versions 3+). Everything else is the serving
@@ -160,6 +169,7 @@ export function commandLetter({
     externalId: event.event_id,
     receivedAt: new Date(event.origin_server_ts),
     from: { channel: 'matrix', id: event.sender, displayName },
+    authentication: platformOf(event.sender),
     replyTo: { channel: 'matrix', id: event.room_id, thread: threadRootOf(event.content) ?? event.event_id },
     to: [command.department],
     subject: command.subject,
@@ -187,6 +197,7 @@ export function answerLetter({
     externalId: event.event_id,
     receivedAt: new Date(event.origin_server_ts),
     from: { channel: 'matrix', id: event.sender, displayName },
+    authentication: platformOf(event.sender),
     replyTo: { channel: 'matrix', id: event.room_id, thread },
     to: [],
     subject: undefined,

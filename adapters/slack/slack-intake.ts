@@ -117,10 +117,10 @@ export function createSlackIntake({
       });
 
   /** Who we are, asked once (auth.test) and asked again after a failure rather than cached broken. */
-  let identity: Promise<{ botId: string | undefined; botUserId: string | undefined }> | undefined;
+  let identity: Promise<{ botId: string | undefined; botUserId: string | undefined; teamId: string | undefined }> | undefined;
   function whoAmI() {
     identity ??= client.auth.test().then(
-      (result) => ({ botId: result.bot_id, botUserId: result.user_id }),
+      (result) => ({ botId: result.bot_id, botUserId: result.user_id, teamId: result.team_id }),
       (error: unknown) => {
         identity = undefined;
         throw error;
@@ -240,7 +240,9 @@ export function createSlackIntake({
   }
 
   async function accept(letter: InboundLetter): Promise<Acceptance> {
-    const acceptance = await port.accept(letter);
+    // Slack signed the request and names the user: the workspace the app is installed in vouches for the account.
+    const teamId = await whoAmI().then((self) => self.teamId, () => undefined);
+    const acceptance = await port.accept({ ...letter, authentication: { verdict: 'platform', authority: teamId ?? null } });
     logger.info({ phase: 'slack.accepted', letter: acceptance.number, duplicate: acceptance.duplicate }, 'letter registered from Slack');
     return acceptance;
   }

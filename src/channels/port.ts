@@ -61,8 +61,8 @@ export interface InboundLetter {
   /** The original bytes, kept byte for byte, where the channel has them. */
   raw?: Uint8Array | undefined;
   /**
-   * What the channel could verify about the sender (email: SPF, DKIM, DMARC results), recorded
-   * on the letter and shown on its receipt.
+   * What the channel could verify about the sender (email: SPF, DKIM, DMARC; chat: the platform's
+   * login). Absent: nothing was checked, and the sender is shown as not verified.
    */
   authentication?: SenderAuthentication | undefined;
   /** Set when the channel's policy holds the letter for the mail office: registered, never forwarded. */
@@ -78,15 +78,41 @@ export interface InboundLetter {
   receiptInline?: boolean | undefined;
 }
 
-/** Verdicts of sender authentication, e.g. { spf: 'pass', dkim: 'fail', dmarc: 'none' }. */
-export interface SenderAuthentication {
-  spf?: string | undefined;
-  dkim?: string | undefined;
-  dmarc?: string | undefined;
-  /** The domain the verdicts speak for (email: the From domain). */
-  domain?: string | undefined;
-  /** A one-line summary, as an Authentication-Results header would give it. */
+/**
+ * What the channel could prove about who wrote a letter: kept on the letter, sealed in its register
+ * entry and signed in its receipt, and shown wherever the sender is named, so that a name nobody
+ * checked is never presented as known.
+ */
+export type SenderAuthentication = EmailAuthentication | PlatformAuthentication;
+
+/** Email: SPF (RFC 7208), DKIM (RFC 6376) and DMARC (RFC 7489) results for the letter. */
+export interface EmailAuthentication {
+  /**
+   * `verified` when the From address's domain is proved: DMARC passed, or a DKIM signature of that
+   * domain or an SPF pass for it holds. Anything else (fail, none, temperror) is `unverified`.
+   */
+  verdict: 'verified' | 'unverified';
+  /** The domain of the From address, the one the verdict speaks for. */
+  domain: string | null;
+  /** pass, fail, softfail, neutral, none, temperror or permerror. */
+  spf: string;
+  /** The domain SPF checked: the envelope sender's (or the HELO name's for a null sender). */
+  spfDomain: string | null;
+  /** The best result over the DKIM signatures ('none' without any): one pass is enough. */
+  dkim: string;
+  dkimSignatures: { domain: string | null; result: string }[];
+  dmarc: string;
+  /** The policy the From domain publishes (p=, or sp= for a subdomain), when it publishes one. */
+  dmarcPolicy: string | null;
+  /** One line, as an Authentication-Results header gives it (for people; not signed). */
   summary?: string | undefined;
+}
+
+/** Chat: the platform logged the account in; the letter is from that account, whatever its name. */
+export interface PlatformAuthentication {
+  verdict: 'platform';
+  /** The Slack workspace (team id) or the Matrix homeserver (server name) that vouches for the sender id. */
+  authority: string | null;
 }
 
 /** What `accept` hands back once the letter is committed. */

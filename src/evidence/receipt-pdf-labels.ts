@@ -28,14 +28,26 @@ export const RECEIPT_PDF_LABEL_KEYS = [
   'scan',
 ] as const;
 
-export type ReceiptPdfLabels = Record<(typeof RECEIPT_PDF_LABEL_KEYS)[number], string>;
+/** The words of the sender's verdict line: `senderCheck.<key>`. */
+const SENDER_CHECK_LABEL_KEYS = ['label', 'verified', 'unverified', 'platform'] as const;
 
-/** The receipt labels from a language's strings (`receipt.*`); a missing one is an error, not a blank on a legal document. */
+export type ReceiptPdfLabels = Record<(typeof RECEIPT_PDF_LABEL_KEYS)[number], string> & {
+  senderCheck: Record<(typeof SENDER_CHECK_LABEL_KEYS)[number], string>;
+};
+
+/** The receipt labels from a language's strings (`receipt.*`, `senderCheck.*`); a missing one is an error, not a blank on a legal document. */
 export function receiptPdfLabels(strings: Record<string, unknown>): ReceiptPdfLabels {
   const receipt = (strings.receipt ?? {}) as Record<string, unknown>;
-  const missing = RECEIPT_PDF_LABEL_KEYS.filter((key) => typeof receipt[key] !== 'string');
+  const senderCheck = (strings.senderCheck ?? {}) as Record<string, unknown>;
+  const missing = [
+    ...RECEIPT_PDF_LABEL_KEYS.filter((key) => typeof receipt[key] !== 'string').map((key) => `receipt.${key}`),
+    ...SENDER_CHECK_LABEL_KEYS.filter((key) => typeof senderCheck[key] !== 'string').map((key) => `senderCheck.${key}`),
+  ];
   if (missing.length > 0) {
-    throw new WaslError('templates.string_missing', `the strings lack ${missing.map((key) => `receipt.${key}`).join(', ')}`, { details: { missing } });
+    throw new WaslError('templates.string_missing', `the strings lack ${missing.join(', ')}`, { details: { missing } });
   }
-  return Object.fromEntries(RECEIPT_PDF_LABEL_KEYS.map((key) => [key, receipt[key] as string])) as ReceiptPdfLabels;
+  return {
+    ...(Object.fromEntries(RECEIPT_PDF_LABEL_KEYS.map((key) => [key, receipt[key] as string])) as Record<(typeof RECEIPT_PDF_LABEL_KEYS)[number], string>),
+    senderCheck: Object.fromEntries(SENDER_CHECK_LABEL_KEYS.map((key) => [key, senderCheck[key] as string])) as ReceiptPdfLabels['senderCheck'],
+  };
 }

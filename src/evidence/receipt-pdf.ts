@@ -20,7 +20,7 @@ import { DISPLAY_LENGTH, forDisplay } from '../templates/display-text.js';
 import { isolate, leftToRight, visualRuns, wrapText, type TextDirection } from './bidi-text.js';
 import { SIGNATURE_FILE_NAME, STATEMENT_FILE_NAME } from './pdf-statement.js';
 import type { ReceiptPdfLabels } from './receipt-pdf-labels.js';
-import { readStatement, type ReceiptStatement } from './statement.js';
+import { readStatement, type ReceiptStatement, type SenderAuthenticationEntry } from './statement.js';
 
 export interface ReceiptPdfInput {
   /** The statement exactly as signed (canonical JSON) and its base64url signature, as the register stores them. */
@@ -103,6 +103,8 @@ function drawFacts({ page, statement, input, registeredAt }: { page: PageWriter;
   page.row({ label: labels.registeredAt, value: formatDateTime({ date: registeredAt, timezone: input.timezone, language: input.language }) });
   page.row({ label: labels.channel, value: input.channelName ?? statement.channel });
   page.row({ label: labels.sender, value: statement.sender.name ? `${isolate(forDisplay(statement.sender.name, DISPLAY_LENGTH.name))} ${address}` : address });
+  // Statements of version 1 made no claim about the sender: their PDF shows none.
+  if (statement.version !== 1) page.row({ label: labels.senderCheck.label, value: senderCheckLine({ authentication: statement.sender.authentication, labels }) });
   page.row({ label: labels.subject, value: statement.subject === null ? labels.noSubject : isolate(forDisplay(statement.subject, DISPLAY_LENGTH.subject)) });
   const departmentName = (code: string) => forDisplay(input.departmentNames?.[code] ?? code, DISPLAY_LENGTH.name);
   page.row({ label: labels.departments, value: statement.departments.map(departmentName).join(input.language === 'ar' ? '، ' : ', ') });
@@ -115,6 +117,15 @@ function drawFacts({ page, statement, input, registeredAt }: { page: PageWriter;
     page.row({ label: '', value: leftToRight(attachment.sha256), size: 8.5 });
   });
   page.rule();
+}
+
+/** The signed verdict in words, with what it rests on: the checks of an email, the platform of a chat account. */
+function senderCheckLine({ authentication, labels }: { authentication: SenderAuthenticationEntry | null; labels: ReceiptPdfLabels }): string {
+  if (authentication === null) return labels.senderCheck.unverified;
+  if (authentication.verdict === 'platform') return authentication.authority ? `${labels.senderCheck.platform} (${leftToRight(authentication.authority)})` : labels.senderCheck.platform;
+  const dkim = authentication.dkim.length === 0 ? 'none' : authentication.dkim.map((signature) => signature.result).join(', ');
+  const checks = leftToRight(`SPF ${authentication.spf.result}, DKIM ${dkim}, DMARC ${authentication.dmarc.result}`);
+  return `${labels.senderCheck[authentication.verdict]} (${checks})`;
 }
 
 function drawEvidence({ page, statement, input }: { page: PageWriter; statement: ReceiptStatement; input: ReceiptPdfInput }) {

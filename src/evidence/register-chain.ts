@@ -41,13 +41,14 @@ export interface ChainReport {
   problems: ChainProblem[];
 }
 
-export interface StoredEntry extends ChainedEntry {
+/** An entry of either version, as the register stores it. */
+export type StoredEntry = ChainedEntry & {
   /** The numbering series the entry belongs to (e.g. `2026-A`: year and direction), numbered 1, 2, 3... */
   series: string;
   sequence: number;
   /** The statement signed at registration, as stored, to catch an entry rewritten with its hash. */
   signed?: { canonicalStatement: string; signature: string } | undefined;
-}
+};
 
 export function verifyChain({
   entries,

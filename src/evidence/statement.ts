@@ -4,6 +4,11 @@
  * hash of what was deposited and its recipients (the departments), issued by the office whose key
  * signs it.
  *
+ * Since entry version 2 the sender carries what the channel proved about them (`authentication`:
+ * SPF, DKIM and DMARC verdicts for email, the platform for chat, null when nothing was checked), so
+ * the statement never names an unchecked address as if it were known. Entries of version 1, sealed
+ * before, keep their form: they are hashed and verified exactly as they were signed.
+ *
  * Two layers:
  * - the register entry: facts the register stores, chained by `previousEntryHash` and sealed by
  *   `entryHash = SHA-256(JCS(entry without entryHash))`, so `register verify` can recompute it
@@ -20,16 +25,29 @@ import { sha256Hex } from './sha256.js';
 import type { SigningKey } from './signing-key.js';
 
 export const STATEMENT_TYPE = 'wasl.registration';
-export const ENTRY_VERSION = 1;
+/** The version new entries are sealed with; every earlier one still reads and verifies. */
+export const ENTRY_VERSION = 2;
 
 const sha256Text = z.string().regex(/^[0-9a-f]{64}$/);
 
-const registerEntrySchema = z.object({
-  version: z.literal(ENTRY_VERSION),
+/** What the channel proved about the sender, as sealed in a version 2 entry. */
+const senderAuthenticationSchema = z.union([
+  z.object({
+    /** `verified`: the From address's domain is proved (DMARC pass, or an SPF or DKIM pass of that very domain). */
+    verdict: z.enum(['verified', 'unverified']),
+    fromDomain: z.string().nullable(),
+    spf: z.object({ result: z.string(), domain: z.string().nullable() }),
+    dkim: z.array(z.object({ result: z.string(), domain: z.string().nullable() })),
+    dmarc: z.object({ result: z.string(), policy: z.string().nullable() }),
+  }),
+  /** A chat platform's login: the workspace or homeserver that vouches for the sender's id. */
+  z.object({ verdict: z.literal('platform'), authority: z.string().nullable() }),
+]);
+
+const entryFields = {
   number: z.string().min(1),
   registeredAt: z.iso.datetime(),
   channel: z.string().min(1),
-  sender: z.object({ id: z.string(), name: z.string().nullable() }),
   departments: z.array(z.string()),
   subject: z.string().nullable(),
   original: z.object({ sha256: sha256Text, size: z.number().int().nonnegative() }),
@@ -38,23 +56,41 @@ const registerEntrySchema = z.object({
   inAnswerTo: z.string().nullable(),
   /** The entry registered just before this one; null only for the register's first entry. */
   previousEntryHash: sha256Text.nullable(),
-});
+};
 
-const chainedEntrySchema = registerEntrySchema.extend({ entryHash: sha256Text });
+const registerEntrySchema = z.discriminatedUnion('version', [
+  z.object({ version: z.literal(1), sender: z.object({ id: z.string(), name: z.string().nullable() }), ...entryFields }),
+  z.object({
+    version: z.literal(ENTRY_VERSION),
+    /** `authentication` null: the channel checked nothing (checks turned off), so the sender is not verified. */
+    sender: z.object({ id: z.string(), name: z.string().nullable(), authentication: senderAuthenticationSchema.nullable() }),
+    ...entryFields,
+  }),
+]);
 
-const statementSchema = chainedEntrySchema.extend({
-  type: z.literal(STATEMENT_TYPE),
-  office: z.object({ domain: z.string(), name: z.record(z.string(), z.string()) }),
-  keyId: sha256Text,
-  receiptUrl: z.string(),
-});
+const statementSchema = registerEntrySchema.and(
+  z.object({
+    entryHash: sha256Text,
+    type: z.literal(STATEMENT_TYPE),
+    office: z.object({ domain: z.string(), name: z.record(z.string(), z.string()) }),
+    keyId: sha256Text,
+    receiptUrl: z.string(),
+  }),
+);
 
 export type RegisterEntry = z.infer<typeof registerEntrySchema>;
-export type ChainedEntry = z.infer<typeof chainedEntrySchema>;
+export type SenderAuthenticationEntry = z.infer<typeof senderAuthenticationSchema>;
+export type ChainedEntry = RegisterEntry & { entryHash: string };
 export type ReceiptStatement = z.infer<typeof statementSchema>;
 
+type CurrentEntry = Extract<RegisterEntry, { version: typeof ENTRY_VERSION }>;
+
 /** What the register knows about a letter when it registers it; the chain fields are added here. */
-export type EntryFacts = Omit<RegisterEntry, 'version' | 'registeredAt' | 'previousEntryHash'> & { registeredAt: Date };
+export type EntryFacts = Omit<CurrentEntry, 'version' | 'registeredAt' | 'previousEntryHash' | 'sender'> & {
+  registeredAt: Date;
+  /** `authentication` left out: nothing was checked (sealed as null). */
+  sender: { id: string; name: string | null; authentication?: SenderAuthenticationEntry | null | undefined };
+};
 
 export interface ReceiptSignature {
   algorithm: 'Ed25519';
@@ -70,14 +106,12 @@ export interface SignedReceipt {
   signature: ReceiptSignature;
 }
 
-/** The fields of a register entry, and only those: extra statement fields never enter the chain. */
+/** The fields of a register entry, and only those, in the form of its version: extra statement fields never enter the chain. */
 export function registerEntryOf(entry: RegisterEntry): RegisterEntry {
-  return {
-    version: entry.version,
+  const facts = {
     number: entry.number,
     registeredAt: entry.registeredAt,
     channel: entry.channel,
-    sender: { id: entry.sender.id, name: entry.sender.name },
     // Sorted: the register stores a letter's departments as a set, and must rebuild the same bytes.
     departments: [...entry.departments].sort(),
     subject: entry.subject,
@@ -85,6 +119,21 @@ export function registerEntryOf(entry: RegisterEntry): RegisterEntry {
     attachments: entry.attachments.map(({ sha256, size, contentType, filename }) => ({ sha256, size, contentType, filename })),
     inAnswerTo: entry.inAnswerTo,
     previousEntryHash: entry.previousEntryHash,
+  };
+  if (entry.version === 1) return { version: 1, sender: { id: entry.sender.id, name: entry.sender.name }, ...facts };
+  return { version: entry.version, sender: { id: entry.sender.id, name: entry.sender.name, authentication: senderAuthenticationOf(entry.sender.authentication) }, ...facts };
+}
+
+function senderAuthenticationOf(authentication: SenderAuthenticationEntry | null): SenderAuthenticationEntry | null {
+  if (authentication === null) return null;
+  if (authentication.verdict === 'platform') return { verdict: 'platform', authority: authentication.authority };
+  const { verdict, fromDomain, spf, dkim, dmarc } = authentication;
+  return {
+    verdict,
+    fromDomain,
+    spf: { result: spf.result, domain: spf.domain },
+    dkim: dkim.map((signature) => ({ result: signature.result, domain: signature.domain })),
+    dmarc: { result: dmarc.result, policy: dmarc.policy },
   };
 }
 
@@ -94,7 +143,8 @@ export function entryHashOf(entry: RegisterEntry): string {
 
 /** Seals a new entry onto the chain; call it in the transaction that takes the number. */
 export function chainEntry({ facts, previousEntryHash }: { facts: EntryFacts; previousEntryHash: string | null }): ChainedEntry {
-  const entry = registerEntryOf({ ...facts, version: ENTRY_VERSION, registeredAt: facts.registeredAt.toISOString(), previousEntryHash });
+  const sender = { id: facts.sender.id, name: facts.sender.name, authentication: facts.sender.authentication ?? null };
+  const entry = registerEntryOf({ ...facts, sender, version: ENTRY_VERSION, registeredAt: facts.registeredAt.toISOString(), previousEntryHash });
   return { ...entry, entryHash: entryHashOf(entry) };
 }
 

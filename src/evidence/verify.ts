@@ -50,7 +50,7 @@ export function verifyReceipt({ receipt, publicKeyPem, letterBytes }: { receipt:
   const statement = readStatement(signed.statement);
   checks.push(
     statement
-      ? { name: 'statement', passed: true, detail: `a registration statement for ${statement.number}` }
+      ? { name: 'statement', passed: true, detail: `a registration statement (version ${statement.version}) for ${statement.number}, from ${describeSender(statement)}` }
       : { name: 'statement', passed: false, detail: 'the statement is not a wasl registration statement of a known version' },
   );
 
@@ -72,6 +72,22 @@ export function verifyReceipt({ receipt, publicKeyPem, letterBytes }: { receipt:
 
   if (letterBytes !== undefined && statement) checks.push(letterCheck({ statement, letterBytes }));
   return verdict(statement);
+}
+
+/**
+ * Who the statement says wrote the letter, and what it says was proved about them: a name alone
+ * proves nothing. Statements of version 1 made no claim either way.
+ */
+function describeSender(statement: ReceiptStatement): string {
+  const { id, name } = statement.sender;
+  const who = name ? `${JSON.stringify(name)} <${id}>` : `<${id}>`;
+  if (statement.version === 1) return `${who} (sender verification not recorded: statement of version 1)`;
+  const { authentication } = statement.sender;
+  if (authentication === null) return `${who}, NOT VERIFIED (not checked)`;
+  if (authentication.verdict === 'platform') return `${who}, account authenticated by its platform (${authentication.authority ?? statement.channel})`;
+  const dkim = authentication.dkim.map((signature) => `${signature.result} (${signature.domain ?? '?'})`).join(', ') || 'none';
+  const checks = `SPF ${authentication.spf.result}, DKIM ${dkim}, DMARC ${authentication.dmarc.result}`;
+  return authentication.verdict === 'verified' ? `${who}, verified for ${authentication.fromDomain ?? '?'} (${checks})` : `${who}, NOT VERIFIED (${checks})`;
 }
 
 function readSigned({ receipt, format }: { receipt: Uint8Array; format: 'json' | 'pdf' }): { statement: unknown; signature: Buffer } {

@@ -52,13 +52,15 @@ export const letters = sqliteTable(
     language: text('language').notNull(),
     automated: text('automated'),
     answersLetterId: integer('answers_letter_id'),
-    /** SPF/DKIM/DMARC verdicts as JSON, when the channel has them. */
+    /** What the channel proved about the sender (port.ts SenderAuthentication) as JSON; null when it checked nothing. */
     authentication: text('authentication'),
     /** The signed statement (canonical JSON) and its signature, for receipts that prove something. */
     statement: text('statement'),
     signature: text('signature'),
     previousEntryHash: text('previous_entry_hash'),
     entryHash: text('entry_hash'),
+    /** The form the register entry was sealed in (statement.ts): 1 before sender verdicts were sealed. */
+    entryVersion: integer('entry_version').notNull().default(1),
   },
   (table) => [
     uniqueIndex('letters_number_unique').on(table.number),

@@ -21,6 +21,7 @@ import { WaslError } from '../errors.js';
 import type { AnswerTokens } from '../receipts/tokens.js';
 import { createReceiptAllowance } from '../receipts/receipt-allowance.js';
 import { newReceiptToken } from '../receipts/tokens.js';
+import { authenticationEntryOf } from './sender-authenticity.js';
 import type { Router } from '../routing/routing.js';
 import { formatNumber, yearIn, type Direction } from './letters.models.js';
 import { createRegisterReader, type RegisterReader } from './letters.reader.js';
@@ -184,7 +185,7 @@ export function createRegister(options: RegisterOptions): Register {
           number,
           registeredAt: at,
           channel: letter.channel,
-          sender: { id: letter.from.id, name: letter.from.displayName ?? null },
+          sender: { id: letter.from.id, name: letter.from.displayName ?? null, authentication: authenticationEntryOf(letter.authentication) },
           departments,
           subject: letter.subject ?? null,
           original: { sha256: originalSha256, size: original.byteLength },
@@ -224,6 +225,7 @@ export function createRegister(options: RegisterOptions): Register {
         authentication: letter.authentication ? JSON.stringify(letter.authentication) : null,
         previousEntryHash: entry.previousEntryHash,
         entryHash: entry.entryHash,
+        entryVersion: entry.version,
         statement: signed.canonicalStatement,
         signature: signed.signature.value,
       });

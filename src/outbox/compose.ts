@@ -12,6 +12,7 @@ import { formatDateTime } from '../letters/letters.models.js';
 import * as letterRepository from '../letters/letters.repository.js';
 import type { DeliveryRow, LetterRow } from '../letters/letters.repository.js';
 import type { Register } from '../letters/letters.usecases.js';
+import { readSenderAuthentication, senderLine, senderView } from '../letters/sender-authenticity.js';
 import type { AnswerTokens } from '../receipts/tokens.js';
 import type { Router } from '../routing/routing.js';
 import { isLanguage, type Templates } from '../templates/templates.js';
@@ -64,6 +65,7 @@ export function createComposer({
       receiptUrl: register.receiptUrl(letter.receiptToken),
       senderName: letter.senderName ?? letter.senderId,
       senderAddress: letter.senderId,
+      ...senderView({ id: letter.senderId, name: letter.senderName, authentication: readSenderAuthentication(letter.authentication) }),
       channel: letter.channel,
       body: letter.bodyText,
     };
@@ -128,7 +130,7 @@ export function createComposer({
           ...commonView(letter, base.letter, language),
           originalNumber: answered.number,
           originalSubject: subjectOf(answered, language),
-          recipient: answered.senderName ? `${answered.senderName} <${answered.senderId}>` : answered.senderId,
+          recipient: senderLine({ id: answered.senderId, name: answered.senderName }),
           deliveredAt: when(now(), language),
         },
       });

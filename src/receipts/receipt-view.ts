@@ -3,6 +3,7 @@
  * ISO times) and their readable form for the page. The history names departments, never people or
  * internal accounts: the receipt is public to whoever holds the link.
  */
+import type { SenderAuthentication } from '../channels/port.js';
 import type { Language } from '../config/config.schema.js';
 import type { WaslConfig } from '../config/config.load.js';
 import type { Db } from '../db/db.js';
@@ -10,6 +11,7 @@ import { displayFilename } from '../letters/attachment-names.js';
 import { formatDateTime } from '../letters/letters.models.js';
 import * as repository from '../letters/letters.repository.js';
 import type { LetterRow } from '../letters/letters.repository.js';
+import { readSenderAuthentication, senderView } from '../letters/sender-authenticity.js';
 import type { Router } from '../routing/routing.js';
 import { DISPLAY_LENGTH, forDisplay } from '../templates/display-text.js';
 import type { Strings } from '../templates/templates.js';
@@ -29,8 +31,8 @@ export interface ReceiptFacts {
   history: { type: string; at: string; department: string | null }[];
   answers: string | null;
   answeredBy: string[];
-  /** What could be verified about the sender (SPF, DKIM, DMARC), when the channel has it. */
-  authentication: Record<string, string> | null;
+  /** What the channel proved about the sender (`verdict`: verified, unverified or platform); null when it checked nothing. */
+  authentication: SenderAuthentication | null;
 }
 
 /** Events a receipt shows; internal bookkeeping (delivery failures) stays for the mail office. */
@@ -56,7 +58,7 @@ export function receiptFacts({ db, router, letter }: { db: Db; router: Router; l
       .map((event) => ({ type: event.type, at: event.at.toISOString(), department: event.departmentCode })),
     answers: answered?.number ?? null,
     answeredBy: repository.answersTo(db, letter.id).map((row) => row.number),
-    authentication: letter.authentication ? (JSON.parse(letter.authentication) as Record<string, string>) : null,
+    authentication: readSenderAuthentication(letter.authentication) ?? null,
   };
 }
 
@@ -76,7 +78,8 @@ export function receiptPageView({ facts, strings, language, config }: { facts: R
     number: facts.number,
     registeredAt: when(facts.registeredAt),
     channelName: words.channelName?.[facts.channel] ?? facts.channel,
-    sender: facts.sender.name ? `${forDisplay(facts.sender.name, DISPLAY_LENGTH.name)} <${senderId}>` : senderId,
+    ...senderView({ id: senderId, name: facts.sender.name === null ? null : forDisplay(facts.sender.name, DISPLAY_LENGTH.name), authentication: facts.authentication ?? undefined }),
+    senderCheck: words.senderCheck?.[facts.authentication?.verdict ?? 'unverified'],
     subject: facts.subject === null ? words.receipt?.noSubject : forDisplay(facts.subject, DISPLAY_LENGTH.subject),
     departments: facts.departments.map(nameOf).join(', '),
     statusLabel: words.status?.[facts.status] ?? facts.status,

@@ -5,19 +5,17 @@
 import type { KeyObject } from 'node:crypto';
 import { asc } from 'drizzle-orm';
 import type { Db } from '../db/db.js';
-import { ENTRY_VERSION } from '../evidence/statement.js';
 import { verifyChain, type ChainReport, type StoredEntry } from '../evidence/register-chain.js';
-import { attachmentsOf, departmentsOf, letterById } from '../letters/letters.repository.js';
+import { attachmentsOf, departmentsOf, letterById, type LetterRow } from '../letters/letters.repository.js';
+import { authenticationEntryOf, readSenderAuthentication } from '../letters/sender-authenticity.js';
 import { counters, letters } from '../letters/letters.tables.js';
 
 export function verifyRegister({ db, publicKey }: { db: Db; publicKey: KeyObject }): ChainReport {
   const rows = db.select().from(letters).orderBy(asc(letters.id)).all();
-  const entries: StoredEntry[] = rows.map((row) => ({
-    version: ENTRY_VERSION,
+  const entries: StoredEntry[] = rows.map((row) => inItsVersion(row, {
     number: row.number,
     registeredAt: row.registeredAt.toISOString(),
     channel: row.channel,
-    sender: { id: row.senderId, name: row.senderName },
     departments: departmentsOf(db, row.id, { registeredOnly: true }),
     subject: row.subject,
     original: { sha256: row.originalSha256, size: row.originalSize },
@@ -37,4 +35,11 @@ export function verifyRegister({ db, publicKey }: { db: Db; publicKey: KeyObject
   }));
   const lastSequences = Object.fromEntries(db.select().from(counters).all().map((counter) => [`${counter.year}-${counter.direction}`, counter.lastSequence]));
   return verifyChain({ entries, publicKey, lastSequences });
+}
+
+/** Each entry in the form it was sealed in: entries of version 1 never carried the sender's verdicts. */
+function inItsVersion(row: LetterRow, facts: Omit<StoredEntry, 'version' | 'sender'>): StoredEntry {
+  if (row.entryVersion === 1) return { ...facts, version: 1, sender: { id: row.senderId, name: row.senderName } };
+  // A version this code does not know is rebuilt as the current one: its hash cannot match, so it is reported.
+  return { ...facts, version: 2, sender: { id: row.senderId, name: row.senderName, authentication: authenticationEntryOf(readSenderAuthentication(row.authentication)) } };
 }

@@ -43,7 +43,7 @@ describe('the register hash chain', () => {
   it('catches an entry rewritten together with its hash, through its signed statement', () => {
     const rewritten = register.map((entry) => {
       if (entry.number !== '2026-A-000002') return entry;
-      const changed = { ...entry, sender: { id: 'someone.else@example.org', name: null } };
+      const changed = { ...entry, sender: { id: 'someone.else@example.org', name: null, authentication: null } };
       return { ...changed, entryHash: entryHashOf(changed) };
     });
     expect(firstProblem(rewritten)).toMatchObject({ kind: 'altered', number: '2026-A-000002', message: expect.stringMatching(/signed at registration/) });

@@ -72,7 +72,7 @@ describe('a signed receipt statement', () => {
   it('names the sender, the time, the content hashes, the departments, the previous entry and the issuing key', () => {
     expect(receipt.statement).toMatchObject({
       type: 'wasl.registration',
-      version: 1,
+      version: 2,
       number: '2026-A-000001',
       registeredAt: '2026-03-14T09:26:53.589Z',
       sender: { id: 'fatima.zahra@example.ma', name: 'فاطمة الزهراء بنعلي' },

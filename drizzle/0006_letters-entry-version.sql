@@ -1,0 +1,1 @@
+ALTER TABLE `letters` ADD `entry_version` integer DEFAULT 1 NOT NULL;
