@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { SMTPConnection, SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
 import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
-import type { GatewayPort, GatewaySettings, InboundLetter } from '../../src/channels/port.js';
+import type { GatewayPort, GatewaySettings } from '../../src/channels/port.js';
 import { toWaslError } from '../../src/errors.js';
 import type { SenderAuthenticator } from './authentication.js';
 import { MAX_BOUNCE_RECIPIENTS, readDeliveryStatus, returnedDelivery, type DeliveryStatusNotice } from './bounces.js';
