@@ -7,7 +7,8 @@ import type Mail from 'nodemailer/lib/mailer/index.js';
 import mimeFuncs from 'nodemailer/lib/mime-funcs/index.js';
 import type { Attachment, OutboundMessage } from '../../src/channels/port.js';
 import { ANSWER_PREFIX, BOUNCE_PREFIX } from '../../src/routing/routing.js';
-import { oneLine, shortened } from '../../src/templates/header-text.js';
+import { forDisplay } from '../../src/templates/display-text.js';
+import { oneLine } from '../../src/templates/header-text.js';
 
 export interface MailIdentity {
   domain: string;
@@ -32,7 +33,7 @@ function textEncodingFor(text: string): 'base64' | 'quoted-printable' {
 /** A display name in From or To: one line, and short enough that its header line stays well within 998 bytes even unencoded. */
 const NAME_LIMIT = 64;
 
-const displayName = (name: string) => shortened(oneLine(name), NAME_LIMIT);
+const displayName = (name: string) => forDisplay(oneLine(name), NAME_LIMIT);
 
 /**
  * nodemailer folds a header at its spaces (foldLines, 76 characters) and leaves a longer word

@@ -1,6 +1,7 @@
 /**
  * Texts a person gave (a subject, a name) as they may stand in a mail header or a message's
- * subject line: one line, bounded. The register keeps them as given; only what is sent changes.
+ * subject line: one line, then bounded by `forDisplay` (display-text.ts). The register keeps them as
+ * given; only what is sent changes.
  */
 
 /**
@@ -13,12 +14,4 @@ const BREAKS_AND_CONTROLS = /[\p{Cc}\u2028\u2029]+/gu;
 /** The text on one line: each run of line breaks and controls, with the spaces around it, becomes one space. */
 export function oneLine(text: string): string {
   return text.replace(BREAKS_AND_CONTROLS, ' ').replace(/ {2,}/g, ' ').trim();
-}
-
-/** At most `limit` characters (code points, so a cut never splits one), an ellipsis marking a cut. */
-export function shortened(text: string, limit: number): string {
-  // The first `limit` characters lie within the first 2 × limit code units (a character takes one or two).
-  const head = [...text.slice(0, 2 * limit)];
-  if (head.length <= limit && text.length <= 2 * limit) return text;
-  return `${head.slice(0, limit - 1).join('').trimEnd()}…`;
 }

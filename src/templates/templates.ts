@@ -11,7 +11,8 @@ import { parse } from 'yaml';
 import { isRightToLeft, LANGUAGES, type Language } from '../config/config.schema.js';
 import { isolate } from '../evidence/bidi-text.js';
 import { TEMPLATES_DIR } from '../paths.js';
-import { oneLine, shortened } from './header-text.js';
+import { forDisplay } from './display-text.js';
+import { oneLine } from './header-text.js';
 
 export type MailTemplate = 'receipt-mail' | 'forward-mail' | 'answer-mail' | 'answer-sent-mail';
 export type PageTemplate = 'receipt-page' | 'mailbox-page' | 'home-page';
@@ -100,7 +101,7 @@ export function loadTemplates(directory = TEMPLATES_DIR): Templates {
         ...Object.fromEntries(Object.entries(view).map(([key, value]) => [key, typeof value === 'string' ? quoted(prepare(key, value), language) : value])),
         t: strings.get(language),
       });
-      const subject = oneLine(template.subject(values((_key, value) => shortened(oneLine(value), SUBJECT_VALUE_LIMIT))));
+      const subject = oneLine(template.subject(values((_key, value) => forDisplay(oneLine(value), SUBJECT_VALUE_LIMIT))));
       const body = template.body(values((key, value) => (MULTI_LINE_VALUES.has(key) ? value : oneLine(value))));
       return { subject, text: body.replace(/\n{3,}/g, '\n\n') };
     },
