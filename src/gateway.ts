@@ -3,7 +3,6 @@
  * every channel adapter that has settings. `start` opens the doors; `stop` closes intake first,
  * lets sends in flight finish, then closes the register.
  */
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { adapterDefinitions } from './channels/registry.js';
@@ -25,6 +24,7 @@ import { createAnswerTokens, loadOrCreateSecret } from './receipts/tokens.js';
 import { createRouter } from './routing/routing.js';
 import { loadTemplates } from './templates/templates.js';
 import { createWebServer } from './web/server.js';
+import { makePrivateDirectory, restrictFilesToOwner } from './paths.js';
 
 export interface Gateway {
   config: WaslConfig;
@@ -60,8 +60,11 @@ export function createGateway({
   flushToDisk?: FlushToDisk | undefined;
 }): Gateway {
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
-  const db = openDatabase({ file: join(dataDir, 'wasl.sqlite'), busyTimeoutMs: config.database.busyTimeoutMs });
+  makePrivateDirectory(dataDir);
+  const registerFile = join(dataDir, 'wasl.sqlite');
+  const db = openDatabase({ file: registerFile, busyTimeoutMs: config.database.busyTimeoutMs });
+  // SQLite gives the -wal and -shm it makes later the mode of the database file (os_unix.c, findCreateFileMode).
+  restrictFilesToOwner([registerFile, `${registerFile}-wal`, `${registerFile}-shm`]);
   const answerTokens = createAnswerTokens(loadOrCreateSecret({ dataDir, env }));
   const signingKey = loadOrCreateSigningKey({ dataDir, privateKeyPath: config.receipts.signingKeyPath });
   const router = createRouter({ domain: config.mail.domain, departments: config.departments });
