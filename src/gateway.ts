@@ -23,7 +23,7 @@ import { createOutboxWorker, type OutboxWorker } from './outbox/outbox.worker.js
 import { createAnswerTokens, loadOrCreateSecret } from './receipts/tokens.js';
 import { createRouter } from './routing/routing.js';
 import { loadTemplates } from './templates/templates.js';
-import { createWebServer } from './web/server.js';
+import { createWebServer, isLoopbackHost } from './web/server.js';
 import { makePrivateDirectory, restrictFilesToOwner } from './paths.js';
 
 export interface Gateway {
@@ -151,6 +151,11 @@ export function createGateway({
     },
     async start() {
       httpUrl = await web.listen();
+      if (config.http.exposeMailbox && !isLoopbackHost(config.http.host)) {
+        logger.error({ phase: 'start', http: httpUrl }, 'the built-in mailbox is served off loopback (http.exposeMailbox): whoever reaches this address reads every message sent, receipt links included; keep an access control in front of it');
+      } else if (!isLoopbackHost(config.http.host)) {
+        logger.warn({ phase: 'start', http: httpUrl }, `the web server listens off loopback (http.host ${config.http.host}): receipt pages are reachable from the network, serve them through TLS; /mailbox is not served there`);
+      }
       for (const [name, reason] of channelsOff) logger.info({ channel: name, phase: 'start' }, `channel off: ${reason}`);
       for (const adapter of adapters.values()) await adapter.start();
       worker.start();

@@ -100,6 +100,11 @@ export const coreConfigSchema = z.strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       /** 0 picks a free port (tests). */
       port: z.coerce.number().int().min(0).max(65535).default(8080),
+      /**
+       * Serve the built-in mailbox (/mailbox) although `host` is not a loopback address. Off: it is
+       * served on loopback only, since it shows every message sent, receipt links included.
+       */
+      exposeMailbox: z.boolean().default(false),
     })
     .prefault({}),
   routing: z
