@@ -67,7 +67,7 @@ export function createGateway({
   restrictFilesToOwner([registerFile, `${registerFile}-wal`, `${registerFile}-shm`]);
   const answerTokens = createAnswerTokens(loadOrCreateSecret({ dataDir, env }));
   const signingKey = loadOrCreateSigningKey({ dataDir, privateKeyPath: config.receipts.signingKeyPath });
-  const router = createRouter({ domain: config.mail.domain, departments: config.departments });
+  const router = createRouter({ domain: config.mail.domain, departments: config.departments, mailOffice: config.routing.mailOffice ?? config.routing.fallbackDepartment });
   const templates = loadTemplates();
   const adapters = new Map<string, ChannelAdapter>();
   const channelsOff = new Map<string, string>();

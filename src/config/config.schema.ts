@@ -114,6 +114,11 @@ export const coreConfigSchema = z.strictObject({
        * whose answer token is not valid is registered as a new letter for it.
        */
       fallbackDepartment: z.string().transform((code) => code.toUpperCase()).optional(),
+      /**
+       * The department that is the mail office: it gets what is sent to postmaster@<domain> or to
+       * a bare <postmaster> (RFC 5321 §4.5.1). Unset: `fallbackDepartment`, else the first department.
+       */
+      mailOffice: z.string().transform((code) => code.toUpperCase()).optional(),
     })
     .prefault({}),
   outbox: z
