@@ -3,7 +3,6 @@
  * every channel adapter that has settings. `start` opens the doors; `stop` closes intake first,
  * lets sends in flight finish, then closes the register.
  */
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { adapterDefinitions } from './channels/registry.js';
@@ -24,7 +23,8 @@ import { createOutboxWorker, type OutboxWorker } from './outbox/outbox.worker.js
 import { createAnswerTokens, createBounceTokens, loadOrCreateSecret } from './receipts/tokens.js';
 import { createRouter } from './routing/routing.js';
 import { loadTemplates } from './templates/templates.js';
-import { createWebServer } from './web/server.js';
+import { createWebServer, isLoopbackHost } from './web/server.js';
+import { makePrivateDirectory, restrictFilesToOwner } from './paths.js';
 
 export interface Gateway {
   config: WaslConfig;
@@ -60,12 +60,20 @@ export function createGateway({
   flushToDisk?: FlushToDisk | undefined;
 }): Gateway {
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
-  const db = openDatabase({ file: join(dataDir, 'wasl.sqlite'), busyTimeoutMs: config.database.busyTimeoutMs });
+  makePrivateDirectory(dataDir);
+  const registerFile = join(dataDir, 'wasl.sqlite');
+  const db = openDatabase({ file: registerFile, busyTimeoutMs: config.database.busyTimeoutMs });
+  // SQLite gives the -wal and -shm it makes later the mode of the database file (os_unix.c, findCreateFileMode).
+  restrictFilesToOwner([registerFile, `${registerFile}-wal`, `${registerFile}-shm`]);
   const secret = loadOrCreateSecret({ dataDir, env });
   const answerTokens = createAnswerTokens(secret);
   const signingKey = loadOrCreateSigningKey({ dataDir, privateKeyPath: config.receipts.signingKeyPath });
-  const router = createRouter({ domain: config.mail.domain, departments: config.departments, bounceTokens: createBounceTokens(secret) });
+  const router = createRouter({
+    domain: config.mail.domain,
+    departments: config.departments,
+    bounceTokens: createBounceTokens(secret),
+    mailOffice: config.routing.mailOffice ?? config.routing.fallbackDepartment,
+  });
   const templates = loadTemplates();
   const adapters = new Map<string, ChannelAdapter>();
   const channelsOff = new Map<string, string>();
@@ -150,6 +158,11 @@ export function createGateway({
     },
     async start() {
       httpUrl = await web.listen();
+      if (config.http.exposeMailbox && !isLoopbackHost(config.http.host)) {
+        logger.error({ phase: 'start', http: httpUrl }, 'the built-in mailbox is served off loopback (http.exposeMailbox): whoever reaches this address reads every message sent, receipt links included; keep an access control in front of it');
+      } else if (!isLoopbackHost(config.http.host)) {
+        logger.warn({ phase: 'start', http: httpUrl }, `the web server listens off loopback (http.host ${config.http.host}): receipt pages are reachable from the network, serve them through TLS; /mailbox is not served there`);
+      }
       for (const [name, reason] of channelsOff) logger.info({ channel: name, phase: 'start' }, `channel off: ${reason}`);
       for (const adapter of adapters.values()) await adapter.start();
       worker.start();

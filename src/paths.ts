@@ -1,9 +1,11 @@
 /**
  * Where the shipped files (config/, templates/, drizzle/, vendor/) are. The code runs from src/
  * under vitest and from dist/src/ once built, so the root is found by walking up to package.json.
+ * And how the data directory is kept its owner's alone.
  */
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { WaslError } from './errors.js';
 import { fileURLToPath } from 'node:url';
 
 function findProjectRoot(start: string): string {
@@ -21,3 +23,27 @@ export const SHIPPED_CONFIG_PATH = join(PROJECT_ROOT, 'config', 'default.yaml');
 export const TEMPLATES_DIR = join(PROJECT_ROOT, 'templates');
 export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'drizzle');
 export const TZDATA_DIR = join(PROJECT_ROOT, 'vendor', 'icu-tzdata');
+
+/**
+ * The register, its signing key and its secret are readable by their owner only: the data
+ * directory is 0700 and its files 0600, stated with chmod rather than left to the umask (which
+ * would narrow, never widen, and must not be changed process-wide: it is the embedding process's,
+ * and worker threads cannot set it). chmod also repairs what an older version made 0644.
+ */
+export function makePrivateDirectory(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  restrictToOwner(path, 0o700);
+}
+
+/** Files of the data directory: 0600. One not there yet is skipped (SQLite makes -wal and -shm when it needs them). */
+export function restrictFilesToOwner(files: readonly string[]): void {
+  for (const file of files) if (existsSync(file)) restrictToOwner(file, 0o600);
+}
+
+function restrictToOwner(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch (error) {
+    throw new WaslError('data.mode', `cannot make ${path} private to its owner (mode ${mode.toString(8)}): run the gateway as the owner of dataDir`, { cause: error });
+  }
+}

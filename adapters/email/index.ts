@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { AdapterDefinition } from '../../src/channels/port.js';
+import { maskUrlCredentials } from '../../src/config/secrets.js';
 import { cachingDnsResolver, createSenderAuthenticator, systemDnsResolver, type DnsResolver } from './authentication.js';
 import { createMailSender } from './smtp-outgoing.js';
 import { createSmtpIntake } from './smtp-intake.js';
@@ -134,7 +135,7 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
         name: 'email',
         async start() {
           const bound = await intake.listen();
-          logger.info({ phase: 'start', port: bound, relay: config.outbound.url ?? 'built-in mailbox' }, 'SMTP intake listening');
+          logger.info({ phase: 'start', port: bound, relay: config.outbound.url ? maskUrlCredentials(config.outbound.url) : 'built-in mailbox' }, 'SMTP intake listening');
         },
         async stop() {
           await intake.close();

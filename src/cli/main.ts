@@ -9,6 +9,7 @@ import { resolve, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { adapterDefinitions } from '../channels/registry.js';
 import { ConfigError, loadConfig, type WaslConfig } from '../config/config.load.js';
+import { maskSecrets } from '../config/secrets.js';
 import { isWaslError, WaslError } from '../errors.js';
 import { openDatabase } from '../db/db.js';
 import { createGateway } from '../gateway.js';
@@ -295,16 +296,6 @@ program
     const { source, ...settings } = config();
     process.stdout.write(`# from ${source}\n${JSON.stringify(maskSecrets(settings), null, 2)}\n`);
   });
-
-/** Keys that hold secrets are shown as "***" so the output can be pasted into a ticket. */
-function maskSecrets(value: unknown, key = ''): unknown {
-  if (/secret|token|password|key$/i.test(key) && typeof value === 'string') return '***';
-  // A relay URL may carry its password (smtp://user:pass@host).
-  if (typeof value === 'string' && /^[a-z]+:\/\/[^/@:]*:[^/@]*@/i.test(value)) return value.replace(/^([a-z]+:\/\/[^/@:]*:)[^/@]*@/i, '$1***@');
-  if (Array.isArray(value)) return value.map((item) => maskSecrets(item));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
-  return value;
-}
 
 try {
   await program.parseAsync(process.argv);

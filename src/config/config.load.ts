@@ -46,9 +46,9 @@ function fullSchema(adapters: readonly AdapterDefinition[]) {
           seenAddresses.set(address, department.code);
         });
       });
-      const fallback = config.routing.fallbackDepartment;
-      if (fallback && !seenCodes.has(fallback)) {
-        context.addIssue({ code: 'custom', path: ['routing', 'fallbackDepartment'], message: `no department has the code ${fallback}` });
+      for (const key of ['fallbackDepartment', 'mailOffice'] as const) {
+        const code = config.routing[key];
+        if (code && !seenCodes.has(code)) context.addIssue({ code: 'custom', path: ['routing', key], message: `no department has the code ${code}` });
       }
     });
 }

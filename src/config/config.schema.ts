@@ -100,6 +100,11 @@ export const coreConfigSchema = z.strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       /** 0 picks a free port (tests). */
       port: z.coerce.number().int().min(0).max(65535).default(8080),
+      /**
+       * Serve the built-in mailbox (/mailbox) although `host` is not a loopback address. Off: it is
+       * served on loopback only, since it shows every message sent, receipt links included.
+       */
+      exposeMailbox: z.boolean().default(false),
     })
     .prefault({}),
   routing: z
@@ -109,6 +114,11 @@ export const coreConfigSchema = z.strictObject({
        * whose answer token is not valid is registered as a new letter for it.
        */
       fallbackDepartment: z.string().transform((code) => code.toUpperCase()).optional(),
+      /**
+       * The department that is the mail office: it gets what is sent to postmaster@<domain> or to
+       * a bare <postmaster> (RFC 5321 §4.5.1). Unset: `fallbackDepartment`, else the first department.
+       */
+      mailOffice: z.string().transform((code) => code.toUpperCase()).optional(),
     })
     .prefault({}),
   outbox: z

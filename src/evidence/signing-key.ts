@@ -61,7 +61,7 @@ export function loadOrCreateSigningKey({ dataDir, privateKeyPath }: { dataDir: s
     rmSync(draft, { force: true });
   }
   const key = signingKeyFromPem(pem);
-  writeFileSync(paths.publicKeyPath, key.publicKeyPem, { mode: 0o644 });
+  writeFileSync(paths.publicKeyPath, key.publicKeyPem, { mode: 0o600 });
   return key;
 }
 

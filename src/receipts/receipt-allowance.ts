@@ -1,5 +1,5 @@
 /**
- * The per-sender receipt cap: at most `perHour` receipts in a row to one place (an address, or
+ * The per-sender receipt cap: at most `perHour` receipts in a row to one place (a mailbox, or
  * on chat one sender's thread), then one each time an hour's share has passed. A token bucket,
  * so a sender of ten thousand letters costs the same single row as a sender of ten.
  */
@@ -13,6 +13,19 @@ const HOUR_MS = 3_600_000;
 /** Tokens left after `elapsedMs` of refilling at `perHour` an hour, from `tokens`, never above the cap. */
 function refill({ tokens, elapsedMs, perHour }: { tokens: number; elapsedMs: number; perHour: number }): number {
   return Math.min(perHour, tokens + (Math.max(0, elapsedMs) * perHour) / HOUR_MS);
+}
+
+/**
+ * The mailbox an email address reaches, as the cap counts it: `Victim+1@X` and `victim+2@x` are
+ * one person (RFC 5233 subaddresses), so a forger cannot multiply the receipts sent to someone by
+ * varying the tag. Only `+` is a separator here: some providers use `-`, but `jean-pierre@` is a
+ * person of its own, and we don't guess.
+ */
+function mailboxOf(address: string): string {
+  const lowered = address.toLowerCase();
+  const at = lowered.lastIndexOf('@');
+  const plus = lowered.indexOf('+');
+  return plus > 0 && plus < at ? `${lowered.slice(0, plus)}${lowered.slice(at)}` : lowered;
 }
 
 export interface ReceiptAllowance {
@@ -42,7 +55,8 @@ export function createReceiptAllowance({ db, perHour }: { db: Db; perHour: numbe
 
   return {
     take(place, at) {
-      const where = { channel: place.channel, targetId: place.id, targetThread: place.thread ?? '' };
+      const targetId = place.channel === 'email' ? mailboxOf(place.id) : place.id;
+      const where = { channel: place.channel, targetId, targetThread: place.thread ?? '' };
       const row = read.get(where);
       const tokens = row ? refill({ tokens: row.tokens, elapsedMs: at.getTime() - row.updatedAt.getTime(), perHour }) : perHour;
       const allowed = tokens >= 1;

@@ -10,6 +10,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '../config/config.load.js';
+
+/** An HMAC-SHA256 key shorter than its output is weaker than the hash it feeds (RFC 2104 §3). */
+const MIN_SECRET_BYTES = 32;
 
 export function newReceiptToken(): string {
   return randomBytes(18).toString('base64url');
@@ -63,7 +67,15 @@ export function createBounceTokens(secret: Buffer): BounceTokens {
 
 /** The gateway's HMAC secret: WASL_SECRET (hex or text) or a file made once in the data directory. */
 export function loadOrCreateSecret({ dataDir, env }: { dataDir: string; env: NodeJS.ProcessEnv }): Buffer {
-  if (env.WASL_SECRET) return Buffer.from(env.WASL_SECRET, 'utf8');
+  if (env.WASL_SECRET) {
+    const secret = Buffer.from(env.WASL_SECRET, 'utf8');
+    if (secret.length < MIN_SECRET_BYTES) {
+      throw new ConfigError([
+        `WASL_SECRET: ${secret.length} bytes, at least ${MIN_SECRET_BYTES} are needed; make one with \`openssl rand -hex 32\`, or unset it to let the gateway keep its own in the data directory`,
+      ]);
+    }
+    return secret;
+  }
   const file = join(dataDir, 'secret.key');
   if (existsSync(file)) return readFileSync(file);
   mkdirSync(dataDir, { recursive: true });

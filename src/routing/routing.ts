@@ -10,6 +10,9 @@ import type { BounceTokens } from '../receipts/tokens.js';
 export const ANSWER_PREFIX = 'reply+';
 export const BOUNCE_PREFIX = 'bounce+';
 
+/** RFC 5321 §4.5.1: every mail domain has a postmaster, reachable as well without a domain (`<postmaster>`). */
+const POSTMASTER = 'postmaster';
+
 export interface Router {
   departments: readonly DepartmentView[];
   department(code: string): DepartmentView | undefined;
@@ -20,14 +23,20 @@ export interface Router {
   resolveDestination(destination: string): string | undefined;
 }
 
+/**
+ * `mailOffice`: the code of the department that reads the postmaster's mail (the mail office);
+ * unset, the first department listed.
+ */
 export function createRouter({
   domain,
   departments,
   bounceTokens,
+  mailOffice,
 }: {
   domain: string;
   departments: readonly DepartmentConfig[];
   bounceTokens: BounceTokens;
+  mailOffice?: string | undefined;
 }): Router {
   const views: DepartmentView[] = departments.map((department) => ({
     code: department.code,
@@ -37,14 +46,18 @@ export function createRouter({
   }));
   const byCode = new Map(views.map((view) => [view.code, view]));
   const byAddress = new Map(views.flatMap((view) => view.addresses.map((address) => [address, view.code] as const)));
+  const mailOfficeCode = mailOffice ?? views[0]?.code;
+  const postmaster: RecipientRoute = mailOfficeCode ? { kind: 'department', code: mailOfficeCode } : { kind: 'unknown' };
 
   function routeRecipient(address: string): RecipientRoute {
     const normalized = address.trim().toLowerCase();
+    if (normalized === POSTMASTER) return postmaster;
     const at = normalized.lastIndexOf('@');
     if (at < 1 || normalized.slice(at + 1) !== domain) return { kind: 'foreign' };
     const code = byAddress.get(normalized);
     if (code) return { kind: 'department', code };
     const localPart = normalized.slice(0, at);
+    if (localPart === POSTMASTER) return postmaster;
     if (localPart.startsWith(ANSWER_PREFIX) && localPart.length > ANSWER_PREFIX.length) {
       return { kind: 'answer', token: localPart.slice(ANSWER_PREFIX.length) };
     }

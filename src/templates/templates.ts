@@ -4,6 +4,7 @@
  * work on real sentences; pages share one HTML structure and take their words from
  * `strings.<lang>.yaml`, so the three languages cannot drift apart in layout.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
@@ -28,6 +29,8 @@ export interface Templates {
   mail(input: { name: MailTemplate; language: Language; view: object }): RenderedMail;
   page(input: { name: PageTemplate; language: Language; view: object }): string;
   strings(language: Language): Strings;
+  /** CSP sources (`'sha256-…'`) of the pages' inline styles: the only style, and no script, a page carries. */
+  pageStyleSources: readonly string[];
 }
 
 export function isLanguage(value: string | undefined): value is Language {
@@ -65,11 +68,24 @@ interface MailParts {
   body: Handlebars.TemplateDelegate;
 }
 
+/**
+ * The hashes a Content-Security-Policy names to allow a page's inline `<style>` blocks and nothing
+ * else (CSP Level 3, hash-source). A block must be static: one that Handlebars fills in has no
+ * hash known in advance.
+ */
+function styleSources(layout: string): string[] {
+  return [...layout.matchAll(/<style>([\s\S]*?)<\/style>/g)].map(([, css = '']) => {
+    if (css.includes('{{')) throw new Error('templates/layout.html: a <style> block must be static (the Content-Security-Policy names its hash)');
+    return `'sha256-${createHash('sha256').update(css).digest('base64')}'`;
+  });
+}
+
 /** Loads and compiles every template once, at start, so a broken template stops the gateway early. */
 export function loadTemplates(directory = TEMPLATES_DIR): Templates {
   const text = Handlebars.create();
   const html = Handlebars.create();
-  html.registerPartial('layout', readFileSync(join(directory, 'layout.html'), 'utf8'));
+  const layout = readFileSync(join(directory, 'layout.html'), 'utf8');
+  html.registerPartial('layout', layout);
   for (const helpers of [text, html]) {
     helpers.registerHelper('eq', (left: unknown, right: unknown) => left === right);
   }
@@ -93,6 +109,7 @@ export function loadTemplates(directory = TEMPLATES_DIR): Templates {
 
   return {
     strings: (language) => strings.get(language)!,
+    pageStyleSources: styleSources(layout),
     mail({ name, language, view }) {
       const template = mails.get(`${name}.${language}`)!;
       // A person's text can hold anything (a decoded "\r\nBcc: …", 100 KB without a space): each

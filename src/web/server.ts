@@ -4,7 +4,7 @@
  * of GET routes do not need a framework, and adapters get the raw request they expect.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { BlockList, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { HttpHandler, HttpMount } from '../channels/port.js';
 import { LANGUAGES, type Language } from '../config/config.schema.js';
@@ -29,6 +29,33 @@ export interface WebServer extends HttpMount {
 }
 
 const LANGUAGE_LABELS: Record<Language, string> = { ar: 'العربية', fr: 'Français', en: 'English' };
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether a listen address reaches this machine only (`localhost`, 127.0.0.0/8, ::1, also IPv4-mapped). */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  return LOOPBACK.check(host, host.includes(':') ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * On every response: nothing loads, nothing frames it (clickjacking), no type is guessed, and no
+ * Referer leaves a receipt page (its address is the capability to read it).
+ */
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+} as const;
+
+/**
+ * Chrome shows a PDF inside a page of its own making, whose inline styles `default-src 'none'`
+ * blocks, leaving the viewer a strip (crbug.com/271452): a PDF only forbids being framed.
+ */
+const PDF_POLICY = "frame-ancestors 'none'";
 
 /** `?lang=` first, then Accept-Language (by q-value), then the configured default. */
 export function negotiateLanguage({ query, acceptLanguage, fallback }: { query: string | null; acceptLanguage: string | undefined; fallback: Language }): Language {
@@ -63,16 +90,19 @@ export function createWebServer({
   logger: Logger;
 }): WebServer {
   const mounts = new Map<string, HttpHandler>();
+  // Pages carry their layout's inline style, named by its hash, and no script at all.
+  const pagePolicy = `${SECURITY_HEADERS['content-security-policy']}; style-src ${templates.pageStyleSources.join(' ')}`;
+  // Off loopback the mailbox would show anyone every message the gateway sent, receipt links included.
+  const mailboxServed = isLoopbackHost(config.http.host) || config.http.exposeMailbox;
 
   function send(response: ServerResponse, { status, type, body, headers = {} }: { status: number; type: string; body: string | Buffer; headers?: Record<string, string> }) {
-    response.writeHead(status, {
-      'content-type': type,
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      ...headers,
-    });
+    const pdf = type === 'application/pdf' ? { 'content-security-policy': PDF_POLICY } : {};
+    response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...pdf, ...headers });
     response.end(body);
+  }
+
+  function sendPage(response: ServerResponse, { html, headers = {} }: { html: string; headers?: Record<string, string> }) {
+    send(response, { status: 200, type: 'text/html; charset=utf-8', body: html, headers: { 'content-security-policy': pagePolicy, ...headers } });
   }
 
   const pageLanguage = (request: IncomingMessage, url: URL) =>
@@ -135,10 +165,14 @@ export function createWebServer({
       language,
       view: { ...view, languages, jsonUrl: `${token}.json`, pdfUrl: `${token}.pdf?lang=${language}`, keyUrl: PUBLIC_KEY_WELL_KNOWN_PATH, entryHash: letter.entryHash },
     });
-    send(response, { status: 200, type: 'text/html; charset=utf-8', body: html, headers: { 'content-language': language, 'x-robots-tag': 'noindex' } });
+    sendPage(response, { html, headers: { 'content-language': language, 'x-robots-tag': 'noindex' } });
   }
 
   function mailbox(request: IncomingMessage, response: ServerResponse, url: URL): void {
+    if (!mailboxServed) {
+      const strings = templates.strings(pageLanguage(request, url)) as { mailbox: { notServed: string } };
+      return send(response, { status: 403, type: 'text/plain; charset=utf-8', body: `${strings.mailbox.notServed}\n` });
+    }
     const id = /^\/mailbox\/(\d+)$/.exec(url.pathname)?.[1];
     if (id) {
       const message = messageById(db, Number(id));
@@ -151,18 +185,19 @@ export function createWebServer({
       storedAt: formatDateTime({ date: message.storedAt, timezone: config.timezone, language }),
     }));
     const html = templates.page({ name: 'mailbox-page', language, view: { office: config.mail.officeName[language], messages } });
-    send(response, { status: 200, type: 'text/html; charset=utf-8', body: html });
+    sendPage(response, { html });
   }
 
   function home(request: IncomingMessage, response: ServerResponse, url: URL): void {
     const language = pageLanguage(request, url);
     const departments = router.departments.map((department) => ({ code: department.code, name: department.names[language], addresses: department.addresses }));
     const html = templates.page({ name: 'home-page', language, view: { office: config.mail.officeName[language], departments } });
-    send(response, { status: 200, type: 'text/html; charset=utf-8', body: html });
+    sendPage(response, { html });
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
     for (const [path, handler] of mounts) {
       if (url.pathname === path || url.pathname.startsWith(`${path}/`)) return handler(request, response);
     }

@@ -41,10 +41,10 @@ describe('configuration', () => {
     expect(problems.map((problem) => problem.split(':')[0])).toEqual(['language', 'timezone', 'numbering.format']);
   });
 
-  it('refuses department addresses outside the mail domain, duplicates, and an unknown fallback department', () => {
+  it('refuses department addresses outside the mail domain, duplicates, and an unknown fallback department or mail office', () => {
     const names = { ar: 'أ', fr: 'A', en: 'A' };
     const problems = problemsOf({
-      routing: { fallbackDepartment: 'ZZ' },
+      routing: { fallbackDepartment: 'ZZ', mailOffice: 'yy' },
       departments: [
         { code: 'A', names, addresses: ['a@elsewhere.test'] },
         { code: 'a', names, addresses: [] },
@@ -54,6 +54,7 @@ describe('configuration', () => {
       'departments[0].addresses[0]: a@elsewhere.test is not of the mail domain wasl.local',
       'departments[1].code: duplicate department code A',
       'routing.fallbackDepartment: no department has the code ZZ',
+      'routing.mailOffice: no department has the code YY',
     ]);
   });
 

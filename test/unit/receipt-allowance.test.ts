@@ -37,4 +37,12 @@ describe('the per-sender receipt allowance', () => {
     expect(cap.take({ channel: 'matrix', id: '!room:example.test', thread: '$two' }, start)).toBe(true);
     expect(cap.take({ channel: 'matrix', id: '!room:example.test', thread: '$one' }, start)).toBe(false);
   });
+
+  it('counts the subaddresses of one mailbox as one person, whatever their case', () => {
+    const cap = allowance(2);
+    expect(cap.take({ channel: 'email', id: 'victim+1@example.test' }, start)).toBe(true);
+    expect(cap.take({ channel: 'email', id: 'Victim+2@Example.TEST' }, start)).toBe(true);
+    expect(cap.take({ channel: 'email', id: 'VICTIM@example.test' }, start)).toBe(false);
+    expect(cap.take({ channel: 'email', id: 'victim-3@example.test' }, start)).toBe(true);
+  });
 });
