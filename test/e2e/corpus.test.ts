@@ -1,9 +1,9 @@
 /**
- * Real-world mail from the shared corpus (bounces from many MTAs, messages that only look like
- * bounces, broken ones, a MIME torture test, an abuse report...) through SMTP intake. Every
- * message is either registered, with its subject, body and every attachment as mailparser reads
- * the same bytes, or refused with a clear code; nothing crashes; no bounce is ever receipted.
- * All 193 files of test/fixtures/corpus are sent, over four concurrent sessions.
+ * Real-world mail (bounces from many MTAs, messages that only look like bounces, broken ones, a
+ * MIME torture test, an abuse report...) through SMTP intake. Every message is either registered,
+ * with its subject, body and every attachment as mailparser reads the same bytes, or refused with
+ * a clear code; nothing crashes; no bounce is ever receipted. All 193 messages of
+ * test/fixtures/corpus are sent, over four concurrent sessions.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
