@@ -7,8 +7,10 @@
  *   BENCH_LETTERS=20000        letters per run
  *   BENCH_SESSIONS="1 10 50"   concurrent SMTP sessions, one run each
  *   BENCH_MODES="reuse new"    reuse: many letters per connection (smtp-source -d); new: one per connection
- *   BENCH_SYSTEMS="sink wasl postfix"   what to measure (sink: smtp-sink alone, the ceiling; floor, asked
- *                              for by name: the libraries wasl is built on doing the least a mail office must)
+ *   BENCH_SYSTEMS="cli sink wasl postfix"   what to measure (cli: the command line's start, once; sink:
+ *                              smtp-sink alone, the ceiling; floor, asked for by name: the libraries wasl
+ *                              is built on doing the least a mail office must)
+ *   BENCH_CLI_RUNS=10          how many times each command of the command-line step runs
  *   BENCH_FLOOR_MESSAGES=2     what the libraries alone send a letter: 2 forward and receipt, 1 forward, 0 nothing
  *   BENCH_RUN_SECONDS=150      a run's load stops after this long (slow configurations are measured on what they did)
  *   BENCH_DRAIN_SECONDS=600    how long to wait for every forward and receipt to reach the sink
@@ -27,6 +29,7 @@ import { execFileSync } from 'node:child_process';
 import { cleanUp } from './lib/cleanup.mjs';
 import { runLoad } from './lib/load.mjs';
 import { directoryBytes, familyCpuSeconds, freePort, percentile, sampleFamilyMemory } from './lib/measure.mjs';
+import { timeCommandLine } from './lib/command-line.mjs';
 import { preparePostfix } from './lib/postfix.mjs';
 import { openProbe } from './lib/probe.mjs';
 import { formatTable } from './lib/report.mjs';
@@ -62,7 +65,8 @@ function settings(env) {
     letters: Math.max(1, integer('BENCH_LETTERS', 20_000)),
     sessions,
     modes: list('BENCH_MODES', 'reuse new', ['reuse', 'new']),
-    systems: list('BENCH_SYSTEMS', 'sink wasl postfix', ['sink', 'floor', 'wasl', 'postfix']),
+    systems: list('BENCH_SYSTEMS', 'cli sink wasl postfix', ['cli', 'sink', 'floor', 'wasl', 'postfix']),
+    cliRuns: Math.max(1, integer('BENCH_CLI_RUNS', 10)),
     floorMessages,
     runSeconds: integer('BENCH_RUN_SECONDS', 150),
     drainSeconds: integer('BENCH_DRAIN_SECONDS', 600),
@@ -112,9 +116,9 @@ function checkPrerequisites(config) {
     );
   }
   if (config.systems.includes('postfix') && process.getuid?.() !== 0) {
-    fail('Postfix is started, stopped and reconfigured as the peer: run as root (or BENCH_SYSTEMS="sink wasl" to leave it out)');
+    fail('Postfix runs as the peer, an instance of its own whose daemons switch to the postfix user: run as root (or BENCH_SYSTEMS="cli sink wasl" to leave it out)');
   }
-  if (config.systems.includes('wasl')) {
+  if (config.systems.includes('wasl') || config.systems.includes('cli')) {
     const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
     if (!existsSync(cli)) fail('the gateway is not built: run `npm run build` first');
     const sources = Math.max(newestModification(join(repoRoot, 'src')), newestModification(join(repoRoot, 'adapters')));
@@ -215,6 +219,7 @@ async function runWasl({ config, mode, sessions, sink }) {
     sinkPort: sink.port,
     logLevel: config.logLevel,
     maxSeconds: config.runSeconds + config.drainSeconds + 300,
+    maxSessions: sessions,
     nodeOptions: config.nodeOptions,
   });
   try {
@@ -261,7 +266,8 @@ function describeMachine() {
   const cpu = cpus();
   let postfixVersion = 'not used';
   try {
-    postfixVersion = execFileSync('postconf', ['-h', 'mail_version'], { encoding: 'utf8' }).trim();
+    // -d: the compiled-in value, readable without a system main.cf (Debian's "No configuration" has none).
+    postfixVersion = execFileSync('postconf', ['-d', '-h', 'mail_version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     // Postfix is not installed or not on PATH: the header says so.
   }
@@ -281,39 +287,69 @@ function registerMatches(run) {
   return run.failedDeliveries === 0 && (run.truncated ? run.registered >= run.lettersSent : run.registered === run.lettersSent);
 }
 
+/** One line for a failed cell: what went wrong, without the stack. */
+const reasonOf = (error) => String(error?.message ?? error).split('\n')[0];
+
+function describeRun(run) {
+  if (run.error) return `FAILED: ${run.error}`;
+  const extra = run.system === 'wasl' ? `, registered ${run.registered}, failed deliveries ${run.failedDeliveries}` : '';
+  return (
+    `${run.accepted} letters${run.truncated ? ' (stopped at the time limit)' : ''}, ` +
+    `intake ${Math.round(run.intakeRate)}/s${run.endToEndRate !== undefined ? `, end to end ${Math.round(run.endToEndRate)}/s` : ''}${extra}`
+  );
+}
+
+async function measureCommandLine({ config, sink }) {
+  try {
+    const figures = await timeCommandLine({ repoRoot, sinkPort: sink.port, runs: config.cliRuns, letterFile: LETTER_FILE });
+    const line = ({ medianMs, slowestMs }) => `median ${Math.round(medianMs)} ms, slowest ${Math.round(slowestMs)} ms`;
+    process.stdout.write(
+      `\ncommand line (bin/wasl, ${config.cliRuns} runs each, wall clock from start to exit):\n` +
+        `  wasl --help                                  ${line(figures.help)}\n` +
+        `  wasl letters show N (${figures.lettersInRegister} letters in the register)   ${line(figures.lettersShow)}\n`,
+    );
+    return figures;
+  } catch (error) {
+    process.stdout.write(`\ncommand line: FAILED: ${reasonOf(error)}\n`);
+    return { error: reasonOf(error) };
+  }
+}
+
 async function main() {
   const config = settings(process.env);
   checkPrerequisites(config);
+  const loadSystems = config.systems.filter((system) => system !== 'cli');
   const runCount = config.modes.length * config.sessions.length;
   // The whole invocation is bounded: every run is bounded, and so is their sum.
-  const budgetSeconds = runCount * config.systems.length * (config.runSeconds + config.drainSeconds + 120) + 120;
+  const budgetSeconds = runCount * loadSystems.length * (config.runSeconds + config.drainSeconds + 120) + 120 + (config.systems.includes('cli') ? 300 : 0);
   const watchdog = setTimeout(() => fail(`the benchmark exceeded its time budget of ${budgetSeconds} s; stopping`), budgetSeconds * 1000);
 
   process.stdout.write(`wasl benchmark: ${config.letters} letters per run, ${describeMachine()}\n`);
   const loadAtStart = loadAverage();
   if (loadAtStart > 0.5) process.stderr.write(`bench: warning: the machine is busy (load average ${loadAtStart}); other work shares the CPU with what is measured\n`);
   const sink = await startSink({ port: await freePort(), maxSeconds: budgetSeconds + 60, runningAsRoot: process.getuid?.() === 0 });
-  const postfix = config.systems.includes('postfix') ? preparePostfix({ port: await freePort(), sinkPort: sink.port }) : undefined;
+  const commandLine = config.systems.includes('cli') ? await measureCommandLine({ config, sink }) : undefined;
+  const postfix = loadSystems.includes('postfix') ? preparePostfix({ port: await freePort(), sinkPort: sink.port, maxSessions: Math.max(...config.sessions) }) : undefined;
 
   const runs = new Map();
-  for (const mode of config.modes) {
+  for (const mode of loadSystems.length > 0 ? config.modes : []) {
     for (const sessions of config.sessions) {
       const results = {};
       runs.set(`${mode}/${sessions}`, results);
-      for (const system of config.systems) {
+      for (const system of loadSystems) {
         const started = Date.now();
-        if (system === 'sink') results.sink = await runSink({ config, mode, sessions, sink });
-        if (system === 'floor') results.floor = await runFloor({ config, mode, sessions, sink });
-        if (system === 'wasl') results.wasl = await runWasl({ config, mode, sessions, sink });
-        if (system === 'postfix') results.postfix = await runPostfix({ config, mode, sessions, sink, postfix });
+        // A cell that fails keeps its error in the table; the other cells' figures stand.
+        try {
+          if (system === 'sink') results.sink = await runSink({ config, mode, sessions, sink });
+          if (system === 'floor') results.floor = await runFloor({ config, mode, sessions, sink });
+          if (system === 'wasl') results.wasl = await runWasl({ config, mode, sessions, sink });
+          if (system === 'postfix') results.postfix = await runPostfix({ config, mode, sessions, sink, postfix });
+        } catch (error) {
+          results[system] = { system, mode, sessions, error: reasonOf(error) };
+        }
         const run = results[system];
         run.loadAverageAfter = loadAverage();
-        const extra = system === 'wasl' ? `, registered ${run.registered}, failed deliveries ${run.failedDeliveries}` : '';
-        process.stderr.write(
-          `bench: ${system} ${mode} ${sessions} session(s): ${run.accepted} letters${run.truncated ? ' (stopped at the time limit)' : ''}, ` +
-            `intake ${Math.round(run.intakeRate)}/s${run.endToEndRate !== undefined ? `, end to end ${Math.round(run.endToEndRate)}/s` : ''}` +
-            `${extra} [${((Date.now() - started) / 1000).toFixed(0)} s]\n`,
-        );
+        process.stderr.write(`bench: ${system} ${mode} ${sessions} session(s): ${describeRun(run)} [${((Date.now() - started) / 1000).toFixed(0)} s]\n`);
       }
     }
   }
@@ -321,26 +357,31 @@ async function main() {
   sink.stop();
   clearTimeout(watchdog);
 
-  process.stdout.write(`\n${formatTable(runs)}\n`);
-  const truncated = [...runs.values()].some((results) => Object.values(results).some((run) => run.truncated));
-  process.stdout.write(
-    `\n${truncated ? '* the load was stopped at BENCH_RUN_SECONDS; figures cover what was sent by then.\n' : ''}` +
-      `Messages at the sink include the latency probe's letters; wasl owes 2 per letter (forward and receipt), Postfix 1, the libraries alone ${config.floorMessages}.\n`,
-  );
-  const problems = [...runs.values()].flatMap((results) =>
-    [results.floor, results.wasl, results.postfix]
-      .filter(Boolean)
+  if (runs.size > 0) process.stdout.write(`\n${formatTable(runs)}\n`);
+  const measured = [...runs.values()].flatMap((results) => Object.values(results));
+  const truncated = measured.some((run) => run.truncated);
+  if (runs.size > 0) {
+    process.stdout.write(
+      `\n${truncated ? '* the load was stopped at BENCH_RUN_SECONDS; figures cover what was sent by then.\n' : ''}` +
+        `Messages at the sink include the latency probe's letters; wasl owes 2 per letter (forward and receipt), Postfix 1, the libraries alone ${config.floorMessages}.\n`,
+    );
+  }
+  const problems = [
+    ...(commandLine?.error ? [`command line: ${commandLine.error}`] : []),
+    ...measured.filter((run) => run.error).map((run) => `${run.system} ${run.mode}/${run.sessions} failed: ${run.error}`),
+    ...measured
+      .filter((run) => !run.error && run.system !== 'sink')
       .filter((run) => run.sinkMessages < run.sinkMessagesOwed || (run.system === 'wasl' && !registerMatches(run)))
       .map(
         (run) =>
           `${run.system} ${run.mode}/${run.sessions}: ${run.sinkMessages} of ${run.sinkMessagesOwed} messages reached the sink` +
           (run.system === 'wasl' ? `, ${run.registered} registered for ${run.lettersSent} letters 250-ed, ${run.failedDeliveries} failed deliveries` : ''),
       ),
-  );
+  ];
   mkdirSync(dirname(config.jsonFile), { recursive: true });
-  writeFileSync(config.jsonFile, `${JSON.stringify({ machine: describeMachine(), config, runs: Object.fromEntries(runs) }, null, 2)}\n`);
+  writeFileSync(config.jsonFile, `${JSON.stringify({ machine: describeMachine(), config, commandLine, runs: Object.fromEntries(runs) }, null, 2)}\n`);
   process.stdout.write(`figures as JSON: ${config.jsonFile}\n`);
-  if (problems.length > 0) fail(`some letters did not come through:\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0) fail(`not everything came through:\n  ${problems.join('\n  ')}`);
 }
 
 main().catch((error) => {

@@ -1,6 +1,6 @@
 /**
  * Latency probe: one SMTP session on a raw socket, no pipelining, that sends the 4 KB letter
- * (`/work/shared/bench/letter-4k.eml`-style, multipart text+HTML, a unique Message-ID each) and
+ * (`bench/letter-4k.eml`: multipart text+HTML, given a unique Message-ID each time) and
  * times the gap between writing the final `.` of DATA and reading the server's reply.
  * smtp-source cannot report this, hence our own client.
  */

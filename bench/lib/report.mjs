@@ -23,6 +23,9 @@ function pad(cells, widths) {
   return cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
 }
 
+/** A run that failed has only its `error`: its figures show as "—" and a line under its cell says why. */
+const measuredRun = (run) => (run && !run.error ? run : undefined);
+
 /**
  * `runs`: results keyed by `${mode}/${sessions}`, each { wasl?, postfix?, sink?, floor? }. The
  * libraries-alone column appears only when that system was measured.
@@ -31,7 +34,8 @@ export function formatTable(runs) {
   const withFloor = [...runs.values()].some((systems) => systems.floor);
   const floorCell = (cell) => (withFloor ? [cell] : []);
   const rows = [['run / figure', 'wasl', 'postfix', 'wasl/postfix', 'smtp-sink', ...floorCell('libraries alone')]];
-  for (const [key, systems] of runs) {
+  for (const [key, results] of runs) {
+    const systems = Object.fromEntries(Object.entries(results).map(([name, run]) => [name, measuredRun(run)]));
     const [mode, sessions] = key.split('/');
     const connections = mode === 'reuse' ? 'reused connections' : 'a new connection per letter';
     rows.push([`${sessions} session${sessions === '1' ? '' : 's'}, ${connections}`, '', '', '', '', ...floorCell('')]);
@@ -44,8 +48,10 @@ export function formatTable(runs) {
     }
     const counts = (run) => (run ? `${run.accepted}${run.truncated ? '*' : ''}/${run.sinkMessages}` : '—');
     rows.push(['  letters 250-ed / messages at sink', counts(systems.wasl), counts(systems.postfix), '', systems.sink ? String(systems.sink.accepted) : '—', ...floorCell(counts(systems.floor))]);
+    for (const failed of Object.values(results).filter((run) => run.error)) rows.push({ note: `  FAILED ${failed.system}: ${failed.error}` });
   }
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  const table = rows.filter(Array.isArray);
+  const widths = table[0].map((_, column) => Math.max(...table.map((row) => row[column].length)));
   const rule = widths.map((width) => '-'.repeat(width)).join('  ');
-  return [pad(rows[0], widths), rule, ...rows.slice(1).map((row) => pad(row, widths))].join('\n');
+  return [pad(rows[0], widths), rule, ...rows.slice(1).map((row) => (Array.isArray(row) ? pad(row, widths) : row.note))].join('\n');
 }

@@ -2,56 +2,82 @@
  * The `wasl` command. `start` runs the gateway; the other commands read the register directly
  * (SQLite allows it beside a running gateway), each with `--json` for scripts.
  * Exit codes: 0 done, 1 a check failed or nothing found, 2 bad configuration or usage.
+ *
+ * Each command loads what it needs as it runs (`await import`): the gateway's libraries (Slack,
+ * Matrix, mail parsing, PDF) take over a second to load, which `--help` or `letters show` must not pay.
  */
 import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve, join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { adapterDefinitions } from '../channels/registry.js';
-import { ConfigError, loadConfig, type WaslConfig } from '../config/config.load.js';
-import { maskSecrets } from '../config/secrets.js';
+import { join } from 'node:path';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { WaslConfig } from '../config/config.load.js';
 import { isWaslError, WaslError } from '../errors.js';
-import { openDatabase } from '../db/db.js';
-import { createGateway } from '../gateway.js';
-import * as letterRepository from '../letters/letters.repository.js';
-import { createRegisterReader } from '../letters/letters.reader.js';
-import { defaultSigningKeyPaths, describePublicKey, loadOrCreateSigningKey, signingKeyFromPem } from '../evidence/signing-key.js';
-import { verifyReceipt } from '../evidence/verify.js';
-import { verifyRegister } from '../receipts/register-verify.js';
-import { listMessages, messageById } from '../mailbox/mailbox.repository.js';
-import { listDeliveries, requeueFailed } from '../outbox/outbox.repository.js';
 import { printTable } from './output.js';
+
+/** Error codes answered with exit 2: the command was not given what it needs. */
+const USAGE_ERRORS = new Set(['config.invalid', 'cli.usage']);
 
 const program = new Command()
   .name('wasl')
   .description("wasl, the digital mail office: letters by email and chat, registered, forwarded and receipted")
   .option('-c, --config <file>', 'configuration file (default: $WASL_CONFIG, else config/default.yaml)')
-  .showHelpAfterError()
+  // One line, as the command's own errors: "wasl: unknown command 'lettres'".
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'wasl: ')) })
   .exitOverride();
 
-function config(): WaslConfig & { source: string } {
-  return loadConfig({ file: program.opts<{ config?: string }>().config, adapters: adapterDefinitions });
+const configFile = () => program.opts<{ config?: string }>().config;
+
+/** The whole configuration, every adapter's section checked: to run the gateway or show its settings. */
+async function fullConfig(): Promise<WaslConfig & { source: string }> {
+  const [{ loadConfig }, { adapterDefinitions }] = await Promise.all([import('../config/config.load.js'), import('../channels/registry.js')]);
+  return loadConfig({ file: configFile(), adapters: adapterDefinitions });
+}
+
+/** The core's settings (data directory, departments, keys, links): all that reading the register needs. */
+async function coreConfig(): Promise<WaslConfig> {
+  const { loadConfig } = await import('../config/config.load.js');
+  return loadConfig({ file: configFile(), adapters: 'unchecked' });
+}
+
+/** A count or an id typed on the command line. */
+function wholeNumber(text: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(text)) throw new InvalidArgumentError('Expected a whole number, 1 or more.');
+  return Number(text);
+}
+
+/** A file named on the command line: a missing or unreadable one is one line and exit 1, not a stack trace. */
+function readNamedFile(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new WaslError('cli.unreadable_file', `cannot read ${what} ${file}: ${reason}`);
+  }
 }
 
 /**
  * The register without the gateway around it, for commands that only read or re-queue: it needs
  * no signing key and no answer secret, so these commands never make one.
  */
-function openRegister(settings: WaslConfig = config()) {
-  const file = join(resolve(settings.dataDir), 'wasl.sqlite');
+async function openRegister(given?: WaslConfig) {
+  const settings = given ?? (await coreConfig());
+  const file = join(settings.dataDir, 'wasl.sqlite');
   // Nor a register: on a mistyped dataDir, an empty one made here would answer "no letters".
   if (!existsSync(file)) {
     throw new WaslError('register.missing', `no register at ${file}: the gateway has not run with this data directory yet (dataDir); check --config and WASL_DATA_DIR`);
   }
+  const [{ openDatabase }, { createRegisterReader }] = await Promise.all([import('../db/db.js'), import('../letters/letters.reader.js')]);
   const db = openDatabase({ file, busyTimeoutMs: settings.database.busyTimeoutMs });
   const publicUrl = () => (settings.publicUrl ?? `http://${settings.http.host}:${settings.http.port}`).replace(/\/$/, '');
   return { settings, db, register: createRegisterReader({ db, publicUrl }) };
 }
 
 /** This gateway's public key, read only: verifying must never make a key. */
-function ownPublicKeyPem(settings: WaslConfig = config()): string {
-  if (settings.receipts.signingKeyPath) return signingKeyFromPem(readFileSync(settings.receipts.signingKeyPath, 'utf8')).publicKeyPem;
-  const { publicKeyPath } = defaultSigningKeyPaths(resolve(settings.dataDir));
+async function ownPublicKeyPem(settings: WaslConfig): Promise<string> {
+  const { defaultSigningKeyPaths, signingKeyFromPem } = await import('../evidence/signing-key.js');
+  if (settings.receipts.signingKeyPath) return signingKeyFromPem(readNamedFile(settings.receipts.signingKeyPath, 'the signing key (receipts.signingKeyPath)').toString('utf8')).publicKeyPem;
+  const { publicKeyPath } = defaultSigningKeyPaths(settings.dataDir);
   if (!existsSync(publicKeyPath)) throw new WaslError('evidence.no_key', `no public key at ${publicKeyPath}: give the office's public key with --key FILE`);
   return readFileSync(publicKeyPath, 'utf8');
 }
@@ -64,7 +90,8 @@ program
   .command('start')
   .description('run the gateway (SMTP, web, chat adapters, outbox) until SIGTERM or SIGINT')
   .action(async () => {
-    const settings = config();
+    const settings = await fullConfig();
+    const { createGateway } = await import('../gateway.js');
     const gateway = createGateway({ config: settings });
     let stopping = false;
     const stop = async (signal: string) => {
@@ -100,11 +127,16 @@ letters
   .description('letters, newest first')
   .option('--department <code>', 'only letters of this department')
   .option('--open', 'only letters not yet answered or closed')
-  .option('--limit <n>', 'how many', '50')
+  .option('--limit <n>', 'how many', wholeNumber, 50)
   .option('--json', 'machine-readable output')
-  .action((options: { department?: string; open?: boolean; limit: string; json?: boolean }) => {
-    const { register } = openRegister();
-    const rows = register.listLetters({ department: options.department, open: options.open, limit: Number(options.limit) });
+  .action(async (options: { department?: string; open?: boolean; limit: number; json?: boolean }) => {
+    const { settings, register } = await openRegister();
+    const rows = register.listLetters({ department: options.department, open: options.open, limit: options.limit });
+    // A mistyped code would list "(none)"; a department since removed from the configuration still lists its letters.
+    const department = options.department?.toUpperCase();
+    if (department && rows.length === 0 && !settings.departments.some((known) => known.code === department)) {
+      throw new WaslError('cli.usage', `no department has the code ${options.department}; departments: ${settings.departments.map((known) => known.code).join(', ')}`);
+    }
     if (options.json) return json(rows);
     printTable(
       ['NUMBER', 'REGISTERED', 'CHANNEL', 'SENDER', 'DEPARTMENTS', 'STATUS', 'SUBJECT'],
@@ -116,8 +148,9 @@ letters
   .command('show <number>')
   .description('one letter: its facts, attachments, history and deliveries')
   .option('--json', 'machine-readable output')
-  .action((number: string, options: { json?: boolean }) => {
-    const { db, register } = openRegister();
+  .action(async (number: string, options: { json?: boolean }) => {
+    const { db, register } = await openRegister();
+    const letterRepository = await import('../letters/letters.repository.js');
     const row = letterRepository.letterByNumber(db, number);
     if (!row) {
       process.stderr.write(`wasl: no letter has the number ${number}\n`);
@@ -169,8 +202,8 @@ program
   .command('list')
   .description('the configured departments, their addresses and channels')
   .option('--json', 'machine-readable output')
-  .action((options: { json?: boolean }) => {
-    const settings = config();
+  .action(async (options: { json?: boolean }) => {
+    const settings = await coreConfig();
     if (options.json) return json(settings.departments);
     printTable(
       ['CODE', 'NAME (fr)', 'ADDRESSES', 'CHANNELS'],
@@ -190,13 +223,14 @@ deliveries
   .command('list')
   .description('deliveries, newest first')
   .option('--failed', 'only those that failed and wait for the mail office')
-  .option('--pending', 'only those still queued')
-  .option('--limit <n>', 'how many', '100')
+  .addOption(new Option('--pending', 'only those still queued').conflicts('failed'))
+  .option('--limit <n>', 'how many', wholeNumber, 100)
   .option('--json', 'machine-readable output')
-  .action((options: { failed?: boolean; pending?: boolean; limit: string; json?: boolean }) => {
-    const { db } = openRegister();
+  .action(async (options: { failed?: boolean; pending?: boolean; limit: number; json?: boolean }) => {
+    const { db } = await openRegister();
+    const { listDeliveries } = await import('../outbox/outbox.repository.js');
     const statuses = options.failed ? (['failed'] as const) : options.pending ? (['pending', 'sending'] as const) : undefined;
-    const rows = listDeliveries(db, { statuses: statuses ? [...statuses] : undefined, limit: Number(options.limit) });
+    const rows = listDeliveries(db, { statuses: statuses ? [...statuses] : undefined, limit: options.limit });
     if (options.json) return json(rows);
     printTable(
       ['ID', 'LETTER', 'KIND', 'CHANNEL', 'TO', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST ERROR'],
@@ -204,11 +238,19 @@ deliveries
     );
   });
 deliveries
-  .command('retry [ids...]')
+  .command('retry')
   .description('queue failed deliveries again (all of them when no id is given)')
-  .action((ids: string[]) => {
-    const { db } = openRegister();
-    const count = requeueFailed(db, { ids: ids.length > 0 ? ids.map(Number) : undefined, at: new Date() });
+  .addArgument(new Argument('[ids...]', 'ids from `deliveries list --failed`').argParser((text: string, previous: number[] = []) => [...previous, wholeNumber(text)]))
+  .action(async (ids: number[] | undefined) => {
+    const { db } = await openRegister();
+    const { deliveryById, requeueFailed } = await import('../outbox/outbox.repository.js');
+    // Every id named must be a failed delivery, else nothing is queued: "0 queued" would hide a typo.
+    for (const id of ids ?? []) {
+      const delivery = deliveryById(db, id);
+      if (!delivery) throw new WaslError('cli.not_found', `no delivery has the id ${id}; nothing was queued again`);
+      if (delivery.status !== 'failed') throw new WaslError('cli.not_failed', `delivery ${id} is ${delivery.status}, not failed: only failed deliveries are queued again; nothing was queued again`);
+    }
+    const count = requeueFailed(db, { ids: ids?.length ? ids : undefined, at: new Date() });
     process.stdout.write(`${count} deliver${count === 1 ? 'y' : 'ies'} queued again\n`);
   });
 
@@ -216,18 +258,21 @@ const mailbox = program.command('mailbox').description('the built-in mailbox (ou
 mailbox
   .command('list')
   .option('--json', 'machine-readable output')
-  .action((options: { json?: boolean }) => {
-    const { db } = openRegister();
+  .action(async (options: { json?: boolean }) => {
+    const { db } = await openRegister();
+    const { listMessages } = await import('../mailbox/mailbox.repository.js');
     const rows = listMessages(db, 200);
     if (options.json) return json(rows);
     printTable(['ID', 'KEPT', 'TO', 'SUBJECT'], rows.map((row) => [String(row.id), row.storedAt.toISOString(), row.recipients, row.subject]));
   });
 mailbox
-  .command('show <id>')
+  .command('show')
   .description('print one message as it would have been sent')
-  .action((id: string) => {
-    const { db } = openRegister();
-    const message = messageById(db, Number(id));
+  .addArgument(new Argument('<id>', 'its id in `mailbox list`').argParser(wholeNumber))
+  .action(async (id: number) => {
+    const { db } = await openRegister();
+    const { messageById } = await import('../mailbox/mailbox.repository.js');
+    const message = messageById(db, id);
     if (!message) {
       process.stderr.write(`wasl: no message ${id} in the mailbox\n`);
       process.exitCode = 1;
@@ -241,9 +286,10 @@ key
   .command('show')
   .description('the public key that verifies receipts (PEM) and its fingerprint')
   .option('--json', 'machine-readable output')
-  .action((options: { json?: boolean }) => {
-    const settings = config();
-    const signing = loadOrCreateSigningKey({ dataDir: resolve(settings.dataDir), privateKeyPath: settings.receipts.signingKeyPath });
+  .action(async (options: { json?: boolean }) => {
+    const settings = await coreConfig();
+    const { describePublicKey, loadOrCreateSigningKey } = await import('../evidence/signing-key.js');
+    const signing = loadOrCreateSigningKey({ dataDir: settings.dataDir, privateKeyPath: settings.receipts.signingKeyPath });
     const description = describePublicKey(signing.publicKey);
     if (options.json) return json(description);
     process.stdout.write(`Algorithm: ${description.algorithm}\nKey id (SHA-256 of the raw public key): ${description.keyId}\n\n${description.publicKeyPem}`);
@@ -255,9 +301,12 @@ program
   .option('--letter <file>', 'the original letter (or an attachment) whose SHA-256 the receipt must name')
   .option('--key <file>', "the office's public key (PEM); default: this gateway's own key")
   .option('--json', 'machine-readable output')
-  .action((file: string, options: { letter?: string; key?: string; json?: boolean }) => {
-    const publicKeyPem = options.key ? readFileSync(options.key, 'utf8') : ownPublicKeyPem();
-    const verdict = verifyReceipt({ receipt: readFileSync(file), publicKeyPem, letterBytes: options.letter ? readFileSync(options.letter) : undefined });
+  .action(async (file: string, options: { letter?: string; key?: string; json?: boolean }) => {
+    const receipt = readNamedFile(file, 'the receipt');
+    const letterBytes = options.letter ? readNamedFile(options.letter, 'the letter') : undefined;
+    const publicKeyPem = options.key ? readNamedFile(options.key, 'the public key').toString('utf8') : await ownPublicKeyPem(await coreConfig());
+    const { verifyReceipt } = await import('../evidence/verify.js');
+    const verdict = verifyReceipt({ receipt, publicKeyPem, letterBytes });
     if (options.json) json({ ok: verdict.ok, format: verdict.format, number: verdict.statement?.number ?? null, checks: verdict.checks });
     else {
       for (const check of verdict.checks) process.stdout.write(`${check.passed ? 'ok  ' : 'FAIL'}  ${check.name}: ${check.detail}\n`);
@@ -273,10 +322,10 @@ program
   .description("walk the register's hash chain; report the first entry altered, removed or reordered (exit 1)")
   .option('--key <file>', "the office's public key (PEM); default: this gateway's own key")
   .option('--json', 'machine-readable output')
-  .action((options: { key?: string; json?: boolean }) => {
-    const settings = config();
-    const { db } = openRegister(settings);
-    const publicKeyPem = options.key ? readFileSync(options.key, 'utf8') : ownPublicKeyPem(settings);
+  .action(async (options: { key?: string; json?: boolean }) => {
+    const { settings, db } = await openRegister();
+    const publicKeyPem = options.key ? readNamedFile(options.key, 'the public key').toString('utf8') : await ownPublicKeyPem(settings);
+    const { verifyRegister } = await import('../receipts/register-verify.js');
     const report = verifyRegister({ db, publicKey: createPublicKey(publicKeyPem) });
     if (options.json) json(report);
     else if (report.ok) process.stdout.write(`register intact: ${report.checked} entries checked\n`);
@@ -292,22 +341,18 @@ program
   .description('configuration')
   .command('show')
   .description('the effective configuration (file + environment), secrets masked')
-  .action(() => {
-    const { source, ...settings } = config();
+  .action(async () => {
+    const [{ source, ...settings }, { maskSecrets }] = await Promise.all([fullConfig(), import('../config/secrets.js')]);
     process.stdout.write(`# from ${source}\n${JSON.stringify(maskSecrets(settings), null, 2)}\n`);
   });
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`wasl: ${error.message}\n`);
-    process.exit(2);
-  }
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   if (isWaslError(error)) {
     process.stderr.write(`wasl: ${error.message}\n`);
-    process.exit(1);
+    process.exit(USAGE_ERRORS.has(error.code) ? 2 : 1);
   }
   throw error;
 }

@@ -3,6 +3,7 @@
  * problem is reported at once, each naming its key, before any socket opens.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { AdapterDefinition } from '../channels/port.js';
@@ -22,12 +23,20 @@ export class ConfigError extends WaslError {
 
 type EnvironmentMap = AdapterDefinition['environment'];
 
+/**
+ * Which adapters' sections are checked: their definitions, or `'unchecked'` for the commands that
+ * only read the register. Those need no adapter setting, so they load none of the channel
+ * libraries (Slack, Matrix, mail parsing take over a second to load) and keep the sections as written.
+ */
+export type AdapterChecks = readonly AdapterDefinition[] | 'unchecked';
+
 /** Builds the full schema: the core's keys plus each adapter's under `adapters.<name>`. */
-function fullSchema(adapters: readonly AdapterDefinition[]) {
+function fullSchema(adapters: AdapterChecks) {
   const adapterShape: Record<string, z.ZodType> = {};
-  for (const adapter of adapters) adapterShape[adapter.name] = adapter.configSchema;
+  for (const adapter of adapters === 'unchecked' ? [] : adapters) adapterShape[adapter.name] = adapter.configSchema;
+  const adapterSections = adapters === 'unchecked' ? z.record(z.string(), z.unknown()) : z.strictObject(adapterShape);
   return coreConfigSchema
-    .extend({ adapters: z.strictObject(adapterShape).prefault({}) })
+    .extend({ adapters: adapterSections.prefault({}) })
     .superRefine((config, context) => {
       const seenCodes = new Set<string>();
       const seenAddresses = new Map<string, string>();
@@ -106,7 +115,7 @@ export function parseConfig({
 }: {
   raw: unknown;
   env?: NodeJS.ProcessEnv;
-  adapters: readonly AdapterDefinition[];
+  adapters: AdapterChecks;
 }): WaslConfig {
   const problems: string[] = [];
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
@@ -114,7 +123,7 @@ export function parseConfig({
   }
   const copy = structuredClone((raw ?? {}) as Record<string, unknown>);
   applyEnvironment({ raw: copy, env, variables: coreEnvironment, problems });
-  for (const adapter of adapters) {
+  for (const adapter of adapters === 'unchecked' ? [] : adapters) {
     applyEnvironment({ raw: copy, env, variables: prefixed(adapter), problems });
   }
   const result = fullSchema(adapters).safeParse(copy);
@@ -138,7 +147,12 @@ function prefixed(adapter: AdapterDefinition): EnvironmentMap {
   );
 }
 
-/** Reads and validates a YAML file: `--config FILE`, else WASL_CONFIG, else the shipped default. */
+/**
+ * Reads and validates a YAML file: `--config FILE`, else WASL_CONFIG, else the shipped default.
+ * A relative `dataDir` written in the file is relative to the file's folder, so that every command
+ * finds the same register from any working directory; WASL_DATA_DIR, like any path typed in a
+ * shell, is relative to the working directory. Either way the result is absolute.
+ */
 export function loadConfig({
   file,
   env = process.env,
@@ -146,7 +160,7 @@ export function loadConfig({
 }: {
   file?: string | undefined;
   env?: NodeJS.ProcessEnv;
-  adapters: readonly AdapterDefinition[];
+  adapters: AdapterChecks;
 }): WaslConfig & { source: string } {
   const source = file ?? env.WASL_CONFIG ?? SHIPPED_CONFIG_PATH;
   let text: string;
@@ -159,5 +173,7 @@ export function loadConfig({
   if (document.errors.length > 0) {
     throw new ConfigError(document.errors.map((error) => `(yaml) ${source}: ${error.message}`));
   }
-  return { ...parseConfig({ raw: document.toJS(), env, adapters }), source };
+  const settings = parseConfig({ raw: document.toJS(), env, adapters });
+  const dataDir = env.WASL_DATA_DIR ? resolve(settings.dataDir) : resolve(dirname(source), settings.dataDir);
+  return { ...settings, dataDir, source };
 }

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FlushToDisk } from '../../src/db/group-commit.js';
 import { deliveries, letterEvents, letters } from '../../src/db/schema.js';
 import { FAKE_TEAM, signedRequest, startFakeSlack, type FakeSlack, type SignedResponse, type SlackCall } from '../helpers/fake-slack.js';
+import { clockFrom } from '../helpers/clock.js';
 import { startTestGateway, TEST_DEPARTMENTS, waitFor, type PartialConfig, type TestGateway } from '../helpers/gateway.js';
 import { heldDisk } from '../helpers/held-disk.js';
 import { composeMessage } from '../helpers/messages.js';
@@ -43,7 +44,8 @@ async function start({
   outbox = {},
   flushToDisk,
   socketMode = false,
-}: { slackConfig?: PartialConfig; outbox?: PartialConfig; flushToDisk?: FlushToDisk; socketMode?: boolean } = {}): Promise<Setup> {
+  now,
+}: { slackConfig?: PartialConfig; outbox?: PartialConfig; flushToDisk?: FlushToDisk; socketMode?: boolean; now?: () => Date } = {}): Promise<Setup> {
   const slack = await startFakeSlack({ botToken: TOKEN, appToken: APP_TOKEN });
   slack.addUser({ id: 'U0ALICE', name: 'alice', realName: 'Alice Benali', locale: 'en-US' });
   slack.addUser({ id: 'U0BOB', name: 'bob', realName: 'Bob Haddad', locale: 'fr-FR' });
@@ -55,6 +57,7 @@ async function start({
       ...(socketMode ? { WASL_SLACK_APP_TOKEN: APP_TOKEN, WASL_SLACK_SOCKET_MODE: 'true' } : { WASL_SLACK_SIGNING_SECRET: SECRET }),
     },
     flushToDisk,
+    now,
   });
   running = { test, slack };
   const url = `${test.httpUrl}/slack/events`;
@@ -200,7 +203,7 @@ describe('sending a letter from Slack', () => {
 
   it('when the disk does not confirm the letter, gives its number and asks to check it before sending it again', async () => {
     const disk = heldDisk();
-    const setup = await start({ flushToDisk: disk.flushToDisk });
+    const setup = await start({ flushToDisk: disk.flushToDisk, now: clockFrom('2026-03-14T09:00:00Z') });
     const sending = setup.post('command', command({ slack: setup.slack, text: 'send urb Permis de construire\nBonjour.' }));
     await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
     disk.failWithIoError(0);
@@ -218,7 +221,7 @@ describe('sending a letter from Slack', () => {
 
   it('when the disk does not confirm a letter sent from the form, the form stays open with its number, and sent again it is the same letter', async () => {
     const disk = heldDisk();
-    const setup = await start({ flushToDisk: disk.flushToDisk });
+    const setup = await start({ flushToDisk: disk.flushToDisk, now: clockFrom('2026-03-14T09:00:00Z') });
     await setup.post('command', command({ slack: setup.slack, text: 'send' }));
     const [open] = await setup.slack.waitForCalls('views.open');
     const form = submission({ opened: open!, values: formValues({ department: 'RH', subject: 'Attestation de travail', body: 'Bonjour.' }) });

@@ -1,8 +1,9 @@
 /** The `wasl` command as an operator uses it: start, list, show, and clear failures. */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliveries } from '../../src/db/schema.js';
 import { runWasl, spawnWasl } from '../helpers/cli.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
@@ -32,10 +33,11 @@ describe('wasl with a bad configuration', () => {
 describe('wasl reading a data directory where the gateway never ran', () => {
   it('says there is no register there and exits 1, for every reading command, and makes no file', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'wasl-empty-'));
-    for (const args of [['letters', 'list'], ['deliveries', 'list', '--failed'], ['mailbox', 'list'], ['register', 'verify']]) {
-      const result = await runWasl({ args, env: { WASL_DATA_DIR: dataDir } });
-      expect({ args, code: result.code }).toEqual({ args, code: 1 });
-      expect(result.stderr).toContain(`wasl: no register at ${join(dataDir, 'wasl.sqlite')}`);
+    const commands = [['letters', 'list'], ['deliveries', 'list', '--failed'], ['mailbox', 'list'], ['register', 'verify']];
+    const results = await Promise.all(commands.map((args) => runWasl({ args, env: { WASL_DATA_DIR: dataDir } })));
+    for (const [index, result] of results.entries()) {
+      expect({ args: commands[index], code: result.code }).toEqual({ args: commands[index], code: 1 });
+      expect(result.stderr).toBe(`wasl: no register at ${join(dataDir, 'wasl.sqlite')}: the gateway has not run with this data directory yet (dataDir); check --config and WASL_DATA_DIR\n`);
     }
     expect(readdirSync(dataDir)).toEqual([]);
     rmSync(dataDir, { recursive: true, force: true });
@@ -140,6 +142,70 @@ describe('wasl letters and departments', () => {
   it('departments list --json gives codes, names, addresses and channels', async () => {
     const result = await runWasl({ args: ['--config', configFile, 'departments', 'list', '--json'] });
     expect(JSON.parse(result.stdout).map((department: { code: string }) => department.code)).toEqual(['BO', 'RH', 'URB']);
+  });
+
+  it('finds the register from any working directory: a relative dataDir is relative to the configuration file', async () => {
+    const folder = join(test.dataDir, 'etc');
+    mkdirSync(folder);
+    const relativeConfig = join(folder, 'wasl.yaml');
+    writeFileSync(relativeConfig, stringify({ ...test.config, dataDir: '..' }));
+    const result = await runWasl({ args: ['--config', relativeConfig, 'letters', 'list', '--json'], cwd: tmpdir() });
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual([expect.objectContaining({ number })]);
+  });
+});
+
+describe('wasl given bad input answers one line, exit 2 for a bad argument and 1 for what is not there, and changes nothing', () => {
+  let test: TestGateway;
+  let configFile: string;
+  let sentDeliveryId: number;
+  const wasl = (...args: string[]) => runWasl({ args: ['--config', configFile, ...args] });
+
+  beforeAll(async () => {
+    test = await startTestGateway();
+    await sendLetter({ port: test.smtpPort, from: 'nadia@citizen.test', to: ['rh@wasl.local'], message: 'Subject: Attestation\r\n\r\nBonjour\r\n' });
+    await test.gateway.outbox.idle();
+    sentDeliveryId = test.gateway.db.select().from(deliveries).all()[0]!.id;
+    configFile = join(test.dataDir, 'wasl.yaml');
+    writeFileSync(configFile, stringify(test.config));
+  });
+  afterAll(async () => {
+    await test.stop();
+  });
+
+  it('a count that is not a whole number from 1 on', async () => {
+    const results = await Promise.all([wasl('letters', 'list', '--limit', 'abc'), wasl('deliveries', 'list', '--limit', '0')]);
+    expect(results).toEqual([
+      { code: 2, stdout: '', stderr: "wasl: option '--limit <n>' argument 'abc' is invalid. Expected a whole number, 1 or more.\n" },
+      { code: 2, stdout: '', stderr: "wasl: option '--limit <n>' argument '0' is invalid. Expected a whole number, 1 or more.\n" },
+    ]);
+  });
+
+  it('a department that does not exist, naming those that do', async () => {
+    expect(await wasl('letters', 'list', '--department', 'XX')).toEqual({ code: 2, stdout: '', stderr: 'wasl: no department has the code XX; departments: BO, RH, URB\n' });
+    // A department that exists but has no letter is an empty list, not an error.
+    expect(await wasl('letters', 'list', '--department', 'urb')).toEqual({ code: 0, stdout: '(none)\n', stderr: '' });
+  });
+
+  it('a delivery to queue again that does not exist or has not failed: nothing is queued', async () => {
+    const [missing, notFailed, notAnId] = await Promise.all([wasl('deliveries', 'retry', '999'), wasl('deliveries', 'retry', String(sentDeliveryId)), wasl('deliveries', 'retry', 'abc')]);
+    expect(missing).toEqual({ code: 1, stdout: '', stderr: 'wasl: no delivery has the id 999; nothing was queued again\n' });
+    expect(notFailed).toEqual({ code: 1, stdout: '', stderr: `wasl: delivery ${sentDeliveryId} is sent, not failed: only failed deliveries are queued again; nothing was queued again\n` });
+    expect(notAnId).toMatchObject({ code: 2, stdout: '', stderr: "wasl: command-argument value 'abc' is invalid for argument 'ids'. Expected a whole number, 1 or more.\n" });
+    expect(test.gateway.db.select().from(deliveries).all().map((delivery) => delivery.status)).toEqual(['sent', 'sent']);
+  });
+
+  it('a file to check that is not there', async () => {
+    const missing = join(test.dataDir, 'no-such-receipt.json');
+    const [receipt, key] = await Promise.all([wasl('verify', missing), wasl('register', 'verify', '--key', missing)]);
+    expect(receipt).toEqual({ code: 1, stdout: '', stderr: `wasl: cannot read the receipt ${missing}: no such file\n` });
+    expect(key).toEqual({ code: 1, stdout: '', stderr: `wasl: cannot read the public key ${missing}: no such file\n` });
+  });
+
+  it('a mailbox message id that is not a number, and one that is not there', async () => {
+    const [notAnId, missing] = await Promise.all([wasl('mailbox', 'show', 'x'), wasl('mailbox', 'show', '999')]);
+    expect(notAnId).toEqual({ code: 2, stdout: '', stderr: "wasl: command-argument value 'x' is invalid for argument 'id'. Expected a whole number, 1 or more.\n" });
+    expect(missing).toEqual({ code: 1, stdout: '', stderr: 'wasl: no message 999 in the mailbox\n' });
   });
 });
 

@@ -7,6 +7,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { letters } from '../../src/db/schema.js';
+import { clockFrom } from '../helpers/clock.js';
 import { gatewayPerTest, waitFor } from '../helpers/gateway.js';
 import { heldDisk } from '../helpers/held-disk.js';
 import { keepUntilExit } from '../helpers/keep-alive.js';
@@ -72,7 +73,7 @@ describe('a register whose disk is slow or failing', () => {
 
   it('when the disk fails to flush a letter, the sender gets 451 with its number and nothing leaves until a later flush holds it; the retry gets the same number', async () => {
     const disk = heldDisk();
-    const test = await start({ flushToDisk: disk.flushToDisk });
+    const test = await start({ flushToDisk: disk.flushToDisk, now: clockFrom('2026-03-14T09:00:00Z') });
     const message = letter('failed-flush');
     const sending = sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message });
     await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });

@@ -15,6 +15,7 @@ import { letters } from '../../src/db/schema.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
 import { SmtpSession, type SmtpReply } from '../helpers/smtp-client.js';
+import { corpusMessage, SISIMAI_BOUNCES_DIR } from '../fixtures/corpus/index.js';
 import { dnsFromRecords, offlineAdapters } from '../fixtures/email/offline-dns.js';
 
 const STORM_MS = 8000;
@@ -206,10 +207,9 @@ async function baseMessages(random: Random): Promise<string[]> {
       ],
     }),
   ]);
-  const corpus = '/work/shared/corpus/sisimai-bounces/maildir/bsd';
-  const names = readdirSync(corpus).sort();
-  const sampled = Array.from({ length: 6 }, () => readFileSync(join(corpus, random.pick(names)), 'latin1'));
-  const fixtures = ['mimetorture.eml', 'mixed.eml'].map((name) => readFileSync(join('/work/shared/corpus/postal-mime-fixtures', name), 'latin1'));
+  const names = readdirSync(SISIMAI_BOUNCES_DIR).sort();
+  const sampled = Array.from({ length: 6 }, () => readFileSync(join(SISIMAI_BOUNCES_DIR, random.pick(names)), 'latin1'));
+  const fixtures = ['postal-mime/mimetorture.eml', 'postal-mime/mixed.eml'].map(corpusMessage);
   return [...composed.map((message) => message.toString('latin1')), ...sampled, ...fixtures];
 }
 

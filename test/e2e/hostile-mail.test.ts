@@ -5,7 +5,7 @@
  * messages, real and forged, are in bounces.test.ts.
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { count, eq } from 'drizzle-orm';
 import nodemailer from 'nodemailer';
@@ -14,6 +14,7 @@ import { attachments, deliveries, letterEvents, letters } from '../../src/db/sch
 import { type TestGateway, gatewayPerTest } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
+import { corpusMessage } from '../fixtures/corpus/index.js';
 import { deeplyNested, manyParts } from '../fixtures/email/mime-bombs.js';
 import { dnsFromRecords, offlineAdapters, type RecordedDns } from '../fixtures/email/offline-dns.js';
 
@@ -66,8 +67,8 @@ describe('the receipt cap', () => {
 
 describe('a bounce or an abuse report about nothing of ours, sent to a department', () => {
   it.each([
-    ['a DSN', readFileSync('/work/shared/corpus/sisimai-bounces/maildir/bsd/lhost-postfix-06.eml', 'latin1'), 'bounce'],
-    ['an ARF abuse report', readFileSync('/work/shared/corpus/postal-mime-fixtures/arf.eml', 'latin1'), 'report'],
+    ['a DSN', corpusMessage('sisimai/bsd/lhost-postfix-06.eml'), 'bounce'],
+    ['an ARF abuse report', corpusMessage('postal-mime/arf.eml'), 'report'],
   ])('(%s) is set aside for the mail office: registered as automated and quarantined, neither forwarded nor receipted', async (_label, message, kind) => {
     const test = await start();
     const reply = await sendLetter({ port: test.smtpPort, from: 'reports@isp.test', to: ['rh@wasl.local'], message });

@@ -1,7 +1,9 @@
 /** The configuration is checked whole at start, and every problem names its key. */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { adapterDefinitions } from '../../src/channels/registry.js';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/config.load.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 
 const adapters = adapterDefinitions;
 
@@ -16,9 +18,9 @@ function problemsOf(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
 }
 
 describe('configuration', () => {
-  it('the shipped default starts with no external server: SQLite in ./data, SMTP 127.0.0.1:2525, HTTP 127.0.0.1:8080, the built-in mailbox', () => {
+  it('the shipped default starts with no external server: SQLite in data/ beside config/, SMTP 127.0.0.1:2525, HTTP 127.0.0.1:8080, the built-in mailbox', () => {
     const config = loadConfig({ env: {}, adapters });
-    expect(config).toMatchObject({ dataDir: './data', http: { host: '127.0.0.1', port: 8080 }, mail: { domain: 'wasl.local' }, timezone: 'Africa/Casablanca' });
+    expect(config).toMatchObject({ dataDir: join(PROJECT_ROOT, 'data'), http: { host: '127.0.0.1', port: 8080 }, mail: { domain: 'wasl.local' }, timezone: 'Africa/Casablanca' });
     expect(config.adapters.email).toMatchObject({ smtp: { host: '127.0.0.1', port: 2525, reverseLookup: false }, outbound: { url: null } });
     expect(config.departments.length).toBeGreaterThan(1);
   });
