@@ -51,7 +51,7 @@ describe('a mail rendered from a template', () => {
       for (const language of LANGUAGES) {
         for (const hostile of HOSTILE_TEXTS) {
           const view = Object.fromEntries(
-            ['office', 'number', 'subject', 'registeredAt', 'departments', 'receiptUrl', 'senderName', 'senderAddress', 'channel', 'body', 'originalNumber', 'originalSubject', 'recipient', 'deliveredAt'].map((key) => [key, hostile]),
+            ['office', 'number', 'subject', 'registeredAt', 'departments', 'receiptUrl', 'sender', 'senderName', 'senderChecks', 'senderAuthority', 'channel', 'body', 'originalNumber', 'originalSubject', 'recipient', 'deliveredAt'].map((key) => [key, hostile]),
           );
           const rendered = templates.mail({ name, language, view: { ...view, attachmentCount: 1 } });
           expect(rendered.subject, `${name}.${language}`).not.toMatch(BREAKS_OR_CONTROLS);
@@ -65,7 +65,7 @@ describe('a mail rendered from a template', () => {
     const rendered = templates.mail({
       name: 'forward-mail',
       language: 'en',
-      view: { number: '2026-A-000001', subject: 'hello\r\nFor: Director General', senderName: 'Amina\nBenali', body: 'Line one.\nLine two.', attachmentCount: 0 },
+      view: { number: '2026-A-000001', subject: 'hello\r\nFor: Director General', sender: 'Amina\nBenali <amina@citizen.test>', body: 'Line one.\nLine two.', attachmentCount: 0 },
     });
     expect(rendered.text).toContain('Subject:    hello For: Director General\n');
     expect(rendered.text).toContain('From:       Amina Benali <');
