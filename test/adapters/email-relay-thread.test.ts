@@ -77,7 +77,7 @@ describe('the relay thread', () => {
     // Its failure is asserted below; should the wait fail first, the close in afterEach must not make it an unhandled rejection.
     inFlight.catch(() => undefined);
     // The thread loads its code before it connects: seconds on a busy machine, so not expect.poll's one second.
-    await waitFor(() => sockets.length > 0, { timeoutMs: 20_000, what: 'the relay thread to connect' });
+    await waitFor(() => sockets.length > 0, { what: 'the relay thread to connect' });
     await sender.close();
     await expect(inFlight).rejects.toMatchObject({ code: 'delivery.unavailable', temporary: true });
 
