@@ -47,13 +47,16 @@ describe('deliveries to a department server that stays down', () => {
 
     const configFile = join(test.dataDir, 'wasl.yaml');
     writeFileSync(configFile, stringify(test.config));
-    const listed = await runWasl({ args: ['--config', configFile, 'deliveries', 'list', '--failed', '--json'] });
+    // Two independent reads of the register, run together: each command is a process of its own.
+    const [listed, shown] = await Promise.all([
+      runWasl({ args: ['--config', configFile, 'deliveries', 'list', '--failed', '--json'] }),
+      runWasl({ args: ['--config', configFile, 'letters', 'show', number, '--json'] }),
+    ]);
     expect(JSON.parse(listed.stdout).map((row: { number: string; kind: string; status: string }) => `${row.number} ${row.kind} ${row.status}`).sort()).toEqual([
       `${number} forward failed`,
       `${number} receipt failed`,
     ]);
-    const history = (await runWasl({ args: ['--config', configFile, 'letters', 'show', number, '--json'] })).stdout;
-    expect(JSON.parse(history).history.map((event: { type: string }) => event.type)).toEqual(expect.arrayContaining(['delivery_failed', 'receipt_undeliverable']));
+    expect(JSON.parse(shown.stdout).history.map((event: { type: string }) => event.type)).toEqual(expect.arrayContaining(['delivery_failed', 'receipt_undeliverable']));
 
     test.relay!.mode = 'accept';
     const retried = await runWasl({ args: ['--config', configFile, 'deliveries', 'retry'] });

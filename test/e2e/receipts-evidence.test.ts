@@ -95,10 +95,12 @@ describe('a registered letter’s receipt', () => {
   });
 
   it('as a PDF verifies on its own, with the gateway’s own key (wasl key show gives the same key as the web)', async () => {
-    const result = await runWasl({ args: ['--config', configFile, 'verify', join(work, 'receipt.pdf')] });
+    const [result, shown] = await Promise.all([
+      runWasl({ args: ['--config', configFile, 'verify', join(work, 'receipt.pdf')] }),
+      runWasl({ args: ['--config', configFile, 'key', 'show', '--json'] }),
+    ]);
     expect(result.stdout).toContain(`receipt ${number} verifies`);
     expect(result.code).toBe(0);
-    const shown = await runWasl({ args: ['--config', configFile, 'key', 'show', '--json'] });
     expect(JSON.parse(shown.stdout).publicKeyPem).toBe(readFileSync(join(work, 'key.pem'), 'utf8'));
   });
 
@@ -173,13 +175,16 @@ describe('the register’s hash chain', () => {
       writeFileSync(publicKeyFile, loadOrCreateSigningKey({ dataDir: test.dataDir }).publicKeyPem);
       const env = { WASL_DATA_DIR: copy };
 
-      const withoutKey = await runWasl({ args: ['register', 'verify'], env });
+      // Three reading commands, run together: none changes what the others read.
+      const [withoutKey, result, listed] = await Promise.all([
+        runWasl({ args: ['register', 'verify'], env }),
+        runWasl({ args: ['register', 'verify', '--key', publicKeyFile], env }),
+        runWasl({ args: ['letters', 'list', '--json'], env }),
+      ]);
       expect(withoutKey.code).toBe(1);
       expect(withoutKey.stderr).toContain('no public key at');
-      const result = await runWasl({ args: ['register', 'verify', '--key', publicKeyFile], env });
       expect(result.stdout).toBe('register intact: 10 entries checked\n');
       expect(result.code).toBe(0);
-      const listed = await runWasl({ args: ['letters', 'list', '--json'], env });
       expect(JSON.parse(listed.stdout)).toHaveLength(10);
       // Reading made neither a signing key nor an answer secret in the auditor's directory.
       expect(existsSync(join(copy, 'keys'))).toBe(false);
