@@ -6,7 +6,7 @@
  * never run, so a test always sees the code as it is.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,24 +17,16 @@ const BUILT_ENTRY = join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
 // By its file, not its name: Node.js resolves `--import tsx` from the working directory, which a test may set elsewhere.
 const TSX = pathToFileURL(createRequire(join(PROJECT_ROOT, 'package.json')).resolve('tsx')).href;
 
-/** The modification times of the files under `folders` whose names end in `extension`. */
-function modificationTimes(folders: string[], extension: string): number[] {
-  return folders.flatMap((folder) => {
-    try {
-      return readdirSync(folder, { recursive: true, encoding: 'utf8' })
-        .filter((name) => name.endsWith(extension))
-        .map((name) => statSync(join(folder, name)).mtimeMs);
-    } catch {
-      return []; // no such folder: nothing built yet
-    }
-  });
-}
-
-/** True when every built file is newer than every source file `npm run build` compiles (tsconfig.build.json). */
+/** True when every source `npm run build` compiles (tsconfig.build.json) has a built file written after it. */
 function buildIsCurrent(): boolean {
-  const built = modificationTimes([join(PROJECT_ROOT, 'dist')], '.js');
-  const sources = modificationTimes(['src', 'adapters'].map((folder) => join(PROJECT_ROOT, folder)), '.ts');
-  return built.length > 0 && Math.min(...built) > Math.max(...sources);
+  return ['src', 'adapters'].every((folder) =>
+    readdirSync(join(PROJECT_ROOT, folder), { recursive: true, encoding: 'utf8' })
+      .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts') && !name.endsWith('.test.ts'))
+      .every((name) => {
+        const built = join(PROJECT_ROOT, 'dist', folder, name.replace(/\.ts$/, '.js'));
+        return existsSync(built) && statSync(built).mtimeMs >= statSync(join(PROJECT_ROOT, folder, name)).mtimeMs;
+      }),
+  );
 }
 
 /** Decided once per test file: the sources do not change while it runs. */
