@@ -38,7 +38,10 @@ describe('a registered letter’s receipt', () => {
   let configFile: string;
 
   beforeAll(async () => {
-    test = await startTestGateway();
+    // The PDF's time limit counts the renderer's start, which loads its code (through tsx, from the
+    // sources): over the 15 s default on a loaded two-core machine. This file checks what the PDF
+    // says, not how fast it comes.
+    test = await startTestGateway({ config: { receipts: { pdfTimeoutMs: 120_000 } } });
     work = mkdtempSync(join(tmpdir(), 'wasl-evidence-'));
     original = await composeMessage({
       from: 'Fatima Zahra <fatima@citizen.test>',
@@ -51,9 +54,16 @@ describe('a registered letter’s receipt', () => {
     number = /\d{4}-A-\d{6}/.exec(reply.data!.text)![0];
     receiptUrl = test.gateway.port.findLetter(number)!.receiptUrl;
     writeFileSync(join(work, 'letter.eml'), original);
-    writeFileSync(join(work, 'receipt.json'), Buffer.from(await (await fetch(`${receiptUrl}.json`)).arrayBuffer()));
-    writeFileSync(join(work, 'receipt.pdf'), Buffer.from(await (await fetch(`${receiptUrl}.pdf`)).arrayBuffer()));
-    writeFileSync(join(work, 'key.pem'), await (await fetch(`${test.httpUrl}/.well-known/wasl-receipt-key.pem`)).text());
+    /** A document the gateway serves; a refusal says so here, not later as an unreadable file. */
+    const download = async (url: string) => {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${await response.text()}`);
+      return Buffer.from(await response.arrayBuffer());
+    };
+    const [json, pdf, key] = await Promise.all([download(`${receiptUrl}.json`), download(`${receiptUrl}.pdf`), download(`${test.httpUrl}/.well-known/wasl-receipt-key.pem`)]);
+    writeFileSync(join(work, 'receipt.json'), json);
+    writeFileSync(join(work, 'receipt.pdf'), pdf);
+    writeFileSync(join(work, 'key.pem'), key);
     configFile = join(test.dataDir, 'wasl.yaml');
     writeFileSync(configFile, stringify(test.config));
   });
