@@ -11,6 +11,7 @@ import type { GatewayPort, OutboundMessage } from '../../src/channels/port.js';
 import { createMailSender } from '../../adapters/email/smtp-outgoing.js';
 import { createBounceTokens } from '../../src/receipts/tokens.js';
 import { startMailSink, type MailSink } from '../helpers/mail-sink.js';
+import { waitFor } from '../helpers/wait.js';
 
 const identity = { domain: 'wasl.test', fromLocalPart: 'bureau', officeName: 'Bureau d’ordre' };
 const settings = { maxConnections: 2, timeoutMs: 20_000, verifyCertificate: true };
@@ -73,7 +74,10 @@ describe('the relay thread', () => {
     cleanups.push(() => sender.close());
 
     const inFlight = sender.send(receipt(1));
-    await expect.poll(() => sockets.length).toBeGreaterThan(0);
+    // Its failure is asserted below; should the wait fail first, the close in afterEach must not make it an unhandled rejection.
+    inFlight.catch(() => undefined);
+    // The thread loads its code before it connects: seconds on a busy machine, so not expect.poll's one second.
+    await waitFor(() => sockets.length > 0, { what: 'the relay thread to connect' });
     await sender.close();
     await expect(inFlight).rejects.toMatchObject({ code: 'delivery.unavailable', temporary: true });
 

@@ -143,6 +143,6 @@ describe('a graceful stop', () => {
         .filter((target) => target.startsWith(test.dataDir));
     expect(registerFiles()).toEqual(expect.arrayContaining([join(test.dataDir, 'wasl.sqlite-wal')]));
     await test.stopGateway();
-    await waitFor(() => registerFiles().length === 0, { timeoutMs: 2000, what: "the register's files to be closed" });
+    await waitFor(() => registerFiles().length === 0, { what: "the register's files to be closed" });
   });
 });

@@ -48,7 +48,7 @@ export async function startMailSink({ port = 0 }: { port?: number } = {}): Promi
     },
     mode: 'accept',
     to: (address) => messages.filter((message) => message.rcptTo.includes(address.toLowerCase())),
-    async waitForMessages(count, { to, timeoutMs = 10_000 } = {}) {
+    async waitForMessages(count, { to, timeoutMs } = {}) {
       await waitFor(() => (to ? sink.to(to) : messages).length >= count, { timeoutMs, what: `${count} message(s)${to ? ` to ${to}` : ''} in the sink` });
       return to ? sink.to(to) : messages;
     },
