@@ -5,10 +5,11 @@
  * recorded still verify.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import nodemailer from 'nodemailer';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/db.js';
@@ -194,7 +195,10 @@ describe('evidence signed before sender verdicts were recorded (entry version 1)
   it('is a register that still passes register verify once today’s migrations are applied', () => {
     const directory = mkdtempSync(join(tmpdir(), 'wasl-old-register-'));
     try {
-      copyFileSync(join(fixtures, 'register.sqlite3'), join(directory, 'wasl.sqlite'));
+      // The register as SQL text (sqlite3 .dump), so no database file is kept in the repository.
+      const recorded = new Database(join(directory, 'wasl.sqlite'));
+      recorded.exec(readFileSync(join(fixtures, 'register.sql'), 'utf8'));
+      recorded.close();
       const db = openDatabase({ file: join(directory, 'wasl.sqlite') });
       expect(verifyRegister({ db, publicKey: createPublicKey(publicKeyPem) })).toEqual({ ok: true, checked: 2, problems: [] });
       db.$client.close();
