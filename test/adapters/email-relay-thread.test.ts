@@ -1,15 +1,13 @@
 /** Outgoing mail is built and sent from a thread of its own; its end loses nothing the outbox cannot retry. */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayPort, OutboundMessage } from '../../src/channels/port.js';
 import { createMailSender } from '../../adapters/email/smtp-outgoing.js';
 import { createBounceTokens } from '../../src/receipts/tokens.js';
+import { selfSignedCertificate } from '../helpers/self-signed-certificate.js';
 import { startMailSink, type MailSink } from '../helpers/mail-sink.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -130,13 +128,7 @@ describe('the relay thread', () => {
 });
 
 describe('a relay that speaks TLS and asks for a login', () => {
-  const directory = mkdtempSync(join(tmpdir(), 'wasl-relay-tls-'));
-  const key = join(directory, 'relay.key');
-  const cert = join(directory, 'relay.crt');
-  beforeAll(() => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=relay.test'], { stdio: 'ignore' });
-  });
-  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+  const { key, cert } = selfSignedCertificate('relay.test');
 
   /** The operator's relay: implicit TLS (smtps) or STARTTLS, required before the login; keeps what it accepts with whether it came encrypted. */
   async function startRelay({ secure }: { secure: boolean }) {

@@ -3,25 +3,16 @@
  * TLS from the first byte (`tls.implicit`); letters travel encrypted, and the session inside TLS
  * keeps the plain session's rules (the greeting pause, commands ended by CRLF).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import nodemailer from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { selfSignedCertificate } from '../helpers/self-signed-certificate.js';
 import { SmtpSession } from '../helpers/smtp-client.js';
 
-const directory = mkdtempSync(join(tmpdir(), 'wasl-tls-'));
-const key = join(directory, 'smtp.key');
-const cert = join(directory, 'smtp.crt');
-beforeAll(() => {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=wasl.local'], { stdio: 'ignore' });
-});
-afterAll(() => rmSync(directory, { recursive: true, force: true }));
+const { key, cert } = selfSignedCertificate('wasl.local');
 
 const sockets: Duplex[] = [];
 afterEach(() => {
