@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AdapterDefinition } from '../channels/port.js';
 import { WaslError } from '../errors.js';
 import { SHIPPED_CONFIG_PATH } from '../paths.js';
