@@ -2,7 +2,7 @@
  * The email channel: the gateway's own SMTP server for intake, nodemailer for sending.
  * Its settings live under `adapters.email`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AdapterDefinition } from '../../src/channels/port.js';
 import { maskUrlCredentials } from '../../src/config/secrets.js';
 import { cachingDnsResolver, createSenderAuthenticator, systemDnsResolver, type DnsResolver } from './authentication.js';

@@ -3,7 +3,7 @@
  * department's letters in its room, and turns replies in those threads into answers.
  * Its settings live under `adapters.matrix`; the secrets come from the environment.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AdapterDefinition } from '../../src/channels/port.js';
 import { connectHomeserver } from './homeserver.js';
 import { createMatrixIntake } from './intake.js';

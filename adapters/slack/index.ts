@@ -4,7 +4,7 @@
  * `adapters.slack`; the secrets come only from the environment (README: adapters/slack/README.md).
  */
 import { webApi } from '@slack/bolt';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AdapterDefinition } from '../../src/channels/port.js';
 import { isLanguage } from '../../src/templates/templates.js';
 import { createSlackIntake } from './slack-intake.js';

@@ -58,7 +58,8 @@ function readNamedFile(file: string, what: string): Buffer {
 
 /**
  * The register without the gateway around it, for commands that only read or re-queue: it needs
- * no signing key and no answer secret, so these commands never make one.
+ * no signing key and no answer secret, so these commands never make one. Nor do they migrate it:
+ * the gateway does, as it starts.
  */
 async function openRegister(given?: WaslConfig) {
   const settings = given ?? (await coreConfig());
@@ -67,8 +68,8 @@ async function openRegister(given?: WaslConfig) {
   if (!existsSync(file)) {
     throw new WaslError('register.missing', `no register at ${file}: the gateway has not run with this data directory yet (dataDir); check --config and WASL_DATA_DIR`);
   }
-  const [{ openDatabase }, { createRegisterReader }] = await Promise.all([import('../db/db.js'), import('../letters/letters.reader.js')]);
-  const db = openDatabase({ file, busyTimeoutMs: settings.database.busyTimeoutMs });
+  const [{ openExistingDatabase }, { createRegisterReader }] = await Promise.all([import('../db/db.js'), import('../letters/letters.reader.js')]);
+  const db = openExistingDatabase({ file, busyTimeoutMs: settings.database.busyTimeoutMs });
   const publicUrl = () => (settings.publicUrl ?? `http://${settings.http.host}:${settings.http.port}`).replace(/\/$/, '');
   return { settings, db, register: createRegisterReader({ db, publicUrl }) };
 }

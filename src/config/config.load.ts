@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AdapterDefinition } from '../channels/port.js';
 import { WaslError } from '../errors.js';
 import { SHIPPED_CONFIG_PATH } from '../paths.js';
@@ -126,7 +126,8 @@ export function parseConfig({
   for (const adapter of adapters === 'unchecked' ? [] : adapters) {
     applyEnvironment({ raw: copy, env, variables: prefixed(adapter), problems });
   }
-  const result = fullSchema(adapters).safeParse(copy);
+  // Parsed once a process: zod would first compile each object's check to code (new Function), which costs more than it saves.
+  const result = fullSchema(adapters).safeParse(copy, { jitless: true });
   if (!result.success) {
     for (const issue of result.error.issues) {
       const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];

@@ -4,7 +4,7 @@
  * Objects are strict: a misspelt key is an error that names it, not a silently ignored setting.
  * Adapters own their schemas under `adapters.<name>`; `config.load.ts` composes them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const LANGUAGES = ['ar', 'fr', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];

@@ -4,19 +4,54 @@
  * commit (group-commit.ts) flushes the WAL itself, off the event loop, before `accept()` resolves,
  * which is what lets the SMTP adapter answer 250.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { WaslError } from '../errors.js';
 import { MIGRATIONS_DIR } from '../paths.js';
 import * as schema from './schema.js';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
+/** The gateway's register: made if missing, and brought to the code's schema. */
 export function openDatabase({ file, busyTimeoutMs = 5000 }: { file: string; busyTimeoutMs?: number }): Db {
   mkdirSync(dirname(file), { recursive: true });
-  const client = new Database(file);
+  const db = connect(new Database(file), busyTimeoutMs);
+  migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+  return db;
+}
+
+/**
+ * A register the gateway made, as the command line opens it: never made, never migrated (the
+ * gateway owns the schema; a command beside it must not change it). One older than the code is
+ * refused with what to do, rather than read with queries it cannot answer.
+ */
+export function openExistingDatabase({ file, busyTimeoutMs = 5000 }: { file: string; busyTimeoutMs?: number }): Db {
+  const db = connect(new Database(file, { fileMustExist: true }), busyTimeoutMs);
+  if (newestMigrationApplied(db.$client) < newestMigrationShipped()) {
+    db.$client.close();
+    throw new WaslError('register.outdated', `the register at ${file} is from an older version; start the gateway once to upgrade it`);
+  }
+  return db;
+}
+
+/** When the newest migration applied to the register was written (0 if none): drizzle's own test of what is still to apply. */
+function newestMigrationApplied(client: Database.Database): number {
+  const table = client.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").get();
+  if (!table) return 0;
+  const row = client.prepare('SELECT max(created_at) AS newest FROM __drizzle_migrations').get() as { newest: number | string | null };
+  return Number(row.newest ?? 0);
+}
+
+/** When the newest migration this code ships was written: the last entry of drizzle's journal. */
+function newestMigrationShipped(): number {
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: { when: number }[] };
+  return Math.max(...journal.entries.map((entry) => entry.when));
+}
+
+function connect(client: Database.Database, busyTimeoutMs: number): Db {
   // exec, not pragma(): pragma() makes a statement and drops it, and Node 24.19-24.21 abort when the
   // garbage collector frees one (nodejs/node#65446). Every statement of the register lives as long as it.
   client.exec('PRAGMA journal_mode = WAL');
@@ -25,9 +60,7 @@ export function openDatabase({ file, busyTimeoutMs = 5000 }: { file: string; bus
   // Another process (the CLI beside a running gateway) may hold the write lock briefly.
   client.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
   cacheStatements(client);
-  const db = drizzle(client, { schema });
-  migrate(db, { migrationsFolder: MIGRATIONS_DIR });
-  return db;
+  return drizzle(client, { schema });
 }
 
 /**

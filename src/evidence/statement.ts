@@ -18,7 +18,7 @@
  *   change of public URL or office name never breaks the register's chain.
  */
 import { sign, verify, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { WaslError } from '../errors.js';
 import { canonicalBytes, canonicalJson } from './canonical-json.js';
 import { sha256Hex } from './sha256.js';

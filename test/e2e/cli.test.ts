@@ -3,6 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/db/db.js';
 import { deliveries } from '../../src/db/schema.js';
 import { runWasl, spawnWasl } from '../helpers/cli.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
@@ -40,6 +42,32 @@ describe('wasl reading a data directory where the gateway never ran', () => {
       expect(result.stderr).toBe(`wasl: no register at ${join(dataDir, 'wasl.sqlite')}: the gateway has not run with this data directory yet (dataDir); check --config and WASL_DATA_DIR\n`);
     }
     expect(readdirSync(dataDir)).toEqual([]);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+});
+
+describe('wasl reading a register older than the code', () => {
+  it('says the register is from an older version and how to upgrade it, exits 1, and changes nothing', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wasl-older-'));
+    const file = join(dataDir, 'wasl.sqlite');
+    // A register one migration behind the code: made whole, then its newest migration forgotten.
+    const made = openDatabase({ file });
+    made.$client.exec('DELETE FROM __drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM __drizzle_migrations)');
+    const applied = () => made.$client.prepare('SELECT hash, created_at FROM __drizzle_migrations ORDER BY id').all();
+    const before = { migrations: applied(), files: readdirSync(dataDir) };
+    made.$client.close();
+
+    for (const args of [['letters', 'show', '2026-A-000001'], ['deliveries', 'retry']]) {
+      const result = await runWasl({ args, env: { WASL_DATA_DIR: dataDir } });
+      expect({ args, code: result.code, stderr: result.stderr }).toEqual({
+        args,
+        code: 1,
+        stderr: `wasl: the register at ${file} is from an older version; start the gateway once to upgrade it\n`,
+      });
+    }
+    const reopened = new Database(file, { readonly: true });
+    expect({ migrations: reopened.prepare('SELECT hash, created_at FROM __drizzle_migrations ORDER BY id').all(), files: readdirSync(dataDir) }).toEqual(before);
+    reopened.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 });

@@ -3,7 +3,7 @@
  * Node.js whose time-zone release is older than the one shipped in vendor/icu-tzdata, the gateway's
  * calendar runs on the shipped one, and the process is Node.js itself (a stop reaches the gateway).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,5 +45,23 @@ describe('the wasl command', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(log).toContain('wasl gateway stopped');
+  });
+
+  it('reads the register the gateway made with the other commands, which run from the bundle of the command line', async () => {
+    expect(existsSync(join(PROJECT_ROOT, 'dist', 'cli', 'main.js')), 'the bundle is built (npm run build)').toBe(true);
+    dataDir = mkdtempSync(join(tmpdir(), 'wasl-launcher-'));
+    const env = { ...process.env, WASL_DATA_DIR: dataDir, WASL_SMTP_PORT: '0', WASL_HTTP_PORT: '0', WASL_LOG_LEVEL: 'info' };
+    const gateway = spawn(LAUNCHER, ['start'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    gateway.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => gateway.on('exit', (code) => resolve(code)));
+    await waitFor(() => log.includes('wasl gateway started'), { timeoutMs: 15_000, what: 'the gateway to start' });
+    gateway.kill('SIGTERM');
+    expect(await exited).toBe(0);
+
+    const listed = spawnSync(LAUNCHER, ['letters', 'list', '--json'], { env, encoding: 'utf8' });
+    expect({ code: listed.status, stderr: listed.stderr, letters: JSON.parse(listed.stdout || 'null') }).toEqual({ code: 0, stderr: '', letters: [] });
+    const shown = spawnSync(LAUNCHER, ['letters', 'show', '2026-A-000001'], { env, encoding: 'utf8' });
+    expect({ code: shown.status, stderr: shown.stderr }).toEqual({ code: 1, stderr: 'wasl: no letter has the number 2026-A-000001\n' });
   });
 });
