@@ -114,7 +114,9 @@ export function createGateway({
     keepInMailbox: async (message) => keepMessage(db, { message, at: now() }),
   };
 
-  const web = createWebServer({ config, db, router, templates, signingKey, publicUrl, logger });
+  // Reads the schema page: a closed or unreadable register file fails it.
+  const ping = async () => void db.$client.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
+  const web = createWebServer({ config, db, router, templates, signingKey, publicUrl, logger, ping });
   const settings: GatewaySettings = {
     domain: config.mail.domain,
     get publicUrl() {

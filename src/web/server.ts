@@ -22,6 +22,7 @@ import { receiptPdfLabels } from '../evidence/receipt-pdf-labels.js';
 import { PUBLIC_KEY_WELL_KNOWN_PATH, type SigningKey } from '../evidence/signing-key.js';
 import { formatReceiptJson } from '../evidence/statement.js';
 import type { LetterRow } from '../letters/letters.repository.js';
+import { checkHealth, type RegisterPing } from './health.js';
 
 export interface WebServer extends HttpMount {
   listen(): Promise<string>;
@@ -80,6 +81,7 @@ export function createWebServer({
   signingKey,
   publicUrl,
   logger,
+  ping,
 }: {
   config: WaslConfig;
   db: Db;
@@ -88,6 +90,8 @@ export function createWebServer({
   signingKey: Pick<SigningKey, 'publicKeyPem'>;
   publicUrl: () => string;
   logger: Logger;
+  /** A trivial query on the register, for /healthz. */
+  ping: RegisterPing;
 }): WebServer {
   const mounts = new Map<string, HttpHandler>();
   // Pages carry their layout's inline style, named by its hash, and no script at all.
@@ -205,8 +209,8 @@ export function createWebServer({
       return send(response, { status: 405, type: 'text/plain; charset=utf-8', body: 'Method not allowed\n', headers: { allow: 'GET, HEAD' } });
     }
     if (url.pathname === '/healthz') {
-      db.$client.prepare('select 1').get();
-      return send(response, { status: 200, type: 'application/json', body: '{"status":"ok"}' });
+      const health = await checkHealth(ping);
+      return send(response, { status: health.status, type: 'application/json', body: JSON.stringify(health.body) });
     }
     if (url.pathname === PUBLIC_KEY_WELL_KNOWN_PATH) {
       return send(response, { status: 200, type: 'application/x-pem-file', body: signingKey.publicKeyPem, headers: { 'cache-control': 'public, max-age=3600' } });

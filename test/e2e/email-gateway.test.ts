@@ -363,11 +363,15 @@ describe('the receipt page', () => {
     expect(arabic).toContain(`<dd class="number">${numberIn(reply.data?.text)}</dd>`);
   });
 
-  it('/healthz answers', async () => {
+  it('/healthz says the register is reachable, and 503 once it is not', async () => {
     const test = await start();
     const response = await fetch(`${test.httpUrl}/healthz`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok' });
+    expect(await response.json()).toEqual({ status: 'ok', database: 'reachable' });
+    test.gateway.db.$client.close();
+    const down = await fetch(`${test.httpUrl}/healthz`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({ status: 'unavailable', database: 'unreachable' });
   });
 });
 
