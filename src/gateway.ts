@@ -9,6 +9,7 @@ import { adapterDefinitions } from './channels/registry.js';
 import type { AdapterDefinition, ChannelAdapter, GatewayPort, GatewaySettings } from './channels/port.js';
 import type { WaslConfig } from './config/config.load.js';
 import { openDatabase, type Db } from './db/db.js';
+import { lockDataDirectory } from './db/data-dir-lock.js';
 import { createGroupCommit, walFlusher, type FlushToDisk } from './db/group-commit.js';
 import * as letterRepository from './letters/letters.repository.js';
 import { createRegister, type Register } from './letters/letters.usecases.js';
@@ -61,6 +62,7 @@ export function createGateway({
 }): Gateway {
   const dataDir = resolve(config.dataDir);
   makePrivateDirectory(dataDir);
+  const dataDirLock = config.database.lockDataDir ? lockDataDirectory(dataDir) : undefined;
   const registerFile = join(dataDir, 'wasl.sqlite');
   const db = openDatabase({ file: registerFile, busyTimeoutMs: config.database.busyTimeoutMs });
   // SQLite gives the -wal and -shm it makes later the mode of the database file (os_unix.c, findCreateFileMode).
@@ -181,6 +183,7 @@ export function createGateway({
       await web.close();
       db.$client.close();
       disk.close?.();
+      dataDirLock?.release();
       logger.info({ phase: 'stop' }, 'wasl gateway stopped');
     },
   };

@@ -14,8 +14,11 @@ import type { WaslConfig } from '../config/config.load.js';
 import { isWaslError, WaslError } from '../errors.js';
 import { printTable } from './output.js';
 
-/** Error codes answered with exit 2: the command was not given what it needs. */
-const USAGE_ERRORS = new Set(['config.invalid', 'cli.usage']);
+/**
+ * Error codes answered with exit 2: the command was not given what it needs, or (data.locked) must
+ * not run as given; a service manager does not restart on them (config/wasl.service).
+ */
+const USAGE_ERRORS = new Set(['config.invalid', 'cli.usage', 'data.locked']);
 
 const program = new Command()
   .name('wasl')

@@ -65,6 +65,11 @@ export const coreConfigSchema = z.strictObject({
     .strictObject({
       /** How long a write waits for another process's lock (the CLI, a backup) before the sender is told 451, in milliseconds. */
       busyTimeoutMs: z.number().int().min(0).default(5000),
+      /**
+       * Refuse to start while another gateway runs on the same data directory (exit 2). Off only
+       * when several processes are meant to share it; the SQLite register is measured with one.
+       */
+      lockDataDir: z.boolean().default(true),
     })
     .prefault({}),
   /** The language of receipts and pages when nothing else decides. */

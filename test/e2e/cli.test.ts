@@ -94,6 +94,47 @@ describe('wasl start', () => {
   });
 });
 
+describe('wasl start on a data directory where a gateway runs', () => {
+  /** Starts `wasl start` on the data directory; resolves with the child once it registers, or with its exit. */
+  async function startOn(dataDir: string, env: Record<string, string> = {}) {
+    const child = spawnWasl({ args: ['start'], env: { WASL_DATA_DIR: dataDir, WASL_HTTP_PORT: '0', WASL_SMTP_PORT: '0', ...env } });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const outcome = await Promise.race([exited.then((code) => ({ code })), waitFor(() => stderr.includes('registering letters'), { timeoutMs: 20_000, what: 'the start line' }).then(() => ({ code: undefined }))]);
+    return { child, exited, code: outcome.code, stderr: () => stderr };
+  }
+
+  it('refuses a second gateway (exit 2, naming the pid and the directory), and starts again once the first is killed with SIGKILL', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wasl-lock-'));
+    const first = await startOn(dataDir);
+    expect(first.code).toBeUndefined();
+
+    const second = await startOn(dataDir);
+    expect(second.code).toBe(2);
+    expect(second.stderr()).toBe(`wasl: another gateway (pid ${first.child.pid}) is running on the data directory ${dataDir}; stop it first, or set database.lockDataDir: false if several gateways are meant to share it\n`);
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const third = await startOn(dataDir);
+    expect(third.code).toBeUndefined();
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('lets a second one start when the configuration says so (database.lockDataDir: false)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wasl-shared-'));
+    const configFile = join(dataDir, 'wasl.yaml');
+    writeFileSync(configFile, stringify({ dataDir, http: { port: 0 }, database: { lockDataDir: false }, adapters: { email: { smtp: { port: 0 } } } }));
+    const runs = [await startOn(dataDir, { WASL_CONFIG: configFile }), await startOn(dataDir, { WASL_CONFIG: configFile })];
+    expect(runs.map((run) => run.code)).toEqual([undefined, undefined]);
+    for (const run of runs) run.child.kill('SIGTERM');
+    expect(await Promise.all(runs.map((run) => run.exited))).toEqual([0, 0]);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+});
+
 describe('wasl start on a port already taken', () => {
   it('says which address is in use and how to choose another, and exits 1', async () => {
     const taken = await startTestGateway();

@@ -78,6 +78,8 @@ describe('the data directory', () => {
       'wasl.sqlite-wal': '600',
       'wasl.sqlite-shm': '600',
       'secret.key': '600',
+      'gateway.lock': '600',
+      'gateway.pid': '600',
       keys: '700',
       'keys/receipt-signing.key': '600',
       'keys/receipt-signing.pub': '600',
