@@ -18,7 +18,7 @@ import { printTable } from './output.js';
  * Error codes answered with exit 2: the command was not given what it needs, or (data.locked) must
  * not run as given; a service manager does not restart on them (config/wasl.service).
  */
-const USAGE_ERRORS = new Set(['config.invalid', 'cli.usage', 'data.locked']);
+const USAGE_ERRORS = new Set(['config.invalid', 'cli.usage', 'data.locked', 'backup.target_exists', 'backup.target_is_register']);
 
 const program = new Command()
   .name('wasl')
@@ -66,15 +66,20 @@ function readNamedFile(file: string, what: string): Buffer {
  */
 async function openRegister(given?: WaslConfig) {
   const settings = given ?? (await coreConfig());
-  const file = join(settings.dataDir, 'wasl.sqlite');
-  // Nor a register: on a mistyped dataDir, an empty one made here would answer "no letters".
-  if (!existsSync(file)) {
-    throw new WaslError('register.missing', `no register at ${file}: the gateway has not run with this data directory yet (dataDir); check --config and WASL_DATA_DIR`);
-  }
+  const file = existingRegisterFile(settings);
   const [{ openExistingDatabase }, { createRegisterReader }] = await Promise.all([import('../db/db.js'), import('../letters/letters.reader.js')]);
   const db = openExistingDatabase({ file, busyTimeoutMs: settings.database.busyTimeoutMs });
   const publicUrl = () => (settings.publicUrl ?? `http://${settings.http.host}:${settings.http.port}`).replace(/\/$/, '');
   return { settings, db, register: createRegisterReader({ db, publicUrl }) };
+}
+
+/** The register file of the data directory; none is made: on a mistyped dataDir, an empty one would answer "no letters". */
+function existingRegisterFile(settings: WaslConfig): string {
+  const file = join(settings.dataDir, 'wasl.sqlite');
+  if (!existsSync(file)) {
+    throw new WaslError('register.missing', `no register at ${file}: the gateway has not run with this data directory yet (dataDir); check --config and WASL_DATA_DIR`);
+  }
+  return file;
 }
 
 /** This gateway's public key, read only: verifying must never make a key. */
@@ -338,6 +343,24 @@ program
       for (const problem of report.problems.slice(1)) process.stdout.write(`  then: ${problem.message}\n`);
     }
     if (!report.ok) process.exitCode = 1;
+  });
+
+program
+  .command('backup <file>')
+  .description('copy the register while the gateway runs (SQLite online backup), check the copy, and keep it as FILE (mode 0600)')
+  .option('--force', 'replace FILE if it exists')
+  .action(async (file: string, options: { force?: boolean }) => {
+    const settings = await coreConfig();
+    // The PostgreSQL register (database.url) has its own tool, which knows its server's consistency.
+    const { url: databaseUrl } = settings.database as { url?: string };
+    if (databaseUrl) throw new WaslError('backup.postgres', 'the register is on PostgreSQL (database.url): back it up with pg_dump, e.g. pg_dump --format=custom --file=FILE "$WASL_DATABASE_URL"');
+    const registerFile = existingRegisterFile(settings);
+    const { backupSqliteRegister } = await import('../db/sqlite-backup.js');
+    const report = await backupSqliteRegister({ registerFile, target: file, force: options.force ?? false, busyTimeoutMs: settings.database.busyTimeoutMs });
+    process.stdout.write(
+      `register ${registerFile} copied to ${report.target}: ${report.letters} letters, ${report.bytes} bytes, quick_check ok, mode 0600\n` +
+        `not in it: the signing key (${settings.receipts.signingKeyPath ?? join(settings.dataDir, 'keys')}) and the answer secret (${join(settings.dataDir, 'secret.key')} or WASL_SECRET); keep copies of them apart\n`,
+    );
   });
 
 program

@@ -1,5 +1,5 @@
 /** The `wasl` command as an operator uses it: start, list, show, and clear failures. */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,6 +132,71 @@ describe('wasl start on a data directory where a gateway runs', () => {
     for (const run of runs) run.child.kill('SIGTERM');
     expect(await Promise.all(runs.map((run) => run.exited))).toEqual([0, 0]);
     rmSync(dataDir, { recursive: true, force: true });
+  });
+});
+
+describe('wasl backup', () => {
+  it('copies the register while letters arrive: the copy verifies, holds every letter answered 250 before it began, and is 0600', { timeout: 60_000 }, async () => {
+    const test = await startTestGateway({ relay: false });
+    const configFile = join(test.dataDir, 'wasl.yaml');
+    writeFileSync(configFile, stringify(test.config));
+    const copyDir = mkdtempSync(join(tmpdir(), 'wasl-backup-'));
+    const copy = join(copyDir, 'wasl.sqlite');
+
+    // Four senders, each sending letter after letter until the backup is done.
+    const registered: string[] = [];
+    let sending = true;
+    const senders = [1, 2, 3, 4].map(async (sender) => {
+      for (let count = 1; sending; count++) {
+        const reply = await sendLetter({ port: test.smtpPort, from: `s${sender}@citizen.test`, to: ['rh@wasl.local'], message: `Subject: Lettre ${sender}-${count}\r\n\r\nBonjour\r\n` });
+        if (reply.data?.code === 250) registered.push(/\d{4}-A-\d{6}/.exec(reply.data.text)![0]);
+      }
+    });
+    await waitFor(() => registered.length >= 8, { what: 'letters registered before the backup' });
+    const before = [...registered];
+    const result = await runWasl({ args: ['--config', configFile, 'backup', copy] });
+    sending = false;
+    await Promise.all(senders);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^register ${test.dataDir}/wasl.sqlite copied to ${copy}: \\d+ letters, \\d+ bytes, quick_check ok, mode 0600\n`));
+    expect(result.stdout).toContain('not in it: the signing key');
+    expect(statSync(copy).mode & 0o777).toBe(0o600);
+    expect(readdirSync(copyDir)).toEqual(['wasl.sqlite']);
+    const copied = new Database(copy, { readonly: true });
+    const numbers = new Set((copied.prepare('SELECT number FROM letters').all() as { number: string }[]).map((row) => row.number));
+    copied.close();
+    expect(before.filter((number) => !numbers.has(number))).toEqual([]);
+    expect(numbers.size).toBeGreaterThanOrEqual(before.length);
+
+    const verified = await runWasl({ args: ['register', 'verify', '--key', join(test.dataDir, 'keys', 'receipt-signing.pub')], env: { WASL_DATA_DIR: copyDir } });
+    expect(verified.stdout).toBe(`register intact: ${numbers.size} entries checked\n`);
+    expect(verified.code).toBe(0);
+    await test.stop();
+    rmSync(copyDir, { recursive: true, force: true });
+  });
+
+  it('refuses to replace a file without --force, and the register itself whatever is given', async () => {
+    const test = await startTestGateway({ relay: false });
+    const configFile = join(test.dataDir, 'wasl.yaml');
+    writeFileSync(configFile, stringify(test.config));
+    const copyDir = mkdtempSync(join(tmpdir(), 'wasl-backup-'));
+    const target = join(copyDir, 'copy.sqlite');
+    writeFileSync(target, 'an older copy');
+
+    const refused = await runWasl({ args: ['--config', configFile, 'backup', target] });
+    expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 2, stderr: `wasl: ${target} exists: nothing was written; give --force to replace it, or name another file\n` });
+    expect(readFileSync(target, 'utf8')).toBe('an older copy');
+
+    const forced = await runWasl({ args: ['--config', configFile, 'backup', '--force', target] });
+    expect(forced.code).toBe(0);
+    expect(readFileSync(target).subarray(0, 15).toString()).toBe('SQLite format 3');
+
+    const register = join(test.dataDir, 'wasl.sqlite');
+    const itself = await runWasl({ args: ['--config', configFile, 'backup', '--force', register] });
+    expect({ code: itself.code, stderr: itself.stderr }).toEqual({ code: 2, stderr: `wasl: ${register} is the register itself (or its journal): name another file for the copy\n` });
+    await test.stop();
+    rmSync(copyDir, { recursive: true, force: true });
   });
 });
 
