@@ -19,7 +19,8 @@ import { createLogger } from './logger.js';
 import { keepMessage } from './mailbox/mailbox.repository.js';
 import { recordBounces } from './outbox/bounces.js';
 import { createComposer } from './outbox/compose.js';
-import { deliveryByExternalId } from './outbox/outbox.repository.js';
+import { deliveryByExternalId, pendingByChannel } from './outbox/outbox.repository.js';
+import { createGatewayMetrics } from './metrics/gateway-metrics.js';
 import { createOutboxWorker, type OutboxWorker } from './outbox/outbox.worker.js';
 import { createAnswerTokens, createBounceTokens, loadOrCreateSecret } from './receipts/tokens.js';
 import { createRouter } from './routing/routing.js';
@@ -83,7 +84,8 @@ export function createGateway({
   const publicUrl = () => (config.publicUrl ?? httpUrl).replace(/\/$/, '');
 
   const disk: FlushToDisk & { close?(): void } = flushToDisk ?? walFlusher(db);
-  const commit = createGroupCommit(db, { flushToDisk: disk });
+  const metrics = createGatewayMetrics({ pendingDeliveries: async () => pendingByChannel(db), now });
+  const commit = createGroupCommit(db, { flushToDisk: disk, onBatch: metrics.commitBatch });
   const register = createRegister({
     db,
     commit,
@@ -100,7 +102,11 @@ export function createGateway({
   });
 
   const port: GatewayPort = {
-    accept: (letter) => register.accept(letter),
+    async accept(letter) {
+      const acceptance = await register.accept(letter);
+      if (!acceptance.duplicate) metrics.letterRegistered({ channel: letter.channel, direction: acceptance.answers ? 'outgoing' : 'incoming' });
+      return acceptance;
+    },
     routeRecipient: (address) => router.routeRecipient(address),
     departments: () => router.departments,
     findLetter: (number) => register.findLetter(number),
@@ -118,7 +124,7 @@ export function createGateway({
 
   // Reads the schema page: a closed or unreadable register file fails it.
   const ping = async () => void db.$client.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
-  const web = createWebServer({ config, db, router, templates, signingKey, publicUrl, logger, ping });
+  const web = createWebServer({ config, db, router, templates, signingKey, publicUrl, logger, ping, metrics });
   const settings: GatewaySettings = {
     domain: config.mail.domain,
     get publicUrl() {
@@ -138,13 +144,23 @@ export function createGateway({
       logger: logger.child({ channel: definition.name }),
       http: web,
       now,
+      metrics: metrics.forChannel(definition.name),
     });
     if ('off' in created) channelsOff.set(definition.name, created.off);
     else adapters.set(definition.name, created);
   }
 
   const composer = createComposer({ db, config, templates, router, register, answerTokens, now });
-  const worker = createOutboxWorker({ db, commit, adapters, composer, config: config.outbox, now, logger });
+  const worker = createOutboxWorker({
+    db,
+    commit,
+    adapters,
+    composer,
+    config: config.outbox,
+    now,
+    logger,
+    onDeliveryFailed: (delivery) => metrics.deliveryFailed({ channel: delivery.channel, kind: delivery.kind }),
+  });
 
   return {
     config,

@@ -3,9 +3,9 @@
  * Its settings live under `adapters.email`.
  */
 import * as z from 'zod';
-import type { AdapterDefinition } from '../../src/channels/port.js';
+import type { AdapterDefinition, AdapterMetrics } from '../../src/channels/port.js';
 import { maskUrlCredentials } from '../../src/config/secrets.js';
-import { cachingDnsResolver, createSenderAuthenticator, systemDnsResolver, type DnsResolver } from './authentication.js';
+import { cachingDnsResolver, createSenderAuthenticator, systemDnsResolver, type DnsResolver, type SenderAuthenticator } from './authentication.js';
 import { createMailSender } from './smtp-outgoing.js';
 import { createSmtpIntake } from './smtp-intake.js';
 
@@ -119,7 +119,7 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
       WASL_SMTP_PORT: { key: 'smtp.port', type: 'number' },
       WASL_OUTBOUND_SMTP_URL: { key: 'outbound.url', type: 'string' },
     },
-    create({ config, settings, port, logger, now }) {
+    create({ config, settings, port, logger, now, metrics }) {
       if (!config.enabled) return { off: 'adapters.email.enabled is false' };
       const identity = { domain: settings.domain, fromLocalPart: settings.fromLocalPart, officeName: settings.officeName[settings.defaultLanguage] ?? settings.domain };
       const sender = createMailSender({ config: config.outbound, identity, port });
@@ -129,8 +129,9 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
         timeoutMs: dnsTimeoutMs,
         failureTtlMs: dnsFailureTtlMs,
       });
-      const verifySender = config.authentication.enabled ? createSenderAuthenticator({ resolver, hostname: settings.domain, budgetMs: dnsBudgetMs }) : undefined;
-      const intake = createSmtpIntake({ config, settings, port, logger, now, verifySender });
+      const verifySender = config.authentication.enabled ? timed(createSenderAuthenticator({ resolver, hostname: settings.domain, budgetMs: dnsBudgetMs }), metrics.duration('sender_check', 'Time to check a letter\'s sender (SPF, DKIM, DMARC and their DNS questions)')) : undefined;
+      const dataTo250 = metrics.duration('data_to_250', 'Time from the end of DATA to the 250: the letter checked, parsed, registered and on disk');
+      const intake = createSmtpIntake({ config, settings, port, logger, now, verifySender, dataTo250 });
       return {
         name: 'email',
         async start() {
@@ -147,6 +148,18 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
         },
       };
     },
+  };
+}
+
+/** The sender check, each call measured. */
+function timed(verifySender: SenderAuthenticator, duration: ReturnType<AdapterMetrics['duration']>): SenderAuthenticator {
+  return async (input) => {
+    const end = duration.start();
+    try {
+      return await verifySender(input);
+    } finally {
+      end();
+    }
   };
 }
 

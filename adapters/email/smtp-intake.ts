@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { SMTPConnection, SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
 import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
-import type { GatewayPort, GatewaySettings } from '../../src/channels/port.js';
+import type { AdapterMetrics, GatewayPort, GatewaySettings } from '../../src/channels/port.js';
 import { toWaslError } from '../../src/errors.js';
 import type { SenderAuthenticator } from './authentication.js';
 import { MAX_BOUNCE_RECIPIENTS, readDeliveryStatus, returnedDelivery, type DeliveryStatusNotice } from './bounces.js';
@@ -154,6 +154,7 @@ export function createSmtpIntake({
   logger,
   now,
   verifySender,
+  dataTo250,
 }: {
   config: EmailConfig;
   settings: GatewaySettings;
@@ -162,6 +163,8 @@ export function createSmtpIntake({
   now: () => Date;
   /** SPF/DKIM/DMARC for every letter; absent when the checks are off. */
   verifySender?: SenderAuthenticator | undefined;
+  /** Measures each letter from the end of its DATA to its 250. */
+  dataTo250: ReturnType<AdapterMetrics['duration']>;
 }) {
   const config = emailConfig.smtp;
   const { limits, mime } = emailConfig;
@@ -288,6 +291,14 @@ export function createSmtpIntake({
 
   async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
     const raw = await readWithinLimit(stream);
+    const end = dataTo250.start();
+    const answer = await take(raw, session);
+    end();
+    return answer;
+  }
+
+  /** A letter whose DATA has ended: registered (or recorded as a report), and the 250's text. */
+  async function take(raw: Buffer, session: SMTPServerSession): Promise<string> {
     const state = stateOf(session);
     const envelope = {
       mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',

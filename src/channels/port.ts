@@ -274,6 +274,15 @@ export interface GatewaySettings {
   timezone: string;
 }
 
+/** What an adapter may measure; the gateway keeps the figures and serves them at /metrics. */
+export interface AdapterMetrics {
+  /**
+   * A histogram of durations, `wasl_<channel>_<name>_seconds` (name: lower case, digits, `_`).
+   * `start()` begins one measurement and returns the function that ends and records it.
+   */
+  duration(name: string, help: string): { start(): () => void };
+}
+
 export interface AdapterContext<Config> {
   config: Config;
   settings: GatewaySettings;
@@ -282,6 +291,8 @@ export interface AdapterContext<Config> {
   logger: Logger;
   http: HttpMount;
   now: () => Date;
+  /** Bound to the channel's name already. */
+  metrics: AdapterMetrics;
 }
 
 /**

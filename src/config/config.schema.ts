@@ -110,6 +110,11 @@ export const coreConfigSchema = z.strictObject({
        * served on loopback only, since it shows every message sent, receipt links included.
        */
       exposeMailbox: z.boolean().default(false),
+      /**
+       * Serve /metrics (Prometheus) although `host` is not a loopback address. Off: it is served on
+       * loopback only, since it tells the office's traffic and backlog by channel.
+       */
+      exposeMetrics: z.boolean().default(false),
     })
     .prefault({}),
   routing: z

@@ -87,7 +87,7 @@ class WriteFailed extends Error {
 
 export function createGroupCommit(
   db: Db,
-  { flushToDisk, lingerMs = 5 }: { flushToDisk: FlushToDisk; lingerMs?: number },
+  { flushToDisk, lingerMs = 5, onBatch }: { flushToDisk: FlushToDisk; lingerMs?: number; /** Told how many writes each committed transaction held (/metrics). */ onBatch?: (size: number) => void },
 ): GroupCommit {
   type Work = {
     run: (tx: Tx) => unknown;
@@ -198,6 +198,7 @@ export function createGroupCommit(
     } finally {
       withSqliteSync.run();
     }
+    onBatch?.(batch.length);
     batch.forEach((work, index) => {
       const outcome = outcomes[index]!;
       if ('error' in outcome) work.reject(outcome.error);

@@ -1,5 +1,5 @@
 /** Reads and moves deliveries through pending -> sending -> sent | failed. */
-import { and, asc, desc, eq, gt, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, lte, min, sql, type SQL } from 'drizzle-orm';
 import { preparedQueries, type Db } from '../db/db.js';
 import type { DeliveryRow, Tx } from '../letters/letters.repository.js';
 import { letters } from '../letters/letters.tables.js';
@@ -124,6 +124,18 @@ export function listDeliveries(db: Db, { statuses, limit }: { statuses?: Deliver
 }
 
 /** Puts failed deliveries back in the queue with a fresh run of attempts (the mail office's "retry"). */
+/** Deliveries queued and not yet sent, by channel, and when the oldest was queued (for /metrics; the due index holds exactly these). */
+export function pendingByChannel(db: Db): { channel: string; pending: number; oldestQueuedAt: Date }[] {
+  const rows = db
+    .select({ channel: deliveries.channel, pending: count(), oldestQueuedAt: min(deliveries.createdAt) })
+    .from(deliveries)
+    .where(eq(deliveries.status, 'pending'))
+    .groupBy(deliveries.channel)
+    .all();
+  // A group has a row, so a least creation time: never null.
+  return rows.map((row) => ({ ...row, oldestQueuedAt: row.oldestQueuedAt! }));
+}
+
 export function requeueFailed(db: Db, { ids, at }: { ids?: number[] | undefined; at: Date }): number {
   const condition = ids ? and(eq(deliveries.status, 'failed'), inArray(deliveries.id, ids)) : eq(deliveries.status, 'failed');
   return db.update(deliveries).set({ status: 'pending', attempts: 0, nextAttemptAt: at, updatedAt: at }).where(condition).run().changes;

@@ -40,9 +40,12 @@ export function createOutboxWorker({
   now,
   logger,
   commit,
+  onDeliveryFailed,
 }: {
   db: Db;
   commit: GroupCommit;
+  /** Told of each delivery given up on, once that is committed (/metrics). */
+  onDeliveryFailed?: (delivery: DeliveryRow) => void;
   adapters: ReadonlyMap<string, ChannelAdapter>;
   composer: Composer;
   config: WaslConfig['outbox'];
@@ -321,11 +324,11 @@ export function createOutboxWorker({
   function recordFailure({ delivery, error }: { delivery: DeliveryRow; error: WaslError }): Promise<void> {
     const at = now();
     const errorText = error.message.slice(0, 1000);
-    return commit((tx) => {
+    const givenUp = commit((tx) => {
       if (error.temporary && delivery.attempts < config.maxAttempts) {
         const delay = Math.max(error.retryAfterMs ?? 0, retryDelayMs({ attempt: delivery.attempts, baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }));
         outbox.markRetry(tx, { id: delivery.id, at, nextAttemptAt: new Date(at.getTime() + delay), errorCode: error.code, error: errorText });
-        return;
+        return false;
       }
       outbox.markFailed(tx, { id: delivery.id, at, errorCode: error.code, error: errorText });
       letterRepository.appendEvent(tx, {
@@ -335,7 +338,11 @@ export function createOutboxWorker({
         departmentCode: delivery.departmentCode ?? undefined,
         detail: { delivery: delivery.id, code: error.code },
       });
+      return true;
     }, { wait: 'commit' });
+    return givenUp.then((failed) => {
+      if (failed) onDeliveryFailed?.(delivery);
+    });
   }
 
   return {

@@ -23,6 +23,7 @@ import { PUBLIC_KEY_WELL_KNOWN_PATH, type SigningKey } from '../evidence/signing
 import { formatReceiptJson } from '../evidence/statement.js';
 import type { LetterRow } from '../letters/letters.repository.js';
 import { checkHealth, type RegisterPing } from './health.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
 export interface WebServer extends HttpMount {
   listen(): Promise<string>;
@@ -82,6 +83,7 @@ export function createWebServer({
   publicUrl,
   logger,
   ping,
+  metrics,
 }: {
   config: WaslConfig;
   db: Db;
@@ -92,12 +94,15 @@ export function createWebServer({
   logger: Logger;
   /** A trivial query on the register, for /healthz. */
   ping: RegisterPing;
+  metrics: Pick<GatewayMetrics, 'contentType' | 'scrape'>;
 }): WebServer {
   const mounts = new Map<string, HttpHandler>();
   // Pages carry their layout's inline style, named by its hash, and no script at all.
   const pagePolicy = `${SECURITY_HEADERS['content-security-policy']}; style-src ${templates.pageStyleSources.join(' ')}`;
   // Off loopback the mailbox would show anyone every message the gateway sent, receipt links included.
   const mailboxServed = isLoopbackHost(config.http.host) || config.http.exposeMailbox;
+  // Off loopback the metrics would tell anyone the office's traffic, by channel, and its backlog.
+  const metricsServed = isLoopbackHost(config.http.host) || config.http.exposeMetrics;
 
   function send(response: ServerResponse, { status, type, body, headers = {} }: { status: number; type: string; body: string | Buffer; headers?: Record<string, string> }) {
     const pdf = type === 'application/pdf' ? { 'content-security-policy': PDF_POLICY } : {};
@@ -211,6 +216,13 @@ export function createWebServer({
     if (url.pathname === '/healthz') {
       const health = await checkHealth(ping);
       return send(response, { status: health.status, type: 'application/json', body: JSON.stringify(health.body) });
+    }
+    if (url.pathname === '/metrics') {
+      if (!metricsServed) {
+        const strings = templates.strings(pageLanguage(request, url)) as { metrics: { notServed: string } };
+        return send(response, { status: 403, type: 'text/plain; charset=utf-8', body: `${strings.metrics.notServed}\n` });
+      }
+      return send(response, { status: 200, type: metrics.contentType, body: await metrics.scrape() });
     }
     if (url.pathname === PUBLIC_KEY_WELL_KNOWN_PATH) {
       return send(response, { status: 200, type: 'application/x-pem-file', body: signingKey.publicKeyPem, headers: { 'cache-control': 'public, max-age=3600' } });
