@@ -22,7 +22,7 @@ import { createComposer } from './outbox/compose.js';
 import { deliveryByExternalId, pendingByChannel } from './outbox/outbox.repository.js';
 import { createGatewayMetrics } from './metrics/gateway-metrics.js';
 import { createOutboxWorker, type OutboxWorker } from './outbox/outbox.worker.js';
-import { createAnswerTokens, createBounceTokens, loadOrCreateSecret } from './receipts/tokens.js';
+import { adapterTokens, createAnswerTokens, loadOrCreateSecret } from './receipts/tokens.js';
 import { createRouter } from './routing/routing.js';
 import { loadTemplates } from './templates/templates.js';
 import { createWebServer, isLoopbackHost } from './web/server.js';
@@ -74,7 +74,6 @@ export function createGateway({
   const router = createRouter({
     domain: config.mail.domain,
     departments: config.departments,
-    bounceTokens: createBounceTokens(secret),
     mailOffice: config.routing.mailOffice ?? config.routing.fallbackDepartment,
   });
   const templates = loadTemplates();
@@ -144,6 +143,7 @@ export function createGateway({
       logger: logger.child({ channel: definition.name }),
       http: web,
       now,
+      tokens: (purpose) => adapterTokens(secret, purpose),
       metrics: metrics.forChannel(definition.name),
     });
     if ('off' in created) channelsOff.set(definition.name, created.off);

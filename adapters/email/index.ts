@@ -3,11 +3,12 @@
  * Its settings live under `adapters.email`.
  */
 import * as z from 'zod';
-import type { AdapterDefinition, AdapterMetrics } from '../../src/channels/port.js';
+import { defineAdapter, type AdapterDefinition, type AdapterMetrics } from '../../src/channels/port.js';
 import { maskUrlCredentials } from '../../src/config/secrets.js';
 import { cachingDnsResolver, createSenderAuthenticator, systemDnsResolver, type DnsResolver, type SenderAuthenticator } from './authentication.js';
 import { createMailSender } from './smtp-outgoing.js';
 import { createSmtpIntake } from './smtp-intake.js';
+import { createVerp, VERP_PURPOSE } from './verp.js';
 
 const emailConfigSchema = z
   .strictObject({
@@ -111,18 +112,19 @@ export type EmailConfig = z.output<typeof emailConfigSchema>;
  * configured or system resolvers; tests and closed networks pass their own (a configuration file
  * cannot hold a function). Either way each question is time-limited and cached.
  */
-export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver } = {}): AdapterDefinition<typeof emailConfigSchema> {
-  return {
+export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver } = {}): AdapterDefinition {
+  return defineAdapter({
     name: 'email',
     configSchema: emailConfigSchema,
     environment: {
       WASL_SMTP_PORT: { key: 'smtp.port', type: 'number' },
       WASL_OUTBOUND_SMTP_URL: { key: 'outbound.url', type: 'string' },
     },
-    create({ config, settings, port, logger, now, metrics }) {
+    create({ config, settings, port, logger, now, tokens, metrics }) {
       if (!config.enabled) return { off: 'adapters.email.enabled is false' };
       const identity = { domain: settings.domain, fromLocalPart: settings.fromLocalPart, officeName: settings.officeName[settings.defaultLanguage] ?? settings.domain };
-      const sender = createMailSender({ config: config.outbound, identity, port });
+      const verp = createVerp({ tokens: tokens(VERP_PURPOSE), domain: settings.domain });
+      const sender = createMailSender({ config: config.outbound, identity, port, verp });
       const { dnsServers, dnsTimeoutMs, dnsBudgetMs, dnsFailureTtlMs } = config.authentication;
       const resolver = cachingDnsResolver({
         resolve: dnsResolver ?? systemDnsResolver({ servers: dnsServers, timeoutMs: dnsTimeoutMs }),
@@ -131,7 +133,7 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
       });
       const verifySender = config.authentication.enabled ? timed(createSenderAuthenticator({ resolver, hostname: settings.domain, budgetMs: dnsBudgetMs }), metrics.duration('sender_check', 'Time to check a letter\'s sender (SPF, DKIM, DMARC and their DNS questions)')) : undefined;
       const dataTo250 = metrics.duration('data_to_250', 'Time from the end of DATA to the 250: the letter checked, parsed, registered and on disk');
-      const intake = createSmtpIntake({ config, settings, port, logger, now, verifySender, dataTo250 });
+      const intake = createSmtpIntake({ config, settings, port, logger, now, verifySender, verp, dataTo250 });
       return {
         name: 'email',
         async start() {
@@ -148,7 +150,7 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
         },
       };
     },
-  };
+  });
 }
 
 /** The sender check, each call measured. */
