@@ -117,7 +117,11 @@ export function createGateway({
     },
     registeredFrom: (message) => letterRepository.lettersByChannelMessage(db, message)[0]?.number,
     claimEvent: (channel, eventId) => letterRepository.claimEvent(db, { channel, eventId }),
-    reportUndeliverable: ({ deliveryIds, reason }) => commit((tx) => recordBounces(tx, { deliveryIds, reason, at: now() })),
+    async reportUndeliverable({ deliveryIds, reason }) {
+      const marked = await commit((tx) => recordBounces(tx, { deliveryIds, reason, at: now() }));
+      for (const bounced of marked) metrics.deliveryFailed({ channel: bounced.channel, kind: bounced.kind });
+      return marked.map(({ deliveryId, number }) => ({ deliveryId, number }));
+    },
     keepInMailbox: async (message) => keepMessage(db, { message, at: now() }),
   };
 

@@ -3,7 +3,7 @@
  * the channel): the delivery is failed after all, and the letter's history says so. No letter is
  * registered.
  */
-import type { Tx } from '../letters/letters.repository.js';
+import type { DeliveryRow, Tx } from '../letters/letters.repository.js';
 import { appendEvent, letterById } from '../letters/letters.repository.js';
 import { deliveryById, markFailed } from './outbox.repository.js';
 
@@ -12,8 +12,11 @@ import { deliveryById, markFailed } from './outbox.repository.js';
  * message that left can bounce: a delivery still pending or being sent is never failed by mail
  * from outside (it would then never be sent), and one failed already keeps its first reason.
  */
-export function recordBounces(tx: Tx, { deliveryIds, reason, at }: { deliveryIds: readonly number[]; reason: string; at: Date }): { deliveryId: number; number: string }[] {
-  const marked: { deliveryId: number; number: string }[] = [];
+export function recordBounces(
+  tx: Tx,
+  { deliveryIds, reason, at }: { deliveryIds: readonly number[]; reason: string; at: Date },
+): { deliveryId: number; number: string; channel: string; kind: DeliveryRow['kind'] }[] {
+  const marked: { deliveryId: number; number: string; channel: string; kind: DeliveryRow['kind'] }[] = [];
   for (const deliveryId of deliveryIds) {
     const delivery = deliveryById(tx, deliveryId);
     if (delivery?.status !== 'sent') continue;
@@ -25,7 +28,7 @@ export function recordBounces(tx: Tx, { deliveryIds, reason, at }: { deliveryIds
       departmentCode: delivery.departmentCode ?? undefined,
       detail: { delivery: delivery.id, code: 'delivery.bounced' },
     });
-    marked.push({ deliveryId, number: letterById(tx, delivery.letterId)!.number });
+    marked.push({ deliveryId, number: letterById(tx, delivery.letterId)!.number, channel: delivery.channel, kind: delivery.kind });
   }
   return marked;
 }

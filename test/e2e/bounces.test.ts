@@ -76,6 +76,7 @@ describe('a bounce of one of our messages', () => {
       'Status: 5.1.1; Diagnostic-Code: smtp; 550 5.1.1 <gone@citizen.test>: Recipient address rejected: User unknown in virtual mailbox table',
     );
     expect(deliveryOf(test, 'forward').status).toBe('sent');
+    expect(await (await fetch(`${test.httpUrl}/metrics`)).text()).toContain('wasl_deliveries_failed_total{channel="email",kind="receipt"} 1\n');
     const seen = await whatIsSeen(test, number);
     expect(seen.json.letter.history.map((event) => event.type)).toContain('receipt_undeliverable');
     expect(seen.pageSaysUndeliverable).toBe(true);
