@@ -68,12 +68,17 @@ export function command({ slack, text, user = 'U0ALICE', channel = 'C0GENERAL' }
 
 export const postsTo = (slack: FakeSlack, channel: string) => slack.callsTo('chat.postMessage').filter((call) => call.args.channel === channel);
 
-/** The forward of a letter, known by the metadata wasl attaches to what it posts. */
-export async function forwardIn(setup: Pick<SlackWorld, 'slack' | 'test'>, channel: string, number: string): Promise<SlackCall> {
-  const isForward = (call: SlackCall) => {
+/** Whether a post is the forward of that letter, known by the metadata wasl attaches to what it posts. */
+export function isForwardOf(number: string): (call: SlackCall) => boolean {
+  return (call) => {
     const payload = (call.args.metadata as { event_payload?: { kind?: string; letter?: string } } | undefined)?.event_payload;
     return payload?.kind === 'forward' && payload.letter === number;
   };
+}
+
+/** The forward of a letter posted to a channel, once recorded as sent. */
+export async function forwardIn(setup: Pick<SlackWorld, 'slack' | 'test'>, channel: string, number: string): Promise<SlackCall> {
+  const isForward = isForwardOf(number);
   await waitFor(() => postsTo(setup.slack, channel).some(isForward), { what: `${number} posted to ${channel}` });
   // Recorded as sent, with the thread it opened: only then are answers in that thread known as answers.
   await setup.test.gateway.outbox.idle();
