@@ -63,6 +63,20 @@ describe.each(channelDrivers)('the $channel adapter', ({ driver: makeDriver }) =
     expect(channel.test.relay!.messages).toHaveLength(forwardsBefore);
   });
 
+  it('after a restart of the gateway, still takes the same message delivered again as the letter already registered', async () => {
+    const channel = await started();
+    const number = incomingNumber((await channel.send(LETTER)).text)!;
+    await channel.forwardOf(number);
+    await waitFor(async () => (await channel.receiptsSeen()).length > 0, { what: 'the receipt on the channel' });
+
+    await channel.test.restart();
+    await channel.sendAgain();
+
+    expect((await channel.test.gateway.port.listLetters({})).map((letter) => letter.number)).toEqual([number]);
+    expect(await channel.receiptsSeen()).toHaveLength(1);
+    expect(await channel.forwardsSeen(number)).toHaveLength(1);
+  });
+
   it("delivers the department's answer in the forward's thread to the sender on the sender's channel, as an outgoing letter answering the original", async () => {
     const channel = await started();
     const number = incomingNumber((await channel.send(LETTER)).text)!;
