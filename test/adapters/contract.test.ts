@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { channelDrivers, type ChannelDriver } from '../helpers/channel-drivers.js';
 import { waitFor } from '../helpers/gateway.js';
+import { receiptFacts } from '../helpers/receipts.js';
 
 const LETTER = { department: 'RH', subject: 'Attestation de travail', text: 'Bonjour,\nune attestation de travail svp.' };
 const incomingNumber = (text: string) => /\d{4}-A-\d{6}/.exec(text)?.[0];
@@ -89,7 +90,12 @@ describe.each(channelDrivers)('the $channel adapter', ({ driver: makeDriver }) =
     expect(seen).toContain('Votre attestation est prête.');
     const answerNumber = /\d{4}-D-\d{6}/.exec(seen!)![0];
     expect(await channel.test.gateway.port.findLetter(answerNumber)).toMatchObject({ direction: 'outgoing', answers: number });
-    expect((await channel.test.gateway.port.findLetter(number))!.status).toBe('answered');
+    const original = (await channel.test.gateway.port.findLetter(number))!;
+    expect(original.status).toBe('answered');
+    // The original's receipt, read over HTTP as its holder would, tells who answered and that the answer was delivered.
+    const facts = () => receiptFacts<{ answeredBy: string[]; history: { type: string }[] }>(original.receiptUrl);
+    expect((await facts()).answeredBy).toContain(answerNumber);
+    await waitFor(async () => (await facts()).history.some((event) => event.type === 'answer_delivered'), { what: 'the answer recorded as delivered on the receipt' });
   });
 
   it('refuses a letter to a department that does not exist with an answer naming it, and registers nothing', async () => {
