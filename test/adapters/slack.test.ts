@@ -3,82 +3,26 @@
  * receiver and Web API client, and a local stand-in for Slack that records what Slack would have
  * received. Requests reach the gateway signed exactly as Slack signs them.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FlushToDisk } from '../../src/db/group-commit.js';
 import { deliveries, letterEvents, letters } from '../../src/db/schema.js';
-import { FAKE_TEAM, signedRequest, startFakeSlack, type FakeSlack, type SignedResponse, type SlackCall } from '../helpers/fake-slack.js';
+import { FAKE_TEAM, signedRequest, type FakeSlack, type SlackCall } from '../helpers/fake-slack.js';
 import { clockFrom } from '../helpers/clock.js';
-import { startTestGateway, TEST_DEPARTMENTS, waitFor, type PartialConfig, type TestGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/gateway.js';
 import { heldDisk } from '../helpers/held-disk.js';
 import { composeMessage } from '../helpers/messages.js';
+import { command, fixture, forwardIn, postsTo, startSlackWorld, threadReply, type SlackWorld as Setup } from '../helpers/slack-world.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
-const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
-const TOKEN = 'xoxb-test-token';
-const APP_TOKEN = 'xapp-test-token';
-const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/slack', name), 'utf8')) as Record<string, unknown>;
-
-/** RH and URB also have Slack channels; BO keeps email only. */
-const DEPARTMENTS = TEST_DEPARTMENTS.map((department) =>
-  department.code === 'RH' ? { ...department, channels: { ...department.channels, slack: ['C0RH'] } } : department.code === 'URB' ? { ...department, channels: { ...department.channels, slack: ['C0URB'] } } : department,
-);
-
-interface Setup {
-  test: TestGateway;
-  slack: FakeSlack;
-  url: string;
-  post(kind: 'event' | 'command' | 'interaction', payload: Record<string, unknown>, options?: { timestamp?: number; signature?: string; headers?: Record<string, string> }): Promise<SignedResponse>;
-}
-
-let running: { test: TestGateway; slack: FakeSlack } | undefined;
+let running: Setup | undefined;
 afterEach(async () => {
   await running?.test.stop();
   await running?.slack.stop();
   running = undefined;
 });
 
-async function start({
-  slackConfig = {},
-  outbox = {},
-  flushToDisk,
-  socketMode = false,
-  now,
-}: { slackConfig?: PartialConfig; outbox?: PartialConfig; flushToDisk?: FlushToDisk; socketMode?: boolean; now?: () => Date } = {}): Promise<Setup> {
-  const slack = await startFakeSlack({ botToken: TOKEN, appToken: APP_TOKEN });
-  slack.addUser({ id: 'U0ALICE', name: 'alice', realName: 'Alice Benali', locale: 'en-US' });
-  slack.addUser({ id: 'U0BOB', name: 'bob', realName: 'Bob Haddad', locale: 'fr-FR' });
-  const test = await startTestGateway({
-    config: { departments: DEPARTMENTS, outbox, adapters: { slack: slackConfig } },
-    env: {
-      WASL_SLACK_BOT_TOKEN: TOKEN,
-      WASL_SLACK_API_URL: slack.apiUrl,
-      ...(socketMode ? { WASL_SLACK_APP_TOKEN: APP_TOKEN, WASL_SLACK_SOCKET_MODE: 'true' } : { WASL_SLACK_SIGNING_SECRET: SECRET }),
-    },
-    flushToDisk,
-    now,
-  });
-  running = { test, slack };
-  const url = `${test.httpUrl}/slack/events`;
-  return {
-    test,
-    slack,
-    url,
-    post: (kind, payload, options = {}) => signedRequest({ url, secret: SECRET, kind, payload, ...options }),
-  };
-}
-
-function command({ slack, text, user = 'U0ALICE', channel = 'C0GENERAL' }: { slack: FakeSlack; text: string; user?: string; channel?: string }) {
-  return {
-    ...fixture('command-send.json'),
-    text,
-    user_id: user,
-    user_name: user === 'U0ALICE' ? 'alice' : 'bob',
-    channel_id: channel,
-    response_url: slack.responseUrl(),
-    trigger_id: `${Date.now()}.${Math.random().toString().slice(2)}`,
-  };
+async function start(options: Parameters<typeof startSlackWorld>[0] = {}): Promise<Setup> {
+  running = await startSlackWorld(options);
+  return running;
 }
 
 /** The `view_submission` Slack sends when the person presses Send on the form it opened. */
@@ -104,20 +48,6 @@ async function emailLetter(setup: Setup, { subject = 'Congé', attachments = [] 
   return /\d{4}-A-\d{6}/.exec(reply.data!.text)![0];
 }
 
-const postsTo = (slack: FakeSlack, channel: string) => slack.callsTo('chat.postMessage').filter((call) => call.args.channel === channel);
-
-/** The forward of a letter, known by the metadata wasl attaches to what it posts. */
-async function forwardIn(setup: Setup, channel: string, number: string): Promise<SlackCall> {
-  const isForward = (call: SlackCall) => {
-    const payload = (call.args.metadata as { event_payload?: { kind?: string; letter?: string } } | undefined)?.event_payload;
-    return payload?.kind === 'forward' && payload.letter === number;
-  };
-  await waitFor(() => postsTo(setup.slack, channel).some(isForward), { what: `${number} posted to ${channel}` });
-  // Recorded as sent, with the thread it opened: only then are answers in that thread known as answers.
-  await setup.test.gateway.outbox.idle();
-  return postsTo(setup.slack, channel).find(isForward)!;
-}
-
 /** What Slack answered when the forward was posted: its ts names the thread. */
 function postedTs(forward: SlackCall): string {
   return String(forward.result!.ts);
@@ -134,17 +64,6 @@ function press({ slack, forward, ts, user = 'U0BOB', action }: { slack: FakeSlac
     message: { type: 'message', user: 'U0BOT', bot_id: 'B0BOT', ts, text: forward.args.text, blocks: forward.args.blocks },
     actions: [action],
   };
-}
-
-function threadReply({ channel, threadTs, text, eventId, user = 'U0BOB', files }: { channel: string; threadTs: string; text: string; eventId: string; user?: string; files?: unknown[] }) {
-  const payload = fixture('event-thread-reply.json') as { event: Record<string, unknown> };
-  const event: Record<string, unknown> = { ...payload.event, user, channel, text, thread_ts: threadTs, ts: `${Math.floor(Number(threadTs)) + 500}.000100`, event_ts: `${Math.floor(Number(threadTs)) + 500}.000100` };
-  if (files) event.files = files;
-  else {
-    delete event.files;
-    delete event.subtype;
-  }
-  return { ...payload, event_id: eventId, event };
 }
 
 describe('sending a letter from Slack', () => {
