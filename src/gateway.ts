@@ -8,8 +8,9 @@ import type { Logger } from 'pino';
 import { adapterDefinitions } from './channels/registry.js';
 import type { AdapterDefinition, ChannelAdapter, GatewayPort, GatewaySettings } from './channels/port.js';
 import type { WaslConfig } from './config/config.load.js';
-import { openDatabase, type Db } from './db/db.js';
-import { createGroupCommit, walFlusher, type FlushToDisk } from './db/group-commit.js';
+import type { Db } from './db/db.js';
+import type { FlushToDisk } from './db/group-commit.js';
+import { openSqliteRegister, type SqliteRegister } from './db/sqlite-register.js';
 import * as letterRepository from './letters/letters.repository.js';
 import { createRegister, type Register } from './letters/letters.usecases.js';
 import { olderTimeZoneDataWarning, shippedTimeZoneData } from './letters/time-zone-data.js';
@@ -29,6 +30,8 @@ import { makePrivateDirectory, restrictFilesToOwner } from './paths.js';
 export interface Gateway {
   config: WaslConfig;
   db: Db;
+  /** The register as a unit of work: what the core moves to from `db`. */
+  database: SqliteRegister;
   port: GatewayPort;
   register: Register;
   outbox: OutboxWorker;
@@ -62,7 +65,8 @@ export function createGateway({
   const dataDir = resolve(config.dataDir);
   makePrivateDirectory(dataDir);
   const registerFile = join(dataDir, 'wasl.sqlite');
-  const db = openDatabase({ file: registerFile, busyTimeoutMs: config.database.busyTimeoutMs });
+  const database = openSqliteRegister({ file: registerFile, busyTimeoutMs: config.database.busyTimeoutMs, flushToDisk });
+  const { db, commit } = database;
   // SQLite gives the -wal and -shm it makes later the mode of the database file (os_unix.c, findCreateFileMode).
   restrictFilesToOwner([registerFile, `${registerFile}-wal`, `${registerFile}-shm`]);
   const secret = loadOrCreateSecret({ dataDir, env });
@@ -80,8 +84,6 @@ export function createGateway({
   let httpUrl = '';
   const publicUrl = () => (config.publicUrl ?? httpUrl).replace(/\/$/, '');
 
-  const disk: FlushToDisk & { close?(): void } = flushToDisk ?? walFlusher(db);
-  const commit = createGroupCommit(db, { flushToDisk: disk });
   const register = createRegister({
     db,
     commit,
@@ -145,6 +147,7 @@ export function createGateway({
   return {
     config,
     db,
+    database,
     port,
     register,
     outbox: worker,
@@ -177,8 +180,7 @@ export function createGateway({
       await Promise.allSettled([...adapters.values()].map((adapter) => adapter.stop()));
       await worker.stop();
       await web.close();
-      db.$client.close();
-      disk.close?.();
+      await database.close();
       logger.info({ phase: 'stop' }, 'wasl gateway stopped');
     },
   };
