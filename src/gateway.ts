@@ -21,7 +21,7 @@ import { recordBounces } from './outbox/bounces.js';
 import { createComposer } from './outbox/compose.js';
 import { deliveryByExternalId } from './outbox/outbox.repository.js';
 import { createOutboxWorker, type OutboxWorker } from './outbox/outbox.worker.js';
-import { createAnswerTokens, createBounceTokens, loadOrCreateSecret } from './receipts/tokens.js';
+import { adapterTokens, createAnswerTokens, loadOrCreateSecret } from './receipts/tokens.js';
 import { createRouter } from './routing/routing.js';
 import { loadTemplates } from './templates/templates.js';
 import { createWebServer, isLoopbackHost } from './web/server.js';
@@ -75,7 +75,6 @@ export function createGateway({
   const router = createRouter({
     domain: config.mail.domain,
     departments: config.departments,
-    bounceTokens: createBounceTokens(secret),
     mailOffice: config.routing.mailOffice ?? config.routing.fallbackDepartment,
   });
   const templates = loadTemplates();
@@ -136,6 +135,7 @@ export function createGateway({
       logger: logger.child({ channel: definition.name }),
       http: web,
       now,
+      tokens: (purpose) => adapterTokens(secret, purpose),
     });
     if ('off' in created) channelsOff.set(definition.name, created.off);
     else adapters.set(definition.name, created);

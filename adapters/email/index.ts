@@ -3,11 +3,12 @@
  * Its settings live under `adapters.email`.
  */
 import * as z from 'zod';
-import type { AdapterDefinition } from '../../src/channels/port.js';
+import { defineAdapter, type AdapterDefinition } from '../../src/channels/port.js';
 import { maskUrlCredentials } from '../../src/config/secrets.js';
 import { cachingDnsResolver, createSenderAuthenticator, systemDnsResolver, type DnsResolver } from './authentication.js';
 import { createMailSender } from './smtp-outgoing.js';
 import { createSmtpIntake } from './smtp-intake.js';
+import { createVerp, VERP_PURPOSE } from './verp.js';
 
 const emailConfigSchema = z
   .strictObject({
@@ -111,18 +112,19 @@ export type EmailConfig = z.output<typeof emailConfigSchema>;
  * configured or system resolvers; tests and closed networks pass their own (a configuration file
  * cannot hold a function). Either way each question is time-limited and cached.
  */
-export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver } = {}): AdapterDefinition<typeof emailConfigSchema> {
-  return {
+export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver } = {}): AdapterDefinition {
+  return defineAdapter({
     name: 'email',
     configSchema: emailConfigSchema,
     environment: {
       WASL_SMTP_PORT: { key: 'smtp.port', type: 'number' },
       WASL_OUTBOUND_SMTP_URL: { key: 'outbound.url', type: 'string' },
     },
-    create({ config, settings, port, logger, now }) {
+    create({ config, settings, port, logger, now, tokens }) {
       if (!config.enabled) return { off: 'adapters.email.enabled is false' };
       const identity = { domain: settings.domain, fromLocalPart: settings.fromLocalPart, officeName: settings.officeName[settings.defaultLanguage] ?? settings.domain };
-      const sender = createMailSender({ config: config.outbound, identity, port });
+      const verp = createVerp({ tokens: tokens(VERP_PURPOSE), domain: settings.domain });
+      const sender = createMailSender({ config: config.outbound, identity, port, verp });
       const { dnsServers, dnsTimeoutMs, dnsBudgetMs, dnsFailureTtlMs } = config.authentication;
       const resolver = cachingDnsResolver({
         resolve: dnsResolver ?? systemDnsResolver({ servers: dnsServers, timeoutMs: dnsTimeoutMs }),
@@ -130,7 +132,7 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
         failureTtlMs: dnsFailureTtlMs,
       });
       const verifySender = config.authentication.enabled ? createSenderAuthenticator({ resolver, hostname: settings.domain, budgetMs: dnsBudgetMs }) : undefined;
-      const intake = createSmtpIntake({ config, settings, port, logger, now, verifySender });
+      const intake = createSmtpIntake({ config, settings, port, logger, now, verifySender, verp });
       return {
         name: 'email',
         async start() {
@@ -147,7 +149,7 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
         },
       };
     },
-  };
+  });
 }
 
 export const emailAdapter = createEmailAdapter();

@@ -13,7 +13,7 @@ import type { OutboundMessage } from '../../src/channels/port.js';
 import { createRelayTransport, type RelayConfig, type RelayFailure } from './relay-transport.js';
 import { toMail, type MailIdentity } from './to-native.js';
 
-export type RelayRequest = { id: number; message: OutboundMessage } | { close: true };
+export type RelayRequest = { id: number; message: OutboundMessage; envelopeFrom: string } | { close: true };
 /** `notComposed`: the message could not be built into an email, which no retry changes. */
 export type RelayAnswer = { id: number; externalId: string } | { id: number; failure: RelayFailure } | { id: number; notComposed: string };
 
@@ -59,7 +59,7 @@ channel.on('message', (request: RelayRequest) => {
     return endIfDone();
   }
   inFlight += 1;
-  composed(request.message)
+  composed(request)
     .then(
       // The Message-ID is in `raw` already. Given here too, nodemailer does not draw a throwaway one
       // for the raw message (five crypto.randomBytes calls, each taking a lock: 0.05 ms a letter, profiled).
@@ -83,7 +83,7 @@ channel.on('message', (request: RelayRequest) => {
  * write per line. Failing here is the message's own doing, not the relay's: thrown in the thread's
  * message handler, it ended the thread, failed every send in flight, and came back at each retry.
  */
-async function composed(message: OutboundMessage): Promise<{ mail: ReturnType<typeof toMail>; raw: Buffer }> {
-  const mail = toMail({ message, identity });
+async function composed({ message, envelopeFrom }: { message: OutboundMessage; envelopeFrom: string }): Promise<{ mail: ReturnType<typeof toMail>; raw: Buffer }> {
+  const mail = toMail({ message, identity, envelopeFrom });
   return { mail, raw: await new MailComposer(mail).compile().build() };
 }

@@ -21,6 +21,7 @@ import type { EmailConfig } from './index.js';
 import { mimeShape } from './mime-shape.js';
 import { createSessionCounter, createTokenBuckets, describeWait } from './rate-limits.js';
 import { emailToLetter } from './to-letter.js';
+import type { Verp } from './verp.js';
 
 /**
  * An SMTP error reply: smtp-server sends `responseCode` and adds the enhanced status code (RFC
@@ -154,6 +155,7 @@ export function createSmtpIntake({
   logger,
   now,
   verifySender,
+  verp,
 }: {
   config: EmailConfig;
   settings: GatewaySettings;
@@ -162,6 +164,8 @@ export function createSmtpIntake({
   now: () => Date;
   /** SPF/DKIM/DMARC for every letter; absent when the checks are off. */
   verifySender?: SenderAuthenticator | undefined;
+  /** The bounce addresses of our deliveries. */
+  verp: Verp;
 }) {
   const config = emailConfig.smtp;
   const { limits, mime } = emailConfig;
@@ -217,10 +221,7 @@ export function createSmtpIntake({
     returnedDelivery({
       notice,
       domain: settings.domain,
-      deliveryOfAddress: (address) => {
-        const route = port.routeRecipient(address);
-        return route.kind === 'bounce' ? route.deliveryId : undefined;
-      },
+      deliveryOfAddress: verp.deliveryOf,
     });
 
   /**
@@ -362,6 +363,21 @@ export function createSmtpIntake({
         callback(refusal ? smtpError(450, refusal) : null);
       },
       onRcptTo(address, session, callback) {
+        // Only a token we made names a delivery. A forged one, and the bare ids of earlier versions
+        // (`bounce+42@`, still on messages in flight at the upgrade), reach nothing: a bounce we cannot
+        // authenticate is not acted on, and refusing it at RCPT sends nothing back to anyone (a
+        // bounce has the null sender, RFC 5321 §4.5.5). Such a delivery stays "sent", as it would if
+        // the remote server sent no bounce at all.
+        const bounced = verp.deliveryOf(address.address);
+        if (bounced !== undefined) {
+          // Each costs one HMAC here and one look-up at DATA; past the cap, only a way to make us work.
+          const bounceOf = (stateOf(session).bounceOf ??= new Set());
+          if (bounceOf.size >= MAX_BOUNCE_RECIPIENTS && !bounceOf.has(bounced)) {
+            return callback(smtpError(452, `4.5.3 Too many recipients: at most ${MAX_BOUNCE_RECIPIENTS} bounce addresses in one message (RFC 5321 §4.5.3.1.10); send the others in another`));
+          }
+          bounceOf.add(bounced);
+          return callback();
+        }
         const route = port.routeRecipient(address.address);
         switch (route.kind) {
           case 'department':
@@ -370,15 +386,6 @@ export function createSmtpIntake({
           case 'answer':
             stateOf(session).answerToken = route.token;
             return callback();
-          case 'bounce': {
-            // Each costs one HMAC here and one look-up at DATA; past the cap, only a way to make us work.
-            const bounceOf = (stateOf(session).bounceOf ??= new Set());
-            if (bounceOf.size >= MAX_BOUNCE_RECIPIENTS && !bounceOf.has(route.deliveryId)) {
-              return callback(smtpError(452, `4.5.3 Too many recipients: at most ${MAX_BOUNCE_RECIPIENTS} bounce addresses in one message (RFC 5321 §4.5.3.1.10); send the others in another`));
-            }
-            bounceOf.add(route.deliveryId);
-            return callback();
-          }
           case 'unknown':
             return callback(
               smtpError(550, `<${address.address}> reaches no department of ${settings.domain}; the list of addresses is at ${settings.publicUrl}/`),

@@ -14,6 +14,7 @@ import type { EmailConfig } from './index.js';
 import { deliveryErrorFor, type RelayConfig } from './relay-transport.js';
 import type { RelayAnswer, RelayRequest } from './relay-thread.js';
 import { toMail, type MailIdentity } from './to-native.js';
+import type { Verp } from './verp.js';
 
 /**
  * Built, this module is .js beside relay-thread.js. Run from source (the tests), the thread is
@@ -58,10 +59,10 @@ function createRelayThread({ config, identity }: { config: RelayConfig; identity
   }
 
   return {
-    send(message: OutboundMessage): Promise<string> {
+    send(message: OutboundMessage, envelopeFrom: string): Promise<string> {
       worker ??= start();
       const id = nextId++;
-      const request: RelayRequest = { id, message };
+      const request: RelayRequest = { id, message, envelopeFrom };
       return new Promise<string>((resolve, reject) => {
         waiting.set(id, { resolve, reject });
         worker!.postMessage(request);
@@ -81,13 +82,14 @@ function createRelayThread({ config, identity }: { config: RelayConfig; identity
   };
 }
 
-export function createMailSender({ config, identity, port }: { config: EmailConfig['outbound']; identity: MailIdentity; port: GatewayPort }) {
+export function createMailSender({ config, identity, port, verp }: { config: EmailConfig['outbound']; identity: MailIdentity; port: GatewayPort; verp: Verp }) {
   const relay = config.url ? createRelayThread({ config: { ...config, url: config.url }, identity }) : undefined;
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
 
   async function send(message: OutboundMessage): Promise<SendResult> {
-    if (relay) return { externalId: await relay.send(message) };
-    const mail = toMail({ message, identity });
+    const envelopeFrom = verp.addressOf(message.deliveryId);
+    if (relay) return { externalId: await relay.send(message, envelopeFrom) };
+    const mail = toMail({ message, identity, envelopeFrom });
     const composed = (await composer.sendMail(mail)) as unknown as { message: Buffer };
     await port.keepInMailbox({
       deliveryId: message.deliveryId,

@@ -6,7 +6,7 @@
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import mimeFuncs from 'nodemailer/lib/mime-funcs/index.js';
 import type { Attachment, OutboundMessage } from '../../src/channels/port.js';
-import { ANSWER_PREFIX, BOUNCE_PREFIX } from '../../src/routing/routing.js';
+import { ANSWER_PREFIX } from '../../src/routing/routing.js';
 import { forDisplay } from '../../src/templates/display-text.js';
 import { oneLine } from '../../src/templates/header-text.js';
 
@@ -94,7 +94,16 @@ function attachmentOf(attachment: Attachment): Mail.Attachment {
   return { filename: eml, contentType: 'application/octet-stream', content };
 }
 
-export function toMail({ message, identity }: { message: OutboundMessage; identity: MailIdentity }): Mail.Options & { envelope: { from: string; to: string } } {
+export function toMail({
+  message,
+  identity,
+  envelopeFrom,
+}: {
+  message: OutboundMessage;
+  identity: MailIdentity;
+  /** The delivery's VERP address (verp.ts): a bounce names the delivery it is about, so it marks that delivery instead of becoming a letter. */
+  envelopeFrom: string;
+}): Mail.Options & { envelope: { from: string; to: string } } {
   const { domain } = identity;
   const sender = message.letter.sender;
   const fromName = message.kind === 'forward' ? `${displayName(sender.displayName || sender.id)} via ${identity.officeName}` : identity.officeName;
@@ -119,8 +128,6 @@ export function toMail({ message, identity }: { message: OutboundMessage; identi
       'X-Wasl-Number': message.letter.number,
       ...(automatic ? { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' } : {}),
     },
-    // VERP: a bounce names the delivery it is about, by a token only we can make (src/receipts/tokens.ts),
-    // so it marks that delivery instead of becoming a letter.
-    envelope: { from: `${BOUNCE_PREFIX}${message.bounceToken}@${domain}`, to: message.to.id },
+    envelope: { from: envelopeFrom, to: message.to.id },
   };
 }

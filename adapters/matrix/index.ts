@@ -4,7 +4,7 @@
  * Its settings live under `adapters.matrix`; the secrets come from the environment.
  */
 import * as z from 'zod';
-import type { AdapterDefinition } from '../../src/channels/port.js';
+import { defineAdapter } from '../../src/channels/port.js';
 import { connectHomeserver } from './homeserver.js';
 import { createMatrixIntake } from './intake.js';
 import { createMatrixSender } from './outgoing.js';
@@ -48,7 +48,7 @@ const matrixConfigSchema = z
 
 export type MatrixConfig = z.output<typeof matrixConfigSchema>;
 
-export const matrixAdapter: AdapterDefinition<typeof matrixConfigSchema> = {
+export const matrixAdapter = defineAdapter({
   name: 'matrix',
   configSchema: matrixConfigSchema,
   environment: {
@@ -87,4 +87,4 @@ export const matrixAdapter: AdapterDefinition<typeof matrixConfigSchema> = {
       send: sender.send,
     };
   },
-};
+});

@@ -5,7 +5,7 @@
  */
 import { webApi } from '@slack/bolt';
 import * as z from 'zod';
-import type { AdapterDefinition } from '../../src/channels/port.js';
+import { defineAdapter } from '../../src/channels/port.js';
 import { isLanguage } from '../../src/templates/templates.js';
 import { createSlackIntake } from './slack-intake.js';
 import { createSlackSender } from './slack-outgoing.js';
@@ -66,7 +66,7 @@ const slackConfigSchema = z
 
 export type SlackConfig = z.output<typeof slackConfigSchema>;
 
-export const slackAdapter: AdapterDefinition<typeof slackConfigSchema> = {
+export const slackAdapter = defineAdapter({
   name: 'slack',
   configSchema: slackConfigSchema,
   environment: {
@@ -116,4 +116,4 @@ export const slackAdapter: AdapterDefinition<typeof slackConfigSchema> = {
       },
     };
   },
-};
+});

@@ -155,7 +155,6 @@ export interface LetterSummary {
 export type RecipientRoute =
   | { kind: 'department'; code: string }
   | { kind: 'answer'; token: string }
-  | { kind: 'bounce'; deliveryId: number }
   | { kind: 'unknown' }
   | { kind: 'foreign' };
 
@@ -228,8 +227,6 @@ export interface OutboundMessage {
   department?: DepartmentView | undefined;
   /** On forwards: the token that binds a reply to this letter (reply address, button values). */
   answerToken?: string | undefined;
-  /** The token that authenticates a bounce of this message (email: its VERP envelope sender). */
-  bounceToken: string;
   /** The channel id of the message this one answers, when it lives on the same channel. */
   inReplyTo?: string | undefined;
   /** Which attempt this is, starting at 1. */
@@ -274,6 +271,16 @@ export interface GatewaySettings {
   timezone: string;
 }
 
+/**
+ * Unguessable tokens that name a number (`<id>-<HMAC>`), made with the gateway's secret: what an
+ * adapter puts in an address or a link it must later recognise as its own (email: the VERP
+ * address a bounce comes back to). `idOf` answers undefined for any token it did not make.
+ */
+export interface IdTokens {
+  tokenFor(id: number): string;
+  idOf(token: string): number | undefined;
+}
+
 export interface AdapterContext<Config> {
   config: Config;
   settings: GatewaySettings;
@@ -282,17 +289,33 @@ export interface AdapterContext<Config> {
   logger: Logger;
   http: HttpMount;
   now: () => Date;
+  /** Tokens for one purpose; the purpose keeps kinds apart (a token of one never passes for another). */
+  tokens(purpose: string): IdTokens;
 }
 
 /**
- * An adapter module's export. Its configuration lives under `adapters.<name>` and is validated
- * by its own schema; `create` returns undefined when the channel has no settings (it is off),
- * with the reason, which the gateway logs once at start.
+ * An adapter as its module writes it. Its configuration lives under `adapters.<name>` and is
+ * validated by its own schema; `create` returns `{ off }` when the channel has no settings, with
+ * the reason, which the gateway logs once at start.
  */
-export interface AdapterDefinition<Schema extends z.ZodType = z.ZodType> {
+export interface AdapterModule<Schema extends z.ZodType> {
   name: ChannelName;
   configSchema: Schema;
   /** Environment variables that override keys of this adapter's configuration. */
   environment: Record<string, { key: string; type: 'string' | 'number' | 'boolean' }>;
   create(context: AdapterContext<z.output<Schema>>): ChannelAdapter | { off: string };
+}
+
+/** An adapter as the gateway holds it, whatever its settings' type: what `defineAdapter` makes. */
+export interface AdapterDefinition extends Omit<AdapterModule<z.ZodType>, 'create'> {
+  create(context: AdapterContext<unknown>): ChannelAdapter | { off: string };
+}
+
+/**
+ * Declares an adapter. Its `create` gets its section of the configuration parsed by its own schema
+ * (the loader has checked it already, and parsing what a schema made gives it back unchanged), so
+ * the gateway holds adapters of every settings type in one list without casting any.
+ */
+export function defineAdapter<Schema extends z.ZodType>(module: AdapterModule<Schema>): AdapterDefinition {
+  return { ...module, create: (context) => module.create({ ...context, config: module.configSchema.parse(context.config) }) };
 }

@@ -88,7 +88,7 @@ export function createRegister(options: RegisterOptions): Register {
     const unknown: string[] = [];
     for (const destination of letter.to) {
       const route = destination.includes('@') ? router.routeRecipient(destination) : undefined;
-      if (route && (route.kind === 'answer' || route.kind === 'bounce')) continue;
+      if (route?.kind === 'answer') continue;
       const code = router.resolveDestination(destination);
       if (code) departments.add(code);
       else unknown.push(destination);

@@ -93,7 +93,7 @@ export function createComposer({
   function compose(delivery: DeliveryRow): OutboundMessage {
     const { letter, summary } = letterOf(delivery);
     const to = { channel: delivery.channel, id: delivery.targetId, thread: delivery.targetThread ?? undefined, displayName: delivery.targetName ?? undefined };
-    const base = { deliveryId: delivery.id, kind: delivery.kind, to, letter: summary, attempt: delivery.attempts, bounceToken: router.bounceTokenFor(delivery.id) };
+    const base = { deliveryId: delivery.id, kind: delivery.kind, to, letter: summary, attempt: delivery.attempts };
 
     if (delivery.kind === 'forward') {
       const language = config.language;

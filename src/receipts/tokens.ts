@@ -4,12 +4,13 @@
  * - Answer tokens: bind a reply address or a chat thread to one letter with an HMAC, so knowing a
  *   registration number is not enough to inject an answer into someone else's letter. Lower-case
  *   hex, because some mail systems lower-case local parts.
- * - Bounce tokens: the same for the VERP address of each delivery, so that only a bounce of a
- *   message we sent can mark it undeliverable.
+ * - Adapters' tokens (`createIdTokens`): the same for what an adapter must recognise as its own,
+ *   under a label of its own (the email adapter's VERP addresses).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IdTokens } from '../channels/port.js';
 import { ConfigError } from '../config/config.load.js';
 
 /** An HMAC-SHA256 key shorter than its output is weaker than the hash it feeds (RFC 2104 §3). */
@@ -19,11 +20,13 @@ export function newReceiptToken(): string {
   return randomBytes(18).toString('base64url');
 }
 
+const ANSWER_LABEL = 'answer';
+
 /**
  * `<id in base 36>-<HMAC of label:id, 128 bits in hex>`. The label keeps the kinds apart: an
  * answer token never passes as a bounce token for the same number, nor the other way round.
  */
-function idTokens(secret: Buffer, label: string) {
+export function createIdTokens(secret: Buffer, label: string): IdTokens {
   const mac = (id: number) => createHmac('sha256', secret).update(`${label}:${id}`).digest().subarray(0, 16);
   return {
     tokenFor: (id: number) => `${id.toString(36)}-${mac(id).toString('hex')}`,
@@ -45,24 +48,14 @@ export interface AnswerTokens {
 }
 
 export function createAnswerTokens(secret: Buffer): AnswerTokens {
-  const tokens = idTokens(secret, 'answer');
+  const tokens = createIdTokens(secret, ANSWER_LABEL);
   return { tokenFor: tokens.tokenFor, letterIdOf: tokens.idOf };
 }
 
-export interface BounceTokens {
-  tokenFor(deliveryId: number): string;
-  /** The delivery id the token was made for, or undefined when it is not one of ours. */
-  deliveryIdOf(token: string): number | undefined;
-}
-
-/**
- * The VERP token of a delivery (`bounce+<token>@domain`, the envelope sender of what it sends):
- * only a bounce sent to an address we made can name one of our deliveries, so a bare sequential
- * id is not enough to mark someone else's letter undeliverable.
- */
-export function createBounceTokens(secret: Buffer): BounceTokens {
-  const tokens = idTokens(secret, 'verp');
-  return { tokenFor: tokens.tokenFor, deliveryIdOf: tokens.idOf };
+/** The tokens an adapter makes for its own `purpose`; never the core's answer tokens, which bind answers to letters. */
+export function adapterTokens(secret: Buffer, purpose: string): IdTokens {
+  if (purpose === ANSWER_LABEL) throw new Error(`an adapter cannot make tokens for "${ANSWER_LABEL}": the core's answer tokens are its own`);
+  return createIdTokens(secret, purpose);
 }
 
 /** The gateway's HMAC secret: WASL_SECRET (hex or text) or a file made once in the data directory. */

@@ -1,14 +1,12 @@
 /**
  * Routing rules: which department a destination reaches, and what an address of the gateway's
- * own domain means (a department, an answer to a letter, a bounce of one of our messages).
+ * own domain means (a department, or an answer to a letter).
  */
 import type { DepartmentView, RecipientRoute } from '../channels/port.js';
 import type { DepartmentConfig } from '../config/config.schema.js';
-import type { BounceTokens } from '../receipts/tokens.js';
 
-/** Local-part prefixes of the addresses the gateway makes itself (RFC 5233 subaddressing). */
+/** The local-part prefix of the answer addresses the gateway makes itself (RFC 5233 subaddressing). */
 export const ANSWER_PREFIX = 'reply+';
-export const BOUNCE_PREFIX = 'bounce+';
 
 /** RFC 5321 §4.5.1: every mail domain has a postmaster, reachable as well without a domain (`<postmaster>`). */
 const POSTMASTER = 'postmaster';
@@ -17,8 +15,6 @@ export interface Router {
   departments: readonly DepartmentView[];
   department(code: string): DepartmentView | undefined;
   routeRecipient(address: string): RecipientRoute;
-  /** The token of a delivery's VERP address (`bounce+<token>@domain`), the envelope sender of what it sends. */
-  bounceTokenFor(deliveryId: number): string;
   /** A department code (any case) or one of its addresses -> the department's code. */
   resolveDestination(destination: string): string | undefined;
 }
@@ -30,12 +26,10 @@ export interface Router {
 export function createRouter({
   domain,
   departments,
-  bounceTokens,
   mailOffice,
 }: {
   domain: string;
   departments: readonly DepartmentConfig[];
-  bounceTokens: BounceTokens;
   mailOffice?: string | undefined;
 }): Router {
   const views: DepartmentView[] = departments.map((department) => ({
@@ -61,15 +55,6 @@ export function createRouter({
     if (localPart.startsWith(ANSWER_PREFIX) && localPart.length > ANSWER_PREFIX.length) {
       return { kind: 'answer', token: localPart.slice(ANSWER_PREFIX.length) };
     }
-    if (localPart.startsWith(BOUNCE_PREFIX)) {
-      // Only a token we made names a delivery. A forged one, and the bare ids of earlier versions
-      // (`bounce+42@`, still on messages in flight at the upgrade), reach nothing: a bounce we cannot
-      // authenticate is not acted on, and refusing it at RCPT sends nothing back to anyone (a
-      // bounce has the null sender, RFC 5321 §4.5.5). Such a delivery stays "sent", as it would if
-      // the remote server sent no bounce at all.
-      const deliveryId = bounceTokens.deliveryIdOf(localPart.slice(BOUNCE_PREFIX.length));
-      if (deliveryId !== undefined) return { kind: 'bounce', deliveryId };
-    }
     return { kind: 'unknown' };
   }
 
@@ -77,7 +62,6 @@ export function createRouter({
     departments: views,
     department: (code) => byCode.get(code.toUpperCase()),
     routeRecipient,
-    bounceTokenFor: (deliveryId) => bounceTokens.tokenFor(deliveryId),
     resolveDestination(destination) {
       const trimmed = destination.trim();
       if (byCode.has(trimmed.toUpperCase())) return trimmed.toUpperCase();

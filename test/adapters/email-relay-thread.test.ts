@@ -6,7 +6,8 @@ import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayPort, OutboundMessage } from '../../src/channels/port.js';
 import { createMailSender } from '../../adapters/email/smtp-outgoing.js';
-import { createBounceTokens } from '../../src/receipts/tokens.js';
+import { createVerp } from '../../adapters/email/verp.js';
+import { createIdTokens } from '../../src/receipts/tokens.js';
 import { selfSignedCertificate } from '../helpers/self-signed-certificate.js';
 import { startMailSink, type MailSink } from '../helpers/mail-sink.js';
 import { waitFor } from '../helpers/wait.js';
@@ -15,12 +16,11 @@ const identity = { domain: 'wasl.test', fromLocalPart: 'bureau', officeName: 'Bu
 const settings = { maxConnections: 2, timeoutMs: 20_000, verifyCertificate: true };
 // The relay path never reaches the gateway: only the built-in mailbox does.
 const noGateway = {} as GatewayPort;
-const bounceTokens = createBounceTokens(Buffer.from('a secret of the relay thread tests'));
+const verp = createVerp({ tokens: createIdTokens(Buffer.from('a secret of the relay thread tests'), 'verp'), domain: 'wasl.test' });
 
 function receipt(deliveryId: number): OutboundMessage {
   return {
     deliveryId,
-    bounceToken: bounceTokens.tokenFor(deliveryId),
     kind: 'receipt',
     attempt: 1,
     to: { channel: 'email', id: 'citizen@example.test' },
@@ -50,7 +50,7 @@ describe('the relay thread', () => {
   it('sends through the relay with the stable Message-ID of the delivery, Arabic subject intact', async () => {
     const sink: MailSink = await startMailSink();
     cleanups.push(() => sink.stop());
-    const sender = createMailSender({ config: { ...settings, url: sink.url }, identity, port: noGateway });
+    const sender = createMailSender({ config: { ...settings, url: sink.url }, identity, port: noGateway, verp });
     cleanups.push(() => sender.close());
 
     const { externalId } = await sender.send(receipt(7));
@@ -59,7 +59,8 @@ describe('the relay thread', () => {
     expect(message!.parsed.messageId).toBe(externalId);
     expect(message!.raw.toString('latin1').match(/^Message-ID:/gim)).toHaveLength(1);
     expect(message!.parsed.subject).toBe('وصل الاستلام — accusé de réception');
-    expect(message!.mailFrom).toBe(`bounce+${bounceTokens.tokenFor(7)}@wasl.test`);
+    expect(message!.mailFrom).toBe(verp.addressOf(7));
+    expect(message!.mailFrom).toMatch(/^bounce\+7-[0-9a-f]{32}@wasl\.test$/);
   });
 
   it('fails a send in flight as temporary when the thread ends, and starts a new thread for the next send', async () => {
@@ -68,7 +69,7 @@ describe('the relay thread', () => {
     const silent: Server = createServer((socket) => sockets.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as { port: number };
-    const sender = createMailSender({ config: { ...settings, url: `smtp://127.0.0.1:${port}` }, identity, port: noGateway });
+    const sender = createMailSender({ config: { ...settings, url: `smtp://127.0.0.1:${port}` }, identity, port: noGateway, verp });
     cleanups.push(() => sender.close());
 
     const inFlight = sender.send(receipt(1));
@@ -97,7 +98,7 @@ describe('the relay thread', () => {
 
     const sink: MailSink = await startMailSink();
     cleanups.push(() => sink.stop());
-    const sender = createMailSender({ config: { ...settings, url: sink.url }, identity, port: noGateway });
+    const sender = createMailSender({ config: { ...settings, url: sink.url }, identity, port: noGateway, verp });
     cleanups.push(() => sender.close());
     await sender.send(receipt(1));
 
@@ -110,7 +111,7 @@ describe('the relay thread', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as { port: number };
     await new Promise((resolve) => closed.close(resolve));
-    const sender = createMailSender({ config: { ...settings, url: `smtp://127.0.0.1:${port}` }, identity, port: noGateway });
+    const sender = createMailSender({ config: { ...settings, url: `smtp://127.0.0.1:${port}` }, identity, port: noGateway, verp });
     cleanups.push(() => sender.close());
 
     // Three times as many sends as connections: each refused connection must fail its send and leave the pool.
@@ -163,7 +164,7 @@ describe('a relay that speaks TLS and asks for a login', () => {
   ])('delivers over %s with the login of the relay URL', async (_label, secure) => {
     const relay = await startRelay({ secure });
     const url = `${secure ? 'smtps' : 'smtp'}://bureau:s3cret@127.0.0.1:${relay.port}`;
-    const sender = createMailSender({ config: { ...settings, url, verifyCertificate: false }, identity, port: noGateway });
+    const sender = createMailSender({ config: { ...settings, url, verifyCertificate: false }, identity, port: noGateway, verp });
     cleanups.push(() => sender.close());
 
     await Promise.all([1, 2, 3].map((deliveryId) => sender.send(receipt(deliveryId))));
@@ -172,7 +173,7 @@ describe('a relay that speaks TLS and asks for a login', () => {
 
   it('refuses a relay whose certificate it cannot verify, as a temporary failure', async () => {
     const relay = await startRelay({ secure: true });
-    const sender = createMailSender({ config: { ...settings, url: `smtps://bureau:s3cret@127.0.0.1:${relay.port}` }, identity, port: noGateway });
+    const sender = createMailSender({ config: { ...settings, url: `smtps://bureau:s3cret@127.0.0.1:${relay.port}` }, identity, port: noGateway, verp });
     cleanups.push(() => sender.close());
     await expect(sender.send(receipt(1))).rejects.toMatchObject({ code: 'delivery.unavailable', temporary: true });
     expect(relay.received).toEqual([]);

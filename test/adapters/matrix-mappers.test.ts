@@ -153,7 +153,6 @@ const departments: DepartmentView[] = [{ code: 'RH', names: { ar: 'الموار�
 describe('what the bot posts', () => {
   const message = (overrides: Partial<OutboundMessage>): OutboundMessage => ({
     deliveryId: 42,
-    bounceToken: '16-00000000000000000000000000000000',
     kind: 'forward',
     to: { channel: 'matrix', id: '!RhRoom000000000:example.org' },
     subject: '[2026-A-000007] Demande de congé',

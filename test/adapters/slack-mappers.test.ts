@@ -53,7 +53,6 @@ function forward(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
     attachments: [],
     letter,
     answerToken: 'token',
-    bounceToken: '7-00000000000000000000000000000000',
     attempt: 1,
     ...overrides,
   };

@@ -10,7 +10,8 @@ import handlebars from 'handlebars';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { deliveries, letters } from '../../src/db/schema.js';
-import { createAnswerTokens, createBounceTokens } from '../../src/receipts/tokens.js';
+import { createVerp, VERP_PURPOSE } from '../../adapters/email/verp.js';
+import { createAnswerTokens, createIdTokens } from '../../src/receipts/tokens.js';
 import { loadTemplates } from '../../src/templates/templates.js';
 import { type TestGateway, gatewayPerTest } from '../helpers/gateway.js';
 import type { SunkMessage } from '../helpers/mail-sink.js';
@@ -22,8 +23,8 @@ const start = gatewayPerTest();
 
 /** The gateway's secret, given here so the test can make (or forge) bounce tokens as the gateway does. */
 const SECRET = 'the secret of the bounce tests, 32 bytes and more';
-const bounceTokens = createBounceTokens(Buffer.from(SECRET, 'utf8'));
-const bounceAddress = (deliveryId: number) => `bounce+${bounceTokens.tokenFor(deliveryId)}@wasl.local`;
+const verp = createVerp({ tokens: createIdTokens(Buffer.from(SECRET, 'utf8'), VERP_PURPOSE), domain: 'wasl.local' });
+const bounceAddress = (deliveryId: number) => verp.addressOf(deliveryId);
 const startGateway = (options: Parameters<typeof start>[0] = {}) => start({ ...options, env: { WASL_SECRET: SECRET } });
 
 /** "The receipt could not be delivered" as the receipt page prints it (French, the test office's language). */
@@ -118,7 +119,7 @@ describe('a forged bounce changes nothing: the deliveries, the letter and its re
     const before = await whatIsSeen(test, number);
     const receiptId = deliveryOf(test, 'receipt').id;
     const forgedToken = `${receiptId.toString(36)}-${'0'.repeat(32)}`;
-    const madeWithAnotherSecret = createBounceTokens(Buffer.from('not the gateway secret, but 32 bytes long')).tokenFor(receiptId);
+    const madeWithAnotherSecret = createIdTokens(Buffer.from('not the gateway secret, but 32 bytes long'), VERP_PURPOSE).tokenFor(receiptId);
     // The gateway's own answer token for the same number: made for another purpose, it names no delivery.
     const answerToken = createAnswerTokens(Buffer.from(SECRET, 'utf8')).tokenFor(receiptId);
     const dsn = postfixDsn({ envelopeFrom: receipt.mailFrom, recipient: 'amina@citizen.test', returned: receipt.raw });

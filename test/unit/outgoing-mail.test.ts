@@ -15,6 +15,8 @@ import { displayFilename } from '../../src/letters/attachment-names.js';
 import type { WaslError } from '../../src/errors.js';
 import { loadTemplates, type MailTemplate } from '../../src/templates/templates.js';
 import { startMailSink, type MailSink } from '../helpers/mail-sink.js';
+import { createVerp } from '../../adapters/email/verp.js';
+import { createIdTokens } from '../../src/receipts/tokens.js';
 
 const HOSTILE_TEXTS = [
   'hello\r\nBcc: v@other.example',
@@ -80,7 +82,6 @@ function message(hostile: string): OutboundMessage {
     deliveryId: 1,
     kind: 'forward',
     attempt: 1,
-    bounceToken: '1-00000000000000000000000000000000',
     to: { channel: 'email', id: 'rh-team@dept.test', displayName: hostile },
     letter: {
       number: '2026-A-000001',
@@ -108,7 +109,7 @@ describe('an email built from hostile names, subjects, files and ids', () => {
   it('is well-formed mail: no line over 998 bytes, no NUL, no bare CR or LF, no added header, every file intact', async () => {
     for (const hostile of HOSTILE_TEXTS) {
       const outbound = message(hostile);
-      const mail = toMail({ message: outbound, identity: IDENTITY });
+      const mail = toMail({ message: outbound, identity: IDENTITY, envelopeFrom: 'bounce+1-00000000000000000000000000000000@wasl.test' });
       const built = await new MailComposer(mail).compile().build();
       // Line ends as they reach the relay: nodemailer's SMTP data stream makes every bare LF a CRLF (and leaves a bare CR).
       const raw = Buffer.from(built.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
@@ -136,7 +137,7 @@ afterEach(async () => {
 describe('a message the relay thread cannot build', () => {
   it('fails alone as delivery.compose_failed, not to be retried, while a message sent beside it is delivered', async () => {
     sink = await startMailSink();
-    const sender = createMailSender({ config: { maxConnections: 2, timeoutMs: 20_000, verifyCertificate: true, url: sink.url }, identity: IDENTITY, port: {} as GatewayPort });
+    const sender = createMailSender({ config: { maxConnections: 2, timeoutMs: 20_000, verifyCertificate: true, url: sink.url }, identity: IDENTITY, port: {} as GatewayPort, verp: createVerp({ tokens: createIdTokens(Buffer.alloc(32), 'verp'), domain: IDENTITY.domain }) });
     closeSender = () => sender.close();
     // What only a bug in the core could hand over: a message without a subject.
     const broken = { ...message('Demande'), subject: undefined as unknown as string };
