@@ -102,15 +102,17 @@ export function createGateway({
     accept: (letter) => register.accept(letter),
     routeRecipient: (address) => router.routeRecipient(address),
     departments: () => router.departments,
-    findLetter: (number) => register.findLetter(number),
-    listLetters: (filter) => register.listLetters(filter),
+    findLetter: (number) => database.read(() => register.findLetter(number)),
+    listLetters: (filter) => database.read(() => register.listLetters(filter)),
     recordAction: (input) => register.recordAction(input),
-    answerTokenForThread(channel, externalId) {
-      const delivery = deliveryByExternalId(db, { channel, externalId });
-      return delivery?.kind === 'forward' ? answerTokens.tokenFor(delivery.letterId) : undefined;
-    },
-    registeredFrom: (message) => letterRepository.lettersByChannelMessage(db, message)[0]?.number,
-    claimEvent: (channel, eventId) => letterRepository.claimEvent(db, { channel, eventId }),
+    answerTokenForThread: (channel, externalId) =>
+      database.read((tx) => {
+        const delivery = deliveryByExternalId(tx, { channel, externalId });
+        return delivery?.kind === 'forward' ? answerTokens.tokenFor(delivery.letterId) : undefined;
+      }),
+    registeredFrom: (message) => database.read((tx) => letterRepository.lettersByChannelMessage(tx, message)[0]?.number),
+    // Acted on once only if the claim outlives a power cut: it waits for the disk, as SQLite's own commit did.
+    claimEvent: (channel, eventId) => database.write((tx) => letterRepository.claimEvent(tx, { channel, eventId })),
     reportUndeliverable: ({ deliveryIds, reason }) => commit((tx) => recordBounces(tx, { deliveryIds, reason, at: now() })),
     keepInMailbox: async (message) => keepMessage(db, { message, at: now() }),
   };
