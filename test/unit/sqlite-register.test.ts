@@ -1,23 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/db.js';
 import type { FlushToDisk } from '../../src/db/group-commit.js';
-import { openSqliteRegister, type SqliteRegister } from '../../src/db/sqlite-register.js';
+import type { SqliteRegister } from '../../src/db/sqlite-register.js';
 import { heldDisk } from '../helpers/held-disk.js';
-import { keepUntilExit } from '../helpers/keep-alive.js';
+import { temporarySqliteRegister } from '../helpers/register-file.js';
 
 function register(flushToDisk?: FlushToDisk): SqliteRegister {
-  const directory = mkdtempSync(join(tmpdir(), 'wasl-uow-'));
-  const database = openSqliteRegister({ file: join(directory, 'register.sqlite'), flushToDisk });
+  const database = temporarySqliteRegister(flushToDisk);
   database.db.run(sql`CREATE TABLE notes (text TEXT NOT NULL)`);
-  onTestFinished(async () => {
-    await database.close();
-    keepUntilExit(database.db.$client);
-    rmSync(directory, { recursive: true, force: true });
-  });
   return database;
 }
 
