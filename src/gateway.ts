@@ -8,9 +8,10 @@ import type { Logger } from 'pino';
 import { adapterDefinitions } from './channels/registry.js';
 import type { AdapterDefinition, ChannelAdapter, GatewayPort, GatewaySettings } from './channels/port.js';
 import type { WaslConfig } from './config/config.load.js';
-import { openDatabase, type Db } from './db/db.js';
+import type { Db } from './db/db.js';
 import { lockDataDirectory } from './db/data-dir-lock.js';
-import { createGroupCommit, walFlusher, type FlushToDisk } from './db/group-commit.js';
+import type { FlushToDisk } from './db/group-commit.js';
+import { openSqliteRegister, type SqliteRegister } from './db/sqlite-register.js';
 import * as letterRepository from './letters/letters.repository.js';
 import { createRegister, type Register } from './letters/letters.usecases.js';
 import { olderTimeZoneDataWarning, shippedTimeZoneData } from './letters/time-zone-data.js';
@@ -31,6 +32,8 @@ import { makePrivateDirectory, restrictFilesToOwner } from './paths.js';
 export interface Gateway {
   config: WaslConfig;
   db: Db;
+  /** The register as a unit of work: what the core moves to from `db`. */
+  database: SqliteRegister;
   port: GatewayPort;
   register: Register;
   outbox: OutboxWorker;
@@ -65,7 +68,10 @@ export function createGateway({
   makePrivateDirectory(dataDir);
   const dataDirLock = config.database.lockDataDir ? lockDataDirectory(dataDir) : undefined;
   const registerFile = join(dataDir, 'wasl.sqlite');
-  const db = openDatabase({ file: registerFile, busyTimeoutMs: config.database.busyTimeoutMs });
+  // The backlog is read on scrape only, long after the register below is open.
+  const metrics = createGatewayMetrics({ pendingDeliveries: () => database.read((tx) => pendingByChannel(tx)), now });
+  const database = openSqliteRegister({ file: registerFile, busyTimeoutMs: config.database.busyTimeoutMs, flushToDisk, onBatch: metrics.commitBatch });
+  const { db, commit } = database;
   // SQLite gives the -wal and -shm it makes later the mode of the database file (os_unix.c, findCreateFileMode).
   restrictFilesToOwner([registerFile, `${registerFile}-wal`, `${registerFile}-shm`]);
   const secret = loadOrCreateSecret({ dataDir, env });
@@ -82,9 +88,6 @@ export function createGateway({
   let httpUrl = '';
   const publicUrl = () => (config.publicUrl ?? httpUrl).replace(/\/$/, '');
 
-  const disk: FlushToDisk & { close?(): void } = flushToDisk ?? walFlusher(db);
-  const metrics = createGatewayMetrics({ pendingDeliveries: async () => pendingByChannel(db), now });
-  const commit = createGroupCommit(db, { flushToDisk: disk, onBatch: metrics.commitBatch });
   const register = createRegister({
     db,
     commit,
@@ -108,15 +111,17 @@ export function createGateway({
     },
     routeRecipient: (address) => router.routeRecipient(address),
     departments: () => router.departments,
-    findLetter: (number) => register.findLetter(number),
-    listLetters: (filter) => register.listLetters(filter),
+    findLetter: (number) => database.read(() => register.findLetter(number)),
+    listLetters: (filter) => database.read(() => register.listLetters(filter)),
     recordAction: (input) => register.recordAction(input),
-    answerTokenForThread(channel, externalId) {
-      const delivery = deliveryByExternalId(db, { channel, externalId });
-      return delivery?.kind === 'forward' ? answerTokens.tokenFor(delivery.letterId) : undefined;
-    },
-    registeredFrom: (message) => letterRepository.lettersByChannelMessage(db, message)[0]?.number,
-    claimEvent: (channel, eventId) => letterRepository.claimEvent(db, { channel, eventId }),
+    answerTokenForThread: (channel, externalId) =>
+      database.read((tx) => {
+        const delivery = deliveryByExternalId(tx, { channel, externalId });
+        return delivery?.kind === 'forward' ? answerTokens.tokenFor(delivery.letterId) : undefined;
+      }),
+    registeredFrom: (message) => database.read((tx) => letterRepository.lettersByChannelMessage(tx, message)[0]?.number),
+    // Acted on once only if the claim outlives a power cut: it waits for the disk, as SQLite's own commit did.
+    claimEvent: (channel, eventId) => database.write((tx) => letterRepository.claimEvent(tx, { channel, eventId })),
     async reportUndeliverable({ deliveryIds, reason }) {
       const marked = await commit((tx) => recordBounces(tx, { deliveryIds, reason, at: now() }));
       for (const bounced of marked) metrics.deliveryFailed({ channel: bounced.channel, kind: bounced.kind });
@@ -126,8 +131,7 @@ export function createGateway({
   };
 
   // Reads the schema page: a closed or unreadable register file fails it.
-  const ping = async () => void db.$client.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
-  const web = createWebServer({ config, db, router, templates, signingKey, publicUrl, logger, ping, metrics });
+  const web = createWebServer({ config, db, router, templates, signingKey, publicUrl, logger, ping: database.ping, metrics });
   const settings: GatewaySettings = {
     domain: config.mail.domain,
     get publicUrl() {
@@ -169,6 +173,7 @@ export function createGateway({
   return {
     config,
     db,
+    database,
     port,
     register,
     outbox: worker,
@@ -201,8 +206,7 @@ export function createGateway({
       await Promise.allSettled([...adapters.values()].map((adapter) => adapter.stop()));
       await worker.stop();
       await web.close();
-      db.$client.close();
-      disk.close?.();
+      await database.close();
       dataDirLock?.release();
       logger.info({ phase: 'stop' }, 'wasl gateway stopped');
     },

@@ -118,7 +118,7 @@ export function createMatrixIntake({
 
   /** Answers a command once: after a restart the same event finds its claim taken and stays silent. */
   async function answerOnce(event: MatrixEventFacts, text: string): Promise<void> {
-    if (!port.claimEvent('matrix', event.event_id)) {
+    if (!(await port.claimEvent('matrix', event.event_id))) {
       logger.debug({ phase: 'intake', event: event.event_id }, 'already answered');
       return;
     }
@@ -132,7 +132,7 @@ export function createMatrixIntake({
    * answer at all: the bot says once per room, in clear, that it cannot read it.
    */
   async function explainEncryption(event: MatrixEventFacts): Promise<void> {
-    if (!port.claimEvent('matrix', `${event.room_id}#encrypted`)) return;
+    if (!(await port.claimEvent('matrix', `${event.room_id}#encrypted`))) return;
     logger.warn({ phase: 'intake', room: event.room_id }, 'encrypted messages in a room: the bot cannot read them');
     await persist('explaining encryption', () =>
       homeserver.sendEvent({ roomId: event.room_id, content: noticeContent({ text: encryptedRoomText(language) }), txnId: replyTransactionId(event.event_id) }),
@@ -235,7 +235,7 @@ export function createMatrixIntake({
       return;
     }
     // Known before anything is fetched: after a restart the SDK is served each room's recent events again.
-    const registered = port.registeredFrom({ channel: 'matrix', senderId: event.sender, externalId: event.event_id });
+    const registered = await port.registeredFrom({ channel: 'matrix', senderId: event.sender, externalId: event.event_id });
     if (registered) {
       logger.debug({ phase: 'intake', event: event.event_id, letter: registered, duplicate: true }, 'letter already registered');
       return;
@@ -245,12 +245,12 @@ export function createMatrixIntake({
     if (command?.kind === 'send') return sendCommand(event, command);
     if (command?.kind === 'status') {
       // People type numbers in lower case too (2026-a-000012); numbers are registered in upper case.
-      const letter = port.findLetter(command.number) ?? port.findLetter(command.number.toUpperCase());
+      const letter = (await port.findLetter(command.number)) ?? (await port.findLetter(command.number.toUpperCase()));
       const text = statusText({ number: command.number, letter, askedBy: event.sender, language, timezone: settings.timezone });
       return answerOnce(event, text);
     }
     if (command) return answerOnce(event, helpText({ prefix: config.commandPrefix, departments: port.departments(), language }));
-    const answerToken = root ? port.answerTokenForThread('matrix', root) : undefined;
+    const answerToken = root ? await port.answerTokenForThread('matrix', root) : undefined;
     if (root && answerToken) return threadAnswer(event, { root, answerToken });
   }
 

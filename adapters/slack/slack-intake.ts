@@ -285,7 +285,7 @@ export function createSlackIntake({
       }
       case 'status': {
         if (!parsed.number) return reply('missingNumber');
-        const letter = port.findLetter(parsed.number);
+        const letter = await port.findLetter(parsed.number);
         if (!letter) return reply('unknownNumber', { number: parsed.number });
         const inItsDepartment = letter.departments.some((code) => (findDepartment(code)?.channels[SLACK] ?? []).includes(command.channel_id));
         const isSender = letter.sender.channel === SLACK && letter.sender.id === command.user_id;
@@ -294,7 +294,7 @@ export function createSlackIntake({
       case 'list': {
         const department = departmentOfChannel(command.channel_id);
         if (!department) return reply('noDepartmentHere');
-        const letters = port.listLetters({ department: department.code, open: true, limit: config.listLimit });
+        const letters = await port.listLetters({ department: department.code, open: true, limit: config.listLimit });
         return ack(ephemeral(listText({ letters, department, language })));
       }
     }
@@ -339,7 +339,7 @@ export function createSlackIntake({
     if (!number || !letterAction || !channel || !ts) return;
     const toDepartment = action.type === 'static_select' ? action.selected_option?.value : undefined;
     // A press is acted on once, whatever Slack or an impatient double click sends again.
-    if (!port.claimEvent(SLACK, `action:${channel}:${ts}:${action.action_id}:${action.action_ts}:${body.user.id}`)) return;
+    if (!(await port.claimEvent(SLACK, `action:${channel}:${ts}:${action.action_id}:${action.action_ts}:${body.user.id}`))) return;
     const user = await person({ id: body.user.id, fallbackName: body.user.name });
     try {
       await port.recordAction({ number, action: letterAction, actor: { channel: SLACK, id: user.id, displayName: user.displayName }, toDepartment });
@@ -368,7 +368,7 @@ export function createSlackIntake({
   app.event('message', async ({ event, body, context }) => {
     const message = event as unknown as MessageEvent;
     if (!isThreadReplyByPerson(message)) return;
-    const answerToken = port.answerTokenForThread(SLACK, threadKey({ channel: message.channel, ts: message.thread_ts }));
+    const answerToken = await port.answerTokenForThread(SLACK, threadKey({ channel: message.channel, ts: message.thread_ts }));
     if (!answerToken) return;
     const user = await person({ id: message.user, fallbackName: undefined });
     const raw = context.rawBody instanceof Buffer ? new Uint8Array(context.rawBody) : undefined;

@@ -166,8 +166,8 @@ export interface GatewayPort {
   /** Where an address leads, for checks at the channel's door (SMTP RCPT TO). */
   routeRecipient(address: string): RecipientRoute;
   departments(): readonly DepartmentView[];
-  findLetter(number: string): LetterSummary | undefined;
-  listLetters(filter: { department?: string; open?: boolean; limit?: number }): LetterSummary[];
+  findLetter(number: string): Promise<LetterSummary | undefined>;
+  listLetters(filter: { department?: string; open?: boolean; limit?: number }): Promise<LetterSummary[]>;
   /** Records who acknowledged, transferred or closed a letter; the register keeps every press. */
   recordAction(input: {
     number: string;
@@ -179,18 +179,18 @@ export interface GatewayPort {
    * The answer token bound to the message this adapter sent earlier (by `send`'s externalId),
    * so a reply in that thread can be tied back to its letter across restarts.
    */
-  answerTokenForThread(channel: ChannelName, externalId: string): string | undefined;
+  answerTokenForThread(channel: ChannelName, externalId: string): Promise<string | undefined>;
   /**
    * The number of the letter registered from this message (same channel, sender and message id),
    * if any. Where message ids are unique and immutable (Matrix event ids), a message seen again
    * (a chat replayed after a restart) is known here before its files are fetched.
    */
-  registeredFrom(message: { channel: ChannelName; senderId: string; externalId: string }): string | undefined;
+  registeredFrom(message: { channel: ChannelName; senderId: string; externalId: string }): Promise<string | undefined>;
   /**
    * Claims a channel event id once: true the first time, false ever after (also across a
    * restart). For events that are not letters (button presses, commands) and must act once.
    */
-  claimEvent(channel: ChannelName, eventId: string): boolean;
+  claimEvent(channel: ChannelName, eventId: string): Promise<boolean>;
   /**
    * A delivery status notification (RFC 3464) said these deliveries failed: each one the relay
    * had taken is marked failed and its letter shows it, in one transaction; the others (still

@@ -37,18 +37,20 @@
  */
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { Db } from './db.js';
-import { inTransaction } from './db.js';
+import type { WriteOptions, WriteWait } from './unit-of-work.js';
 import type { Tx } from '../letters/letters.repository.js';
 
-export type WriteWait = 'disk' | 'earlier' | 'commit';
+export type { WriteWait };
+export type CommitOptions<T> = WriteOptions<T>;
 
-export interface CommitOptions<T> {
-  wait?: WriteWait;
-  /** Called with the write's value once it is committed, before it is on disk. Must not throw. */
-  committed?: (value: T) => void;
-}
-
-export type GroupCommit = <T>(run: (tx: Tx) => T, options?: CommitOptions<T>) => Promise<T>;
+/**
+ * A write may be asynchronous: its batch's transaction then stays open across its awaits, and
+ * `whenNoBatchOpen` lets readers of the same connection wait until it is committed or rolled back.
+ * Synchronous writes (the repositories of today) run the batch in one turn, as before.
+ */
+export type GroupCommit = (<T>(run: (tx: Tx) => T | Promise<T>, options?: CommitOptions<T>) => Promise<T>) & {
+  whenNoBatchOpen(): Promise<void> | undefined;
+};
 
 /** Flushes the register's WAL to disk: what SQLite's synchronous=FULL would do at each commit. */
 export type FlushToDisk = () => Promise<void>;
@@ -101,6 +103,18 @@ export function createGroupCommit(
   let lingering: NodeJS.Timeout | undefined;
   const withoutSqliteSync = db.$client.prepare('PRAGMA synchronous = NORMAL');
   const withSqliteSync = db.$client.prepare('PRAGMA synchronous = FULL');
+  // The transaction is driven by hand, not by better-sqlite3's transaction(), which cannot span an await.
+  // IMMEDIATE takes the write lock up front: a read-then-write upgrade could fail at once in WAL mode.
+  const begin = db.$client.prepare('BEGIN IMMEDIATE');
+  const commitTransaction = db.$client.prepare('COMMIT');
+  const rollback = db.$client.prepare('ROLLBACK');
+  const savepoint = db.$client.prepare('SAVEPOINT write');
+  const releaseSavepoint = db.$client.prepare('RELEASE write');
+  const rollbackToSavepoint = db.$client.prepare('ROLLBACK TO write');
+  /** A batch whose transaction is open across an await: settles once it is committed or rolled back. */
+  let openBatch: Promise<void> | undefined;
+  /** Writes came while a batch was open: they are committed when it ends. */
+  let commitAfterBatch = false;
 
   /** Committed, waiting for the disk: resolved by the flush after the one running, if one is. */
   let awaitingFlush: { work: Work; value: unknown }[] = [];
@@ -149,27 +163,53 @@ export function createGroupCommit(
 
   type Outcome = { value: unknown } | { error: unknown };
 
-  /** One transaction for the batch; `isolated`: each write in a savepoint, its failure kept as its outcome. */
-  function runBatch(batch: Work[], { isolated }: { isolated: boolean }): Outcome[] {
-    return inTransaction(
-      db,
-      () =>
-        batch.map((work): Outcome => {
-          if (!isolated) {
-            try {
-              return { value: work.run(db) };
-            } catch (error) {
-              throw new WriteFailed(error);
-            }
-          }
-          try {
-            return { value: inTransaction(db, () => work.run(db)) };
-          } catch (error) {
-            return { error };
-          }
-        }),
-      // IMMEDIATE takes the write lock up front: a read-then-write upgrade could fail at once in WAL mode.
-      { behavior: 'immediate' },
+  /**
+   * Runs the batch's writes in order, each in a savepoint of its own when `isolated` (its failure
+   * kept as its outcome). Synchronous for as long as the writes are, so that nothing else runs
+   * inside the transaction; a write returning a promise is awaited before the next one starts.
+   */
+  function runWrites(batch: Work[], isolated: boolean, outcomes: Outcome[] = []): Outcome[] | Promise<Outcome[]> {
+    const failed = (error: unknown): void => {
+      if (!isolated) throw new WriteFailed(error);
+      rollbackToSavepoint.run();
+      releaseSavepoint.run();
+      outcomes.push({ error });
+    };
+    const succeeded = (value: unknown): void => {
+      if (isolated) releaseSavepoint.run();
+      outcomes.push({ value });
+    };
+    while (outcomes.length < batch.length) {
+      const work = batch[outcomes.length]!;
+      if (isolated) savepoint.run();
+      let value: unknown;
+      try {
+        value = work.run(db);
+      } catch (error) {
+        failed(error);
+        continue;
+      }
+      if (value instanceof Promise) {
+        return value.then(succeeded, failed).then(() => runWrites(batch, isolated, outcomes));
+      }
+      succeeded(value);
+    }
+    return outcomes;
+  }
+
+  /** One transaction for the batch: committed if every write (or, isolated, the batch) came through, else rolled back. */
+  function runBatch(batch: Work[], { isolated }: { isolated: boolean }): Outcome[] | Promise<Outcome[]> {
+    begin.run();
+    return whenSettled(
+      () => runWrites(batch, isolated),
+      (outcomes) => {
+        commitTransaction.run();
+        return outcomes;
+      },
+      (error) => {
+        if (db.$client.inTransaction) rollback.run();
+        throw error;
+      },
     );
   }
 
@@ -177,49 +217,98 @@ export function createGroupCommit(
     clearImmediate(immediate);
     clearTimeout(lingering);
     immediate = lingering = undefined;
+    if (openBatch) {
+      commitAfterBatch = true;
+      return;
+    }
     const batch = queue;
     queue = [];
-    let outcomes: Outcome[];
     // Connection-wide: writes made outside the group commit (rare ones) keep SQLite's own fsync.
     withoutSqliteSync.run();
-    try {
-      try {
-        outcomes = runBatch(batch, { isolated: false });
-      } catch (error) {
-        // A write failed, and the batch holds others: run it again, each write in its own savepoint.
-        if (!(error instanceof WriteFailed) || batch.length === 1) throw error;
-        outcomes = runBatch(batch, { isolated: true });
-      }
-    } catch (error) {
-      // The commit itself failed (disk full, lock), or the lone write did: nothing of the batch is stored.
-      const cause = error instanceof WriteFailed ? error.cause : error;
-      for (const work of batch) work.reject(cause);
-      return;
-    } finally {
+    const ended = (): void => {
       withSqliteSync.run();
-    }
-    onBatch?.(batch.length);
-    batch.forEach((work, index) => {
-      const outcome = outcomes[index]!;
-      if ('error' in outcome) work.reject(outcome.error);
-      else answer(work, outcome.value);
-    });
-    flushCommitted();
-    batch.forEach((work, index) => {
-      const outcome = outcomes[index]!;
-      if (work.committed && 'value' in outcome) work.committed(outcome.value);
-    });
+      openBatch = undefined;
+    };
+    const stored = whenSettled(
+      () =>
+        whenSettled(
+          () => runBatch(batch, { isolated: false }),
+          (outcomes) => outcomes,
+          (error) => {
+            // A write failed, and the batch holds others: run it again, each write in its own savepoint.
+            if (!(error instanceof WriteFailed) || batch.length === 1) throw error;
+            return runBatch(batch, { isolated: true });
+          },
+        ),
+      (outcomes) => {
+        ended();
+        onBatch?.(batch.length);
+        batch.forEach((work, index) => {
+          const outcome = outcomes[index]!;
+          if ('error' in outcome) work.reject(outcome.error);
+          else answer(work, outcome.value);
+        });
+        flushCommitted();
+        batch.forEach((work, index) => {
+          const outcome = outcomes[index]!;
+          if (work.committed && 'value' in outcome) work.committed(outcome.value);
+        });
+        commitWhatCameDuringBatch();
+      },
+      (error) => {
+        ended();
+        // The commit itself failed (disk full, lock), or the lone write did: nothing of the batch is stored.
+        const cause = error instanceof WriteFailed ? error.cause : error;
+        for (const work of batch) work.reject(cause);
+        commitWhatCameDuringBatch();
+      },
+    );
+    if (stored instanceof Promise) openBatch = stored;
   }
 
-  return function commit<T>(run: (tx: Tx) => T, { wait = 'disk', committed }: CommitOptions<T> = {}): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+  function commitWhatCameDuringBatch(): void {
+    if (!commitAfterBatch) return;
+    commitAfterBatch = false;
+    if (queue.length > 0) commitBatch();
+  }
+
+  const commit = <T>(run: (tx: Tx) => T | Promise<T>, { wait = 'disk', committed }: CommitOptions<T> = {}): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
       queue.push({ run, wait, committed: committed as ((value: unknown) => void) | undefined, resolve: resolve as (value: unknown) => void, reject });
-      if (immediate || commitAfterFlush) return;
+      if (immediate || commitAfterFlush || commitAfterBatch) return;
+      if (openBatch) {
+        commitAfterBatch = true;
+        return;
+      }
       if (wait === 'commit') lingering ??= setTimeout(commitBatch, lingerMs);
       // A claim is committed at once even then: it waits only for what is before it, which may be
       // no more than that flush.
       else if (wait === 'disk' && flushing) commitAfterFlush = true;
       else immediate = setImmediate(commitBatch);
     });
-  };
+  return Object.assign(commit, { whenNoBatchOpen: () => openBatch });
+}
+
+/**
+ * `then(run())` or `otherwise(error)`, staying synchronous when `run` is: a batch of synchronous
+ * writes must run in one turn of the event loop, with nothing else on the connection in between.
+ */
+function whenSettled<T, U>(
+  run: () => T | Promise<T>,
+  then: (value: T) => U | Promise<U>,
+  otherwise: (error: unknown) => U | Promise<U>,
+): U | Promise<U> {
+  let result: T | Promise<T>;
+  try {
+    result = run();
+  } catch (error) {
+    return otherwise(error);
+  }
+  // A failure of `then` (a COMMIT refused) goes to `otherwise` too, as it does synchronously.
+  if (result instanceof Promise) return result.then(then).catch(otherwise);
+  try {
+    return then(result);
+  } catch (error) {
+    return otherwise(error);
+  }
 }

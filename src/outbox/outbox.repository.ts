@@ -1,5 +1,5 @@
 /** Reads and moves deliveries through pending -> sending -> sent | failed. */
-import { and, asc, count, desc, eq, gt, inArray, lte, min, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, lte, min, notInArray, sql, type SQL } from 'drizzle-orm';
 import { preparedQueries, type Db } from '../db/db.js';
 import type { DeliveryRow, Tx } from '../letters/letters.repository.js';
 import { letters } from '../letters/letters.tables.js';
@@ -17,7 +17,7 @@ const $ = sql.placeholder;
 /** What every delivery takes: claimed, sent, and the look for the next one due. */
 const hot = preparedQueries((db) => {
   /** Claims the oldest due deliveries of the channels `among` picks, `limit` at most. */
-  const claimDueAmong = (among: SQL) =>
+  const claimDueAmong = (among: SQL | undefined) =>
     db
       .update(deliveries)
       .set({ status: 'sending', attempts: sql`${deliveries.attempts} + 1`, updatedAt: sql`${$('at')}` })
@@ -34,10 +34,19 @@ const hot = preparedQueries((db) => {
       )
       .returning()
       .prepare();
+  // A worker's pools are fixed while it runs: one statement per list of channels left out, made once.
+  const claimDueOutside = new Map<string, ReturnType<typeof claimDueAmong>>();
   return {
     claimDueOn: claimDueAmong(eq(deliveries.channel, $('channel'))),
-    // The channels given as a JSON array: one statement whatever their number.
-    claimDueOutside: claimDueAmong(sql`${deliveries.channel} not in (select value from json_each(${$('channels')}))`),
+    claimDueOutside(channels: readonly string[]) {
+      const key = JSON.stringify(channels);
+      let query = claimDueOutside.get(key);
+      if (!query) {
+        query = claimDueAmong(channels.length > 0 ? notInArray(deliveries.channel, [...channels]) : undefined);
+        claimDueOutside.set(key, query);
+      }
+      return query;
+    },
     nextDueAt: db
       .select({ at: deliveries.nextAttemptAt })
       .from(deliveries)
@@ -65,7 +74,7 @@ export function claimDue(tx: Tx, { at, limit, pool }: { at: Date; limit: number;
   const claimed =
     'channel' in pool
       ? queries.claimDueOn.all({ at: at.getTime(), limit, channel: pool.channel })
-      : queries.claimDueOutside.all({ at: at.getTime(), limit, channels: JSON.stringify(pool.outside) });
+      : queries.claimDueOutside(pool.outside).all({ at: at.getTime(), limit });
   return claimed.sort((left, right) => left.id - right.id);
 }
 

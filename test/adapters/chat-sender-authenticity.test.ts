@@ -15,7 +15,7 @@ interface Receipt {
 }
 
 async function receiptOf(test: TestGateway, number: string): Promise<Receipt> {
-  return (await (await fetch(`${test.gateway.port.findLetter(number)!.receiptUrl}.json`)).json()) as Receipt;
+  return (await (await fetch(`${(await test.gateway.port.findLetter(number))!.receiptUrl}.json`)).json()) as Receipt;
 }
 
 let stops: (() => Promise<void>)[] = [];

@@ -66,7 +66,7 @@ describe('an event the bot sees twice', () => {
     expect(answers.filter((event) => threadOf(event) === status)).toHaveLength(1);
     expect(answers.filter((event) => threadOf(event) === afterRepeat)).toHaveLength(1);
     expect(answers).toHaveLength(4);
-    expect(current.gateway.gateway.port.listLetters({})).toHaveLength(1);
+    expect((await current.gateway.gateway.port.listLetters({}))).toHaveLength(1);
     expect(threadReads()).toBe(readsBefore);
   });
 
@@ -90,8 +90,8 @@ describe('a burst of letters', () => {
     for (let index = 1; index <= 15; index += 1) {
       fake.sendAs({ roomId: citizenRoom, sender: citizen, content: text(`!courrier send RH Lettre ${index}\nTexte ${index}.`) });
     }
-    await waitFor(() => current.gateway.gateway.port.listLetters({}).length === 15, { what: '15 letters registered' });
-    expect(new Set(current.gateway.gateway.port.listLetters({}).map((letter) => letter.subject)).size).toBe(15);
+    await waitFor(async () => (await current.gateway.gateway.port.listLetters({})).length === 15, { what: '15 letters registered' });
+    expect(new Set((await current.gateway.gateway.port.listLetters({})).map((letter) => letter.subject)).size).toBe(15);
   });
 });
 
@@ -112,7 +112,7 @@ describe('a letter the disk does not confirm at first', () => {
     const number = /\d{4}-A-\d{6}/.exec(bodyOf(receipt!))![0];
     await waitFor(() => logged.some((line) => line.msg === 'letter already registered'), { what: 'the bot trying the event again' });
     await world.gateway.gateway.outbox.idle();
-    expect(world.gateway.gateway.port.listLetters({}).map((letter) => letter.number)).toEqual([number]);
+    expect((await world.gateway.gateway.port.listLetters({})).map((letter) => letter.number)).toEqual([number]);
     expect(notices({ fake, roomId: citizenRoom, sender: world.bot })).toHaveLength(1);
   });
 });
@@ -209,7 +209,7 @@ describe('what the bot does not act on', () => {
     await world.gateway.gateway.outbox.idle();
     const fromBot = notices({ fake, roomId: citizenRoom, sender: world.bot }).filter((event) => event.content.msgtype === 'm.notice');
     expect(fromBot.map((event) => threadOf(event))).toEqual([human]);
-    expect(world.gateway.gateway.port.listLetters({})).toEqual([]);
+    expect((await world.gateway.gateway.port.listLetters({}))).toEqual([]);
   });
 
   it('encrypted messages it cannot read, which it says once in the room', async () => {
@@ -251,6 +251,6 @@ describe('what the bot does not act on', () => {
 
     await world.waitForNotices(room, 1, { thread: marker });
     expect(notices({ fake, roomId: room, sender: world.bot })).toHaveLength(1);
-    expect(world.gateway.gateway.port.listLetters({})).toEqual([]);
+    expect((await world.gateway.gateway.port.listLetters({}))).toEqual([]);
   });
 });

@@ -61,8 +61,8 @@ describe('a gateway restarted while the homeserver still serves the recent event
     });
     // Forward by email and to the room, receipt, answer, and the word in RH's thread that it arrived.
     await waitFor(() => sentDeliveries().length === 5 && sentDeliveries().every((row) => row.status === 'sent'), { what: 'five deliveries sent' });
-    const answerNumber = current.gateway.gateway.port.listLetters({}).find((letter) => letter.direction === 'outgoing')!.number;
-    expect(current.gateway.gateway.port.findLetter(answerNumber)).toMatchObject({ answers: number });
+    const answerNumber = (await current.gateway.gateway.port.listLetters({})).find((letter) => letter.direction === 'outgoing')!.number;
+    expect((await current.gateway.gateway.port.findLetter(answerNumber))).toMatchObject({ answers: number });
     const before = { letters: 2, deliveries: 5, notices: botNotices().length, mails: world.gateway.relay!.messages.length, downloads: downloads() };
     expect(before.downloads).toBe(2);
 
@@ -71,13 +71,13 @@ describe('a gateway restarted while the homeserver still serves the recent event
     await world.gateway.restart();
     // Each replayed letter is either recognised or (the bug) registered again.
     const recognised = () => logged.slice(linesBeforeRestart).filter((line) => line.msg === 'letter already registered').length;
-    const registeredAgain = () => current.gateway.gateway.port.listLetters({}).length - before.letters;
-    await waitFor(() => recognised() + registeredAgain() >= 2, { what: 'the restarted bot judging the command and the answer again' });
+    const registeredAgain = async () => (await current.gateway.gateway.port.listLetters({})).length - before.letters;
+    await waitFor(async () => recognised() + (await registeredAgain()) >= 2, { what: 'the restarted bot judging the command and the answer again' });
     const help = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: { msgtype: 'm.text', body: '!courrier help' } });
     await world.waitForNotices(citizenRoom, 1, { thread: help });
     await world.gateway.gateway.outbox.idle();
 
-    expect(world.gateway.gateway.port.listLetters({}).map((letter) => letter.number).sort()).toEqual([number, answerNumber].sort());
+    expect((await world.gateway.gateway.port.listLetters({})).map((letter) => letter.number).sort()).toEqual([number, answerNumber].sort());
     expect(sentDeliveries()).toHaveLength(before.deliveries);
     expect(botNotices()).toHaveLength(before.notices + 1);
     expect(world.gateway.relay!.messages).toHaveLength(before.mails);

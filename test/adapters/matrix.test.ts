@@ -27,7 +27,7 @@ describe('a letter sent from Matrix', () => {
     expect(threadOf(receipt!)).toBe(command);
     const number = /\d{4}-A-\d{6}/.exec(bodyOf(receipt!))?.[0];
     expect(number).toBeDefined();
-    const letter = world.gateway.gateway.port.findLetter(number!)!;
+    const letter = (await world.gateway.gateway.port.findLetter(number!))!;
     expect(letter).toMatchObject({ channel: 'matrix', sender: { id: world.citizen, displayName: 'Amina' }, subject: 'Demande de congé', departments: ['RH'], direction: 'incoming' });
     expect(bodyOf(receipt!)).toContain(letter.receiptUrl);
     const page = await fetch(letter.receiptUrl);
@@ -61,7 +61,7 @@ describe('files sent with a letter from Matrix', () => {
     expect(bodyOf(forward)).toContain('Pièces de mon dossier');
     expect(bodyOf(forward)).toContain('Voici les pièces demandées.');
     expect(bodyOf(forward)).toContain('Amina');
-    expect(bodyOf(forward)).toContain(world.gateway.gateway.port.findLetter(number)!.receiptUrl);
+    expect(bodyOf(forward)).toContain((await world.gateway.gateway.port.findLetter(number))!.receiptUrl);
     const files = posted.slice(1);
     expect(files.map((event) => threadOf(event))).toEqual([forward.event_id, forward.event_id]);
     expect(files.map((event) => [event.content.msgtype, event.content.body])).toEqual([
@@ -113,8 +113,8 @@ describe('a department answering in Matrix', () => {
     const answerNumber = /\d{4}-D-\d{6}/.exec(answer!.parsed.subject ?? '')![0];
     expect(answer!.parsed.text).toContain('Votre attestation est prête, passez la retirer.');
     expect(answer!.parsed.inReplyTo).toBe('<karim-1@citizen.test>');
-    expect(test.gateway.port.findLetter(answerNumber)).toMatchObject({ direction: 'outgoing', answers: number, channel: 'matrix', sender: { id: agent } });
-    expect(test.gateway.port.findLetter(number)!.status).toBe('answered');
+    expect((await test.gateway.port.findLetter(answerNumber))).toMatchObject({ direction: 'outgoing', answers: number, channel: 'matrix', sender: { id: agent } });
+    expect((await test.gateway.port.findLetter(number))!.status).toBe('answered');
 
     // The thread shows that the answer reached the sender.
     const [delivered] = await world.waitForNotices(rhRoom, 1, { thread: forward!.event_id });
@@ -137,8 +137,8 @@ describe('a department answering in Matrix', () => {
     await world.waitForNotices(citizenRoom, 1, { thread: help });
     await test.gateway.outbox.idle();
 
-    expect(test.gateway.port.listLetters({}).map((letter) => letter.number)).toEqual([number]);
-    expect(test.gateway.port.findLetter(number)!.status).not.toBe('answered');
+    expect((await test.gateway.port.listLetters({})).map((letter) => letter.number)).toEqual([number]);
+    expect((await test.gateway.port.findLetter(number))!.status).not.toBe('answered');
     expect(test.relay!.to('karim@citizen.test').map((mail) => mail.parsed.text ?? '').join('\n')).not.toContain('Refusé');
     expect(notices({ fake, roomId: citizenRoom, sender: world.bot })).toHaveLength(1);
   });
@@ -152,7 +152,7 @@ describe('a department answering in Matrix', () => {
 
     await world.waitForNotices(rhRoom, 1, { thread: help });
     expect(notices({ fake, roomId: rhRoom, sender: world.bot })).toHaveLength(1);
-    expect(world.gateway.gateway.port.listLetters({})).toEqual([]);
+    expect((await world.gateway.gateway.port.listLetters({}))).toEqual([]);
   });
 });
 
@@ -187,7 +187,7 @@ describe('the bot refuses and informs', () => {
     const [refusal] = await world.waitForNotices(citizenRoom, 1, { thread: command });
     expect(bodyOf(refusal!)).toContain('COMPTA');
     expect(bodyOf(refusal!)).toContain('RH (Ressources humaines)');
-    expect(world.gateway.gateway.port.listLetters({})).toEqual([]);
+    expect((await world.gateway.gateway.port.listLetters({}))).toEqual([]);
   });
 
   it('a letter with neither text nor file is refused with a word on how to write it', async () => {
@@ -196,7 +196,7 @@ describe('the bot refuses and informs', () => {
     const command = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: { msgtype: 'm.text', body: '!courrier send RH Objet seul' } });
     const [refusal] = await world.waitForNotices(citizenRoom, 1, { thread: command });
     expect(bodyOf(refusal!)).toContain('Le courrier est vide');
-    expect(world.gateway.gateway.port.listLetters({})).toEqual([]);
+    expect((await world.gateway.gateway.port.listLetters({}))).toEqual([]);
   });
 
   it('status shows the sender the subject and receipt link, and anyone else only where the letter stands', async () => {
@@ -205,7 +205,7 @@ describe('the bot refuses and informs', () => {
     const command = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: { msgtype: 'm.text', body: '!courrier send RH Mutation\nJe demande ma mutation.' } });
     const [receipt] = await world.waitForNotices(citizenRoom, 1, { thread: command });
     const number = /\d{4}-A-\d{6}/.exec(bodyOf(receipt!))![0];
-    const receiptUrl = world.gateway.gateway.port.findLetter(number)!.receiptUrl;
+    const receiptUrl = (await world.gateway.gateway.port.findLetter(number))!.receiptUrl;
 
     const mine = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: { msgtype: 'm.text', body: `!courrier status ${number.toLowerCase()}` } });
     const theirs = fake.sendAs({ roomId: rhRoom, sender: agent, content: { msgtype: 'm.text', body: `!courrier status ${number}` } });

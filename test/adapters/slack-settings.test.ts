@@ -75,7 +75,7 @@ describe('Socket Mode', () => {
     });
     expect(ack.response_type).toBe('ephemeral');
     const number = /\*(\d{4}-A-\d{6})\*/.exec(String(ack.text))?.[1];
-    expect(gateway.gateway.port.findLetter(number!)).toMatchObject({ channel: 'slack', subject: 'Attestation', departments: ['RH'] });
+    expect((await gateway.gateway.port.findLetter(number!))).toMatchObject({ channel: 'slack', subject: 'Attestation', departments: ['RH'] });
     const onGateway = await fetch(`${gateway.httpUrl}/slack/events`, { method: 'POST', body: '{}' });
     expect(onGateway.status).toBe(405);
   });

@@ -44,7 +44,7 @@ describe('a letter sent from the Slack form', () => {
 
     expect(sent.status).toBe(200);
     const number = /\d{4}-A-\d{6}/.exec(JSON.stringify(sent.json))![0];
-    expect(test.gateway.port.findLetter(number)!.subject).toBe(subject);
+    expect((await test.gateway.port.findLetter(number))!.subject).toBe(subject);
     const [forward] = await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
     expect(forward!.parsed.subject).toBe(`[${number}] Attestation Bcc: v@other.example urgente`);
     expect(forward!.parsed.from?.value[0]?.name).toBe(`Alice Bcc: w@other.example via ${test.config.mail.officeName.fr}`);

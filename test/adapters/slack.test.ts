@@ -84,7 +84,7 @@ describe('sending a letter from Slack', () => {
     expect(sent.json?.response_action).toBe('update');
     const number = /\d{4}-A-\d{6}/.exec(JSON.stringify(sent.json))?.[0];
     expect(number).toBeDefined();
-    const letter = setup.test.gateway.port.findLetter(number!)!;
+    const letter = (await setup.test.gateway.port.findLetter(number!))!;
     expect(letter).toMatchObject({ channel: 'slack', sender: { id: 'U0ALICE', displayName: 'Alice Benali' }, subject: 'Attestation de travail', departments: ['RH'] });
 
     // The ephemeral reply goes to the response_url of the command that opened the form.
@@ -117,7 +117,7 @@ describe('sending a letter from Slack', () => {
     const accepted = await setup.post('command', command({ slack: setup.slack, text: 'send urb Permis de construire\nBonjour,\nmon dossier est complet.' }));
     expect(accepted.json?.response_type).toBe('ephemeral');
     const number = /\*(\d{4}-A-\d{6})\*/.exec(String(accepted.json?.text))![1]!;
-    expect(setup.test.gateway.port.findLetter(number)).toMatchObject({ subject: 'Permis de construire', departments: ['URB'], channel: 'slack' });
+    expect((await setup.test.gateway.port.findLetter(number))).toMatchObject({ subject: 'Permis de construire', departments: ['URB'], channel: 'slack' });
   });
 
   it('when the disk does not confirm the letter, gives its number and asks to check it before sending it again', async () => {
@@ -200,7 +200,7 @@ describe('letters for a department with a Slack channel', () => {
     const setup = await start();
     const number = await emailLetter(setup, { attachments: [{ filename: 'demande.txt', content: Buffer.from('pièce jointe') }] });
     const forward = await forwardIn(setup, 'C0RH', number);
-    const letter = setup.test.gateway.port.findLetter(number)!;
+    const letter = (await setup.test.gateway.port.findLetter(number))!;
     expect(JSON.stringify(forward.args.blocks)).toContain(letter.receiptUrl);
     expect(JSON.stringify(forward.args.blocks)).toContain('Bonjour, je demande un congé.');
     expect(forward.args.metadata).toMatchObject({ event_type: 'wasl_delivery', event_payload: { letter: number, kind: 'forward' } });
@@ -213,7 +213,7 @@ describe('letters for a department with a Slack channel', () => {
 
     const acknowledge = press({ slack: setup.slack, forward, ts, action: { ...(fixture('block-actions-acknowledge.json').actions as object[])[0], block_id: `wasl.letter:${number}`, value: number } });
     expect((await setup.post('interaction', acknowledge)).status).toBe(200);
-    expect(setup.test.gateway.port.findLetter(number)!.status).toBe('acknowledged');
+    expect((await setup.test.gateway.port.findLetter(number))!.status).toBe('acknowledged');
     const [update] = setup.slack.callsTo('chat.update');
     expect(update!.args).toMatchObject({ channel: 'C0RH', ts });
     expect(JSON.stringify(update!.args.blocks)).toContain('Pris en charge par <@U0BOB>');
@@ -225,7 +225,7 @@ describe('letters for a department with a Slack channel', () => {
 
     const transfer = press({ slack: setup.slack, forward, ts, action: { ...(fixture('block-actions-transfer.json').actions as object[])[0], block_id: `wasl.letter:${number}` } });
     await setup.post('interaction', transfer);
-    expect(setup.test.gateway.port.findLetter(number)).toMatchObject({ status: 'transferred', departments: ['RH', 'URB'] });
+    expect((await setup.test.gateway.port.findLetter(number))).toMatchObject({ status: 'transferred', departments: ['RH', 'URB'] });
     const afterTransfer = setup.slack.callsTo('chat.update')[1]!;
     expect(JSON.stringify(afterTransfer.args.blocks)).toContain('Réorienté vers URB — Urbanisme par <@U0BOB>');
     expect(JSON.stringify(afterTransfer.args.blocks)).not.toContain('"actions"');
@@ -265,8 +265,8 @@ describe('answers across channels', () => {
     expect(answerNumber).toBeDefined();
     expect(answerMail!.parsed.text).toContain('Votre congé est accordé & signé.');
     expect(answerMail!.parsed.attachments.map((attachment) => attachment.content.toString())).toEqual(['%PDF attestation']);
-    expect(setup.test.gateway.port.findLetter(number)!.status).toBe('answered');
-    expect(setup.test.gateway.port.findLetter(answerNumber!)).toMatchObject({ answers: number, channel: 'slack', sender: { id: 'U0BOB' } });
+    expect((await setup.test.gateway.port.findLetter(number))!.status).toBe('answered');
+    expect((await setup.test.gateway.port.findLetter(answerNumber!))).toMatchObject({ answers: number, channel: 'slack', sender: { id: 'U0BOB' } });
 
     // The thread learns that the answer went out.
     await waitFor(() => postsTo(setup.slack, 'C0RH').some((call) => call.args.thread_ts === ts && String(call.args.text).includes(answerNumber!)), { what: 'the delivery notice in the thread' });
@@ -297,7 +297,7 @@ describe('answers across channels', () => {
     expect(told!.args.text).toBe(`Votre courrier est enregistré sous le numéro *${answerNumber}*, mais le disque ne l'a pas confirmé. Avant de le renvoyer, vérifiez dans un moment avec */courrier status ${answerNumber}*.`);
 
     disk.letGo();
-    expect(setup.test.gateway.port.findLetter(answerNumber!)).toMatchObject({ answers: number, channel: 'slack', sender: { id: 'U0BOB' } });
+    expect((await setup.test.gateway.port.findLetter(answerNumber!))).toMatchObject({ answers: number, channel: 'slack', sender: { id: 'U0BOB' } });
   });
 
   it('a thread answer whose file Slack cannot hand over yet is refused with 500, and taken once when Slack sends the event again', async () => {
@@ -351,7 +351,7 @@ describe('answers across channels', () => {
     const [toAlice] = postsTo(setup.slack, 'U0ALICE');
     expect(JSON.stringify(toAlice!.args.blocks)).toContain('Votre attestation est prête.');
     expect(String(toAlice!.args.text)).toContain(number);
-    expect(setup.test.gateway.port.findLetter(number)!.status).toBe('answered');
+    expect((await setup.test.gateway.port.findLetter(number))!.status).toBe('answered');
   });
 });
 

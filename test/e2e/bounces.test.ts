@@ -46,7 +46,7 @@ async function sentLetter(test: TestGateway, citizen: string): Promise<{ number:
 
 /** All a person or the mail office can see of a letter: its deliveries in the register, its receipt as JSON and as a page. */
 async function whatIsSeen(test: TestGateway, number: string) {
-  const receiptUrl = test.gateway.port.findLetter(number)!.receiptUrl;
+  const receiptUrl = (await test.gateway.port.findLetter(number))!.receiptUrl;
   const json = (await (await fetch(`${receiptUrl}.json`)).json()) as { letter: { history: { type: string }[] } };
   const page = await (await fetch(receiptUrl)).text();
   return { deliveries: test.gateway.db.select().from(deliveries).all(), json, pageSaysUndeliverable: page.includes(UNDELIVERABLE) };

@@ -51,7 +51,7 @@ function letterFrom(address: string, id: string): string {
 const numberIn = (text: string | undefined) => /\d{4}-A-\d{6}/.exec(text ?? '')?.[0];
 
 async function authenticationOf(test: TestGateway, number: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${test.gateway.port.findLetter(number)!.receiptUrl}.json`);
+  const response = await fetch(`${(await test.gateway.port.findLetter(number))!.receiptUrl}.json`);
   return ((await response.json()) as { letter: { authentication: Record<string, unknown> } }).letter.authentication;
 }
 

@@ -52,9 +52,9 @@ describe('a department answering by email', () => {
     expect(confirmation!.parsed.subject).toContain(answerNumber);
     expect(confirmation!.parsed.headers.get('auto-submitted')).toBe('auto-replied');
 
-    const original = test.gateway.port.findLetter(number)!;
+    const original = (await test.gateway.port.findLetter(number))!;
     expect(original.status).toBe('answered');
-    const answerLetter = test.gateway.port.findLetter(answerNumber!)!;
+    const answerLetter = (await test.gateway.port.findLetter(answerNumber!))!;
     expect(answerLetter).toMatchObject({ direction: 'outgoing', answers: number, departments: ['RH'] });
 
     const facts = await receiptFacts<{ answeredBy: string[]; history: { type: string }[] }>(original.receiptUrl);
@@ -79,8 +79,8 @@ describe('a department answering by email', () => {
     const newNumber = /\d{4}-A-\d{6}/.exec(reply.data!.text)?.[0];
     expect(newNumber).toBeDefined();
     expect(newNumber).not.toBe(number);
-    expect(test.gateway.port.findLetter(newNumber!)).toMatchObject({ departments: ['BO'], direction: 'incoming' });
-    expect(test.gateway.port.findLetter(number)!.status).not.toBe('answered');
+    expect((await test.gateway.port.findLetter(newNumber!))).toMatchObject({ departments: ['BO'], direction: 'incoming' });
+    expect((await test.gateway.port.findLetter(number))!.status).not.toBe('answered');
     await test.gateway.outbox.idle();
     expect(test.relay!.to('karim@citizen.test')).toHaveLength(1);
   });
@@ -95,7 +95,7 @@ describe('a department answering by email', () => {
     expect(reply.data?.code).toBe(250);
     await test.gateway.outbox.idle();
     expect(test.relay!.to('karim@citizen.test')).toHaveLength(1);
-    expect(test.gateway.port.findLetter(number)!.status).not.toBe('answered');
+    expect((await test.gateway.port.findLetter(number))!.status).not.toBe('answered');
     const setAside = test.gateway.db.select().from(letters).all().at(-1)!;
     expect(setAside).toMatchObject({ direction: 'A', automated: 'auto-reply' });
   });

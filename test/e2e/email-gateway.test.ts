@@ -99,11 +99,11 @@ describe('a letter sent by email', () => {
     // Two attachments with the same bytes are one stored blob.
     expect(stored.filter((row) => row.sha256 === sha256(content))).toHaveLength(1);
 
-    const facts = await receiptFacts<{ attachments: { sha256: string; filename: string }[] }>(receiptUrlOf(test, numberIn(reply.data?.text)!));
+    const facts = await receiptFacts<{ attachments: { sha256: string; filename: string }[] }>(await receiptUrlOf(test, numberIn(reply.data?.text)!));
     expect(facts.attachments.map((attachment) => attachment.sha256)).toEqual([sha256(content), sha256(content)]);
     // The register keeps the name as given; the page shows it harmless.
     expect(facts.attachments.map((attachment) => attachment.filename)).toEqual(['../../etc/passwd', 'copie.bin']);
-    const page = await (await fetch(receiptUrlOf(test, numberIn(reply.data?.text)!))).text();
+    const page = await (await fetch(await receiptUrlOf(test, numberIn(reply.data?.text)!))).text();
     expect(page).not.toContain('../../etc/passwd');
     expect(page).toContain('<td dir="auto">passwd</td>');
   });
@@ -318,8 +318,8 @@ describe('deliveries that cannot go out at once', () => {
   });
 });
 
-function receiptUrlOf(test: TestGateway, number: string): string {
-  return test.gateway.port.findLetter(number)!.receiptUrl;
+async function receiptUrlOf(test: TestGateway, number: string): Promise<string> {
+  return (await test.gateway.port.findLetter(number))!.receiptUrl;
 }
 
 describe('the receipt page', () => {
@@ -334,7 +334,7 @@ describe('the receipt page', () => {
     const test = await start();
     const message = await composeMessage({ from: 'lang@citizen.test', to: 'rh@wasl.local', subject: 'Langues', text: 'x' });
     const reply = await sendLetter({ port: test.smtpPort, from: 'lang@citizen.test', to: ['rh@wasl.local'], message });
-    const url = receiptUrlOf(test, numberIn(reply.data?.text)!);
+    const url = await receiptUrlOf(test, numberIn(reply.data?.text)!);
 
     const arabic = await (await fetch(`${url}?lang=ar`)).text();
     expect(arabic).toContain('dir="rtl"');
@@ -355,7 +355,7 @@ describe('the receipt page', () => {
       attachments: [{ filename: 'plan (v2).pdf', content: 'pdf' }],
     });
     const reply = await sendLetter({ port: test.smtpPort, from: 'nadia@citizen.test', to: ['rh@wasl.local'], message });
-    const arabic = await (await fetch(`${receiptUrlOf(test, numberIn(reply.data?.text)!)}?lang=ar`)).text();
+    const arabic = await (await fetch(`${await receiptUrlOf(test, numberIn(reply.data?.text)!)}?lang=ar`)).text();
     expect(arabic).toContain('dir="rtl"');
     expect(arabic).toContain('<dd dir="auto">Demande (urgente)</dd>');
     expect(arabic).toMatch(/<dd dir="auto">Nadia &lt;nadia@citizen\.test&gt;<\/dd>/);

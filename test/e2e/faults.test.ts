@@ -124,7 +124,7 @@ describe('a graceful stop', () => {
     await stopping;
 
     await test.restart();
-    expect(test.gateway.port.findLetter(/\d{4}-A-\d{6}/.exec(answer.text)![0])?.subject).toBe('en cours');
+    expect((await test.gateway.port.findLetter(/\d{4}-A-\d{6}/.exec(answer.text)![0]))?.subject).toBe('en cours');
   });
 
   it('leaves no file of the register open once stopped', async () => {

@@ -35,7 +35,7 @@ function eventsOf(test: TestGateway, number: string): string[] {
 }
 
 async function receiptFacts(test: TestGateway, number: string): Promise<Record<string, unknown> & { history: { type: string }[] }> {
-  const response = await fetch(`${test.gateway.port.findLetter(number)!.receiptUrl}.json`);
+  const response = await fetch(`${(await test.gateway.port.findLetter(number))!.receiptUrl}.json`);
   return ((await response.json()) as { letter: Record<string, unknown> & { history: { type: string }[] } }).letter;
 }
 

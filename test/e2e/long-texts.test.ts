@@ -39,7 +39,7 @@ async function send(test: TestGateway, { from, subject, attachments = [] }: { fr
   const message = await composeMessage({ from, to: 'rh@wasl.local', subject, text: 'Bonjour', attachments });
   const reply = await sendLetter({ port: test.smtpPort, from, to: ['rh@wasl.local'], message });
   const number = reply.data ? /\d{4}-A-\d{6}/.exec(reply.data.text)?.[0] : undefined;
-  return { code: reply.data?.code, number, receiptUrl: number ? test.gateway.port.findLetter(number)!.receiptUrl : '' };
+  return { code: reply.data?.code, number, receiptUrl: number ? (await test.gateway.port.findLetter(number))!.receiptUrl : '' };
 }
 
 describe('a letter whose subject is 100,000 characters without a space', () => {
@@ -55,7 +55,7 @@ describe('a letter whose subject is 100,000 characters without a space', () => {
 
   it('gets its 250, and the register and the JSON receipt keep the whole subject', async () => {
     expect(letter.code).toBe(250);
-    expect(test.gateway.port.findLetter(letter.number!)!.subject).toBe(LONG_SUBJECT);
+    expect((await test.gateway.port.findLetter(letter.number!))!.subject).toBe(LONG_SUBJECT);
     const json = (await (await fetch(`${letter.receiptUrl}.json`)).json()) as { letter: { subject: string }; statement: { subject: string } };
     expect(json.letter.subject).toBe(LONG_SUBJECT);
     expect(json.statement.subject).toBe(LONG_SUBJECT);

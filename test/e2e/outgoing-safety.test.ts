@@ -80,7 +80,7 @@ describe('a letter whose subject or name hides line breaks', () => {
       { kind: 'receipt', status: 'sent', attempts: 1 },
     ]);
     // The register keeps the subject as it was sent.
-    expect(test.gateway.port.findLetter(number)!.subject).toBe('hello\r\nBcc: v@other.example');
+    expect((await test.gateway.port.findLetter(number))!.subject).toBe('hello\r\nBcc: v@other.example');
   });
 
   it('with U+2028, U+2029, NUL, tabs and other controls in the subject goes out with them as single spaces', async () => {
@@ -109,7 +109,7 @@ describe('a letter with a subject of 100 KB', () => {
 
     expect(reply.data?.code).toBe(250);
     const number = numberIn(reply.data?.text);
-    expect(test.gateway.port.findLetter(number)!.subject).toBe(subject);
+    expect((await test.gateway.port.findLetter(number))!.subject).toBe(subject);
     const { forward, receipt } = await forwardAndReceipt(test, 'long@citizen.test');
     for (const sent of [forward, receipt]) {
       expect(linesBreakingTheLimits(sent.raw)).toEqual([]);

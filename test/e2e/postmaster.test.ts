@@ -24,14 +24,14 @@ describe('mail to the postmaster', () => {
       expect(reply.rcpt.map((answer) => answer.code)).toEqual([250]);
       expect(reply.data?.code).toBe(250);
       const number = numberIn(reply.data?.text);
-      expect(test.gateway.port.findLetter(number!)?.departments, recipient).toEqual(['URB']);
+      expect((await test.gateway.port.findLetter(number!))?.departments, recipient).toEqual(['URB']);
     }
   });
 
   it('goes to the fallback department when no mail office is named', async () => {
     const test = await start({ relay: false, config: { routing: { fallbackDepartment: 'RH' } } });
     const reply = await writeTo(test.smtpPort, 'postmaster@wasl.local');
-    expect(test.gateway.port.findLetter(numberIn(reply.data?.text)!)?.departments).toEqual(['RH']);
+    expect((await test.gateway.port.findLetter(numberIn(reply.data?.text)!))?.departments).toEqual(['RH']);
   });
 
   it('of another domain is still refused: no relay', async () => {

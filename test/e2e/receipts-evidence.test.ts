@@ -52,7 +52,7 @@ describe('a registered letter’s receipt', () => {
     });
     const reply = await sendLetter({ port: test.smtpPort, from: 'fatima@citizen.test', to: ['rh@wasl.local'], message: original });
     number = /\d{4}-A-\d{6}/.exec(reply.data!.text)![0];
-    receiptUrl = test.gateway.port.findLetter(number)!.receiptUrl;
+    receiptUrl = (await test.gateway.port.findLetter(number))!.receiptUrl;
     writeFileSync(join(work, 'letter.eml'), original);
     /** A document the gateway serves; a refusal says so here, not later as an unreadable file. */
     const download = async (url: string) => {

@@ -63,7 +63,7 @@ async function startWithDns(): Promise<TestGateway> {
 }
 
 async function receiptOf(test: TestGateway, number: string) {
-  const url = test.gateway.port.findLetter(number)!.receiptUrl;
+  const url = (await test.gateway.port.findLetter(number))!.receiptUrl;
   const json = Buffer.from(await (await fetch(`${url}.json`)).arrayBuffer());
   const page = await (await fetch(`${url}?lang=en`)).text();
   const document = JSON.parse(json.toString('utf8')) as { letter: { authentication: Record<string, unknown> | null }; statement: { sender: Record<string, unknown> } };
@@ -107,7 +107,7 @@ describe('a letter whose display name is an address it does not come from, witho
   it.skipIf(!canReadPdfText)('has a PDF receipt that says the sender is not verified (needs pdftotext, poppler-utils)', async () => {
     const test = await startWithDns();
     const reply = await sendLetter({ port: test.smtpPort, from: 'attacker@evil.example', to: ['rh@wasl.local'], message: FORGED });
-    const pdf = Buffer.from(await (await fetch(`${test.gateway.port.findLetter(numberIn(reply.data?.text)!)!.receiptUrl}.pdf?lang=en`)).arrayBuffer());
+    const pdf = Buffer.from(await (await fetch(`${(await test.gateway.port.findLetter(numberIn(reply.data?.text)!))!.receiptUrl}.pdf?lang=en`)).arrayBuffer());
     const file = join(test.dataDir, 'receipt.pdf');
     writeFileSync(file, pdf);
     const text = execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');

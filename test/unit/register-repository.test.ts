@@ -1,0 +1,228 @@
+/**
+ * Every query the core makes, against each engine the register runs on: the same tests, so an
+ * engine added here (PostgreSQL) must answer them all as SQLite does. Engine setup stays in
+ * `engines`.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/db.js';
+import type { UnitOfWork } from '../../src/db/unit-of-work.js';
+import * as letters from '../../src/letters/letters.repository.js';
+import type { LetterRow } from '../../src/letters/letters.repository.js';
+import { newDelivery } from '../../src/letters/letters.usecases.js';
+import { keepMessage, listMessages, messageById } from '../../src/mailbox/mailbox.repository.js';
+import { recordBounces } from '../../src/outbox/bounces.js';
+import * as outbox from '../../src/outbox/outbox.repository.js';
+import { temporarySqliteRegister } from '../helpers/register-file.js';
+
+const engines: { name: string; open: () => UnitOfWork<Db> }[] = [{ name: 'SQLite', open: () => temporarySqliteRegister(async () => {}) }];
+
+const at = new Date('2026-03-02T09:00:00Z');
+const later = (minutes: number) => new Date(at.getTime() + minutes * 60_000);
+
+function letterRow(sequence: number, overrides: Partial<Omit<LetterRow, 'id'>> = {}): Omit<LetterRow, 'id'> {
+  return {
+    number: `2026-A-${String(sequence).padStart(6, '0')}`,
+    year: 2026,
+    direction: 'A',
+    sequence,
+    channel: 'email',
+    externalId: `<m${sequence}@example.org>`,
+    senderId: 'amina@example.org',
+    senderName: 'Amina',
+    replyChannel: 'email',
+    replyId: 'amina@example.org',
+    replyThread: null,
+    subject: `letter ${sequence}`,
+    bodyText: 'body',
+    bodyHtml: null,
+    originalSha256: `sha-${sequence}`,
+    originalSize: 4,
+    receivedAt: at,
+    registeredAt: at,
+    status: 'registered',
+    receiptToken: `token-${sequence}`,
+    language: 'fr',
+    automated: null,
+    answersLetterId: null,
+    authentication: null,
+    statement: null,
+    signature: null,
+    previousEntryHash: null,
+    entryHash: `hash-${sequence}`,
+    entryVersion: 2,
+    ...overrides,
+  };
+}
+
+/** A letter, its department, its registration event and a delivery per target: what registering writes. */
+function registerLetter(tx: Db, sequence: number, { department = 'URB', targets = ['email'] }: { department?: string; targets?: string[] } = {}) {
+  const letter = letters.insertLetter(tx, letterRow(sequence));
+  letters.insertDepartments(tx, { letterId: letter.id, codes: [department] });
+  letters.appendEvent(tx, { letterId: letter.id, type: 'registered', at });
+  const deliveries = letters.insertDeliveries(
+    tx,
+    targets.map((channel) => newDelivery({ letterId: letter.id, kind: 'forward', target: { channel, id: `${channel}-target` }, departmentCode: department, at })),
+  );
+  return { letter, deliveries };
+}
+
+describe.each(engines)('the register on $name', ({ open }) => {
+  it('hands out numbers per year and direction without a gap, even when a registering transaction fails', async () => {
+    const database = open();
+    const take = (year: number, direction: 'A' | 'D') => database.write((tx) => letters.takeSequence(tx, { year, direction }));
+    expect([await take(2026, 'A'), await take(2026, 'A'), await take(2026, 'D'), await take(2027, 'A')]).toEqual([1, 2, 1, 1]);
+    await expect(
+      database.write((tx) => {
+        letters.takeSequence(tx, { year: 2026, direction: 'A' });
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect(await take(2026, 'A')).toBe(3);
+  });
+
+  it('registers a letter and records its events in one transaction: all of it or nothing', async () => {
+    const database = open();
+    await expect(
+      database.write((tx) => {
+        registerLetter(tx, 1);
+        letters.appendEvent(tx, { letterId: 1, type: 'forwarded', at });
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect(await database.read((tx) => letters.letterByNumber(tx, '2026-A-000001'))).toBeUndefined();
+
+    const { letter } = await database.write((tx) => {
+      const registered = registerLetter(tx, 1);
+      letters.appendEvent(tx, { letterId: registered.letter.id, type: 'forwarded', at: later(1), actor: { channel: 'slack', id: 'U1', displayName: 'Karim' }, detail: { to: 'URB' } });
+      return registered;
+    });
+    const events = await database.read((tx) => letters.eventsOf(tx, letter.id));
+    expect(events.map((event) => [event.type, event.actorId, event.detail])).toEqual([
+      ['registered', null, null],
+      ['forwarded', 'U1', JSON.stringify({ to: 'URB' })],
+    ]);
+  });
+
+  it('keeps the chain head: the entry hash of the newest letter', async () => {
+    const database = open();
+    expect(await database.read((tx) => letters.lastEntryHash(tx))).toBeNull();
+    await database.write((tx) => [registerLetter(tx, 1), registerLetter(tx, 2)]);
+    expect(await database.read((tx) => letters.lastEntryHash(tx))).toBe('hash-2');
+  });
+
+  it('claims a channel event once', async () => {
+    const database = open();
+    const claim = () => database.write((tx) => letters.claimEvent(tx, { channel: 'slack', eventId: 'press-1' }));
+    expect(await claim()).toBe(true);
+    expect(await claim()).toBe(false);
+  });
+
+  it('finds and lists letters, their departments, attachments, contents and answers', async () => {
+    const database = open();
+    const first = await database.write((tx) => {
+      const registered = registerLetter(tx, 1);
+      letters.insertDepartments(tx, { letterId: registered.letter.id, codes: ['RH'], via: 'transfer' });
+      letters.storeBlob(tx, { sha256: 'blob-1', content: new Uint8Array([1, 2, 3]) });
+      letters.storeBlob(tx, { sha256: 'blob-1', content: new Uint8Array([1, 2, 3]) });
+      letters.insertAttachments(tx, [{ letterId: registered.letter.id, position: 0, sha256: 'blob-1', filename: 'plan.pdf', contentType: 'application/pdf', size: 3 }]);
+      return registered.letter;
+    });
+    const answer = await database.write((tx) => letters.insertLetter(tx, letterRow(2, { direction: 'D', number: '2026-D-000001', answersLetterId: first.id, status: 'sent' })));
+    await database.write((tx) => registerLetter(tx, 3, { department: 'RH' }).letter);
+
+    await database.read((tx) => {
+      expect(letters.letterById(tx, first.id)?.number).toBe('2026-A-000001');
+      expect(letters.letterByNumber(tx, '2026-A-000001')?.id).toBe(first.id);
+      expect(letters.letterByReceiptToken(tx, 'token-1')?.id).toBe(first.id);
+      expect(letters.lettersByChannelMessage(tx, { channel: 'email', senderId: 'amina@example.org', externalId: '<m1@example.org>' }).map((row) => row.id)).toEqual([first.id]);
+      expect(letters.departmentsOf(tx, first.id)).toEqual(['RH', 'URB']);
+      expect(letters.departmentsOf(tx, first.id, { registeredOnly: true })).toEqual(['URB']);
+      expect(letters.attachmentsOf(tx, first.id).map((row) => row.filename)).toEqual(['plan.pdf']);
+      expect([...letters.readBlob(tx, 'blob-1')!]).toEqual([1, 2, 3]);
+      expect(letters.readBlob(tx, 'blob-2')).toBeUndefined();
+      expect(letters.answersTo(tx, first.id).map((row) => row.id)).toEqual([answer.id]);
+      expect(letters.listLetterRows(tx, { limit: 10 }).map((row) => row.sequence)).toEqual([3, 2, 1]);
+      expect(letters.listLetterRows(tx, { limit: 1 }).map((row) => row.sequence)).toEqual([3]);
+      expect(letters.listLetterRows(tx, { department: 'RH', limit: 10 }).map((row) => row.sequence)).toEqual([3, 1]);
+      expect(letters.listLetterRows(tx, { statuses: ['registered'], limit: 10 }).map((row) => row.sequence)).toEqual([3, 1]);
+    });
+
+    await database.write((tx) => letters.setStatus(tx, { letterId: first.id, status: 'answered' }));
+    await database.write((tx) => letters.setStatus(tx, { letterId: first.id, status: 'forwarded', onlyIf: 'registered' }));
+    expect((await database.read((tx) => letters.letterById(tx, first.id)))?.status).toBe('answered');
+  });
+
+  it('moves deliveries through claim, send, retry and failure, each pool of channels claiming its own', async () => {
+    const database = open();
+    const { deliveries } = await database.write((tx) => registerLetter(tx, 1, { targets: ['email', 'slack', 'matrix'] }));
+    const [email, slack, matrix] = deliveries.map((delivery) => delivery.id);
+
+    const claimed = await database.write((tx) => [
+      outbox.claimDue(tx, { at, limit: 10, pool: { channel: 'slack' } }),
+      outbox.claimDue(tx, { at, limit: 10, pool: { outside: ['slack'] } }),
+      outbox.claimDue(tx, { at, limit: 10, pool: { outside: [] } }),
+    ]);
+    expect(claimed.map((rows) => rows.map((row) => [row.id, row.status, row.attempts]))).toEqual([
+      [[slack, 'sending', 1]],
+      [
+        [email, 'sending', 1],
+        [matrix, 'sending', 1],
+      ],
+      [],
+    ]);
+
+    await database.write((tx) => {
+      outbox.markSent(tx, { id: email!, externalId: '<f1@gateway>', at });
+      outbox.markRetry(tx, { id: slack!, at, nextAttemptAt: later(5), errorCode: 'slack.down', error: 'down' });
+      outbox.markFailed(tx, { id: matrix!, at, errorCode: 'matrix.refused', error: 'refused' });
+    });
+    await database.read((tx) => {
+      expect(outbox.deliveryByExternalId(tx, { channel: 'email', externalId: '<f1@gateway>' })?.id).toBe(email);
+      expect(outbox.deliveryById(tx, slack!)).toMatchObject({ status: 'pending', lastErrorCode: 'slack.down', nextAttemptAt: later(5) });
+      expect(outbox.nextDueAt(tx)).toEqual(later(5));
+      expect(outbox.nextDueAt(tx, { after: later(5) })).toBeUndefined();
+      expect(outbox.listDeliveries(tx, { statuses: ['failed'], limit: 10 }).map((row) => [row.id, row.number])).toEqual([[matrix, '2026-A-000001']]);
+      expect(letters.deliveriesOf(tx, 1).map((row) => row.status)).toEqual(['sent', 'pending', 'failed']);
+    });
+    expect(await database.write((tx) => outbox.claimDue(tx, { at: later(1), limit: 10, pool: { channel: 'slack' } }))).toEqual([]);
+
+    // Claimed, then given back by a stopping worker; claimed again, then interrupted by a crash.
+    const [again] = await database.write((tx) => outbox.claimDue(tx, { at: later(5), limit: 10, pool: { channel: 'slack' } }));
+    expect(again).toMatchObject({ id: slack, attempts: 2 });
+    await database.write((tx) => outbox.releaseClaims(tx, { ids: [slack!], at: later(5) }));
+    expect(await database.read((tx) => outbox.deliveryById(tx, slack!))).toMatchObject({ status: 'pending', attempts: 1 });
+    await database.write((tx) => outbox.claimDue(tx, { at: later(5), limit: 10, pool: { channel: 'slack' } }));
+    expect(await database.write((tx) => outbox.returnInterruptedToQueue(tx, later(6)))).toBe(1);
+    expect(await database.read((tx) => outbox.deliveryById(tx, slack!))).toMatchObject({ status: 'pending', nextAttemptAt: later(6) });
+
+    expect(await database.write((tx) => outbox.requeueFailed(tx, { ids: [matrix!], at: later(7) }))).toBe(1);
+    expect(await database.read((tx) => outbox.deliveryById(tx, matrix!))).toMatchObject({ status: 'pending', attempts: 0, nextAttemptAt: later(7) });
+    expect(await database.write((tx) => outbox.requeueFailed(tx, { at: later(7) }))).toBe(0);
+  });
+
+  it('fails on a bounce only what the relay had taken, and says so in the letter history', async () => {
+    const database = open();
+    const { letter, deliveries } = await database.write((tx) => registerLetter(tx, 1, { targets: ['email', 'email'] }));
+    const [sent, pending] = deliveries.map((delivery) => delivery.id);
+    await database.write((tx) => outbox.markSent(tx, { id: sent!, externalId: '<f1@gateway>', at }));
+    const marked = await database.write((tx) => recordBounces(tx, { deliveryIds: [sent!, pending!, 999], reason: 'mailbox unknown', at: later(1) }));
+    expect(marked).toEqual([{ deliveryId: sent, number: '2026-A-000001' }]);
+    await database.read((tx) => {
+      expect(outbox.deliveryById(tx, sent!)).toMatchObject({ status: 'failed', lastErrorCode: 'delivery.bounced' });
+      expect(outbox.deliveryById(tx, pending!)?.status).toBe('pending');
+      expect(letters.eventsOf(tx, letter.id).map((event) => event.type)).toEqual(['registered', 'delivery_failed']);
+    });
+  });
+
+  it('keeps messages in the built-in mailbox', async () => {
+    const database = open();
+    const { deliveries } = await database.write((tx) => registerLetter(tx, 1));
+    const deliveryId = deliveries[0]!.id;
+    const message = { deliveryId, envelopeFrom: 'bounce@gateway', recipients: ['a@example.org', 'b@example.org'], subject: 'Reçu', raw: new TextEncoder().encode('raw') };
+    const { id } = await database.write((tx) => keepMessage(tx, { message, at }));
+    await database.read((tx) => {
+      expect(listMessages(tx, 10)).toEqual([{ id, deliveryId, envelopeFrom: 'bounce@gateway', recipients: 'a@example.org, b@example.org', subject: 'Reçu', storedAt: at }]);
+      expect(messageById(tx, id)?.raw.toString()).toBe('raw');
+    });
+  });
+});
