@@ -206,7 +206,7 @@ describe.each(engines)('the register on $name', ({ open }) => {
     const [sent, pending] = deliveries.map((delivery) => delivery.id);
     await database.write((tx) => outbox.markSent(tx, { id: sent!, externalId: '<f1@gateway>', at }));
     const marked = await database.write((tx) => recordBounces(tx, { deliveryIds: [sent!, pending!, 999], reason: 'mailbox unknown', at: later(1) }));
-    expect(marked).toEqual([{ deliveryId: sent, number: '2026-A-000001' }]);
+    expect(marked).toEqual([{ deliveryId: sent, number: '2026-A-000001', channel: 'email', kind: 'forward' }]);
     await database.read((tx) => {
       expect(outbox.deliveryById(tx, sent!)).toMatchObject({ status: 'failed', lastErrorCode: 'delivery.bounced' });
       expect(outbox.deliveryById(tx, pending!)?.status).toBe('pending');
