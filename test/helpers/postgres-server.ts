@@ -1,0 +1,122 @@
+/**
+ * A real PostgreSQL server for the tests: `initdb` and `pg_ctl` in a temporary directory of its
+ * own, on a free 127.0.0.1 port, its unix socket in that directory, fsync on (the tests measure
+ * real commits). One server per test file (start it in `beforeAll`, stop it in `afterAll`), a
+ * fresh database per test. Run as root (CI), the server runs as the `postgres` user, which
+ * PostgreSQL requires.
+ *
+ * Where no server binaries are found, the tests that need one are skipped saying why, unless
+ * WASL_REQUIRE_POSTGRES=1 (CI): then starting one fails.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const run = promisify(execFile);
+
+/** The folder of initdb, pg_ctl and postgres: Debian's versioned folder, else pg_config's. */
+function findBinaries(): string | undefined {
+  const debian = '/usr/lib/postgresql';
+  const versions = existsSync(debian) ? readdirSync(debian).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const version of versions) if (existsSync(join(debian, version, 'bin', 'pg_ctl'))) return join(debian, version, 'bin');
+  try {
+    const bindir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (existsSync(join(bindir, 'pg_ctl'))) return bindir;
+  } catch {
+    // no pg_config: no server
+  }
+  return undefined;
+}
+
+const BINARIES = findBinaries();
+const REQUIRED = process.env['WASL_REQUIRE_POSTGRES'] === '1';
+
+/** Why the PostgreSQL tests are skipped here, or undefined when they run (or must, and fail). */
+export const POSTGRES_SKIP_REASON: string | undefined =
+  BINARIES || REQUIRED ? undefined : 'needs a PostgreSQL server (Debian: apt-get install postgresql); WASL_REQUIRE_POSTGRES=1 makes its absence fail';
+
+export interface PostgresServer {
+  /** The maintenance database's URL (postgres://postgres@127.0.0.1:PORT/postgres). */
+  readonly url: string;
+  /** Makes a fresh, empty database and gives its URL. */
+  createDatabase(): Promise<string>;
+  /** Stops the server as a crash would (immediate shutdown), keeping its data. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port after `halt`. */
+  start(): Promise<void>;
+  /** Stops the server and removes its directory. */
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Runs a server binary as `postgres` when we are root (PostgreSQL refuses to run as root). */
+function asServerUser(binary: string, args: string[]): Promise<unknown> {
+  const path = join(BINARIES!, binary);
+  return process.getuid?.() === 0 ? run('runuser', ['-u', 'postgres', '--', path, ...args]) : run(path, args);
+}
+
+export async function startPostgres(): Promise<PostgresServer> {
+  if (!BINARIES) throw new Error('WASL_REQUIRE_POSTGRES=1 but no PostgreSQL server binaries were found (/usr/lib/postgresql/*/bin, pg_config --bindir)');
+  const directory = mkdtempSync(join(tmpdir(), 'wasl-postgres-'));
+  const data = join(directory, 'data');
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    chownSync(directory, uid, gid);
+  }
+  const port = await freePort();
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  // initdb's own files need no fsync (a test server lives minutes); the server's commits do.
+  await asServerUser('initdb', ['--pgdata', data, '--username', 'postgres', '--auth', 'trust', '--encoding', 'UTF8', '--locale', 'C', '--no-sync']);
+  const settings = [`-p ${port}`, `-k ${directory}`, '-c listen_addresses=127.0.0.1', '-c fsync=on', '-c synchronous_commit=on', '-c shared_buffers=32MB'];
+  const start = async (): Promise<void> => {
+    await asServerUser('pg_ctl', ['start', '--pgdata', data, '--wait', '--log', join(directory, 'server.log'), '-o', settings.join(' ')]);
+  };
+  const stopServer = async (mode: 'fast' | 'immediate'): Promise<void> => {
+    await asServerUser('pg_ctl', ['stop', '--pgdata', data, '--wait', '--mode', mode]);
+  };
+  await start();
+  let databases = 0;
+  let running = true;
+  return {
+    url,
+    async createDatabase() {
+      const name = `wasl_test_${++databases}`;
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await client.end();
+      }
+      return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    async halt() {
+      await stopServer('immediate');
+      running = false;
+    },
+    async start() {
+      await start();
+      running = true;
+    },
+    async stop() {
+      if (running) await stopServer('fast').catch(() => stopServer('immediate'));
+      running = false;
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
