@@ -21,7 +21,9 @@ function findProjectRoot(start: string): string {
 export const PROJECT_ROOT = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
 export const SHIPPED_CONFIG_PATH = join(PROJECT_ROOT, 'config', 'default.yaml');
 export const TEMPLATES_DIR = join(PROJECT_ROOT, 'templates');
-export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'drizzle');
+/** The SQLite register's migrations (drizzle keys each by its hash and date, not its folder). */
+export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'drizzle', 'sqlite');
+export const POSTGRES_MIGRATIONS_DIR = join(PROJECT_ROOT, 'drizzle', 'postgres');
 export const TZDATA_DIR = join(PROJECT_ROOT, 'vendor', 'icu-tzdata');
 
 /**
