@@ -16,6 +16,12 @@
  * The intake and the outbox share one, so a letter and the delivery marks of earlier letters ride
  * the same fsync.
  *
+ * The batching core (createBatchCommit) runs over any connection's transaction statements
+ * (BatchConnection). On SQLite they answer at once; on PostgreSQL they are awaited, a COMMIT is on
+ * disk when it returns, and a batch is what arrived while the previous batch was committing: one
+ * transaction and one WAL flush for all of them, which is what keeps the hot counter row from
+ * capping the service at one letter per flush.
+ *
  * The fsync is not SQLite's: the batch commits with synchronous=NORMAL (the WAL is written, not
  * flushed), then the WAL file is flushed with fdatasync in libuv's thread pool, and only then do
  * the writers hear that their write is stored. The event loop keeps taking letters in while the
@@ -38,19 +44,17 @@
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { Db } from './db.js';
 import type { WriteOptions, WriteWait } from './unit-of-work.js';
-import type { Tx } from '../letters/letters.repository.js';
 
 export type { WriteWait };
 export type CommitOptions<T> = WriteOptions<T>;
 
 /**
- * A write may be asynchronous: its batch's transaction then stays open across its awaits, and
- * `whenNoBatchOpen` lets readers of the same connection wait until it is committed or rolled back.
- * Synchronous writes (the repositories of today) run the batch in one turn, as before.
+ * The SQLite register's group commit, whose writes get the connection. A write may be asynchronous:
+ * its batch's transaction then stays open across its awaits, and `whenNoBatchOpen` lets readers of
+ * the same connection wait until it is committed or rolled back. Synchronous writes run the batch
+ * in one turn, as before.
  */
-export type GroupCommit = (<T>(run: (tx: Tx) => T | Promise<T>, options?: CommitOptions<T>) => Promise<T>) & {
-  whenNoBatchOpen(): Promise<void> | undefined;
-};
+export type GroupCommit = BatchCommit<Db>;
 
 /** Flushes the register's WAL to disk: what SQLite's synchronous=FULL would do at each commit. */
 export type FlushToDisk = () => Promise<void>;
@@ -80,6 +84,82 @@ export function walFlusher(db: Db): FlushToDisk & { close(): void } {
   });
 }
 
+/**
+ * What the batch commit needs of a connection: the handle its writes get, and its transaction
+ * statements. Each may answer at once (SQLite: a batch of synchronous writes then runs in one turn
+ * of the event loop) or with a promise (a networked engine).
+ */
+export interface BatchConnection<Tx> {
+  /** Read at each write: a connection that reconnects hands out its new handle. */
+  readonly tx: Tx;
+  begin(): void | Promise<void>;
+  commit(): void | Promise<void>;
+  /** Ends the transaction if one is open; called after any failure of the batch. */
+  rollback(): void | Promise<void>;
+  savepoint(): void | Promise<void>;
+  release(): void | Promise<void>;
+  rollbackTo(): void | Promise<void>;
+}
+
+export type BatchCommit<Tx> = (<T>(run: (tx: Tx) => T | Promise<T>, options?: CommitOptions<T>) => Promise<T>) & {
+  whenNoBatchOpen(): Promise<void> | undefined;
+};
+
+export interface BatchCommitOptions {
+  /**
+   * Brings what was committed to disk. Absent where a commit is on disk when it returns
+   * (PostgreSQL with synchronous_commit on): every wait then ends at the commit, and batches form
+   * from the writes that came while the previous one was committing.
+   */
+  flushToDisk?: FlushToDisk | undefined;
+  /** How long a write that waits only for its commit lingers for company, in milliseconds. */
+  lingerMs?: number;
+  /** Told how many writes each committed transaction held (/metrics). */
+  onBatch?: ((size: number) => void) | undefined;
+}
+
+/**
+ * The SQLite connection's transactions, driven by hand (better-sqlite3's transaction() cannot span
+ * an await), each statement prepared once. The batch commits with synchronous=NORMAL: the WAL is
+ * written, and flushed by `flushToDisk` off the event loop. The setting is connection-wide, so it
+ * goes back to FULL when the batch's transaction ends: writes made outside the group commit (rare
+ * ones) keep SQLite's own fsync.
+ */
+export function sqliteTransactions<Tx>(db: Db, tx: Tx): BatchConnection<Tx> {
+  const withoutSqliteSync = db.$client.prepare('PRAGMA synchronous = NORMAL');
+  const withSqliteSync = db.$client.prepare('PRAGMA synchronous = FULL');
+  // IMMEDIATE takes the write lock up front: a read-then-write upgrade could fail at once in WAL mode.
+  const begin = db.$client.prepare('BEGIN IMMEDIATE');
+  const commit = db.$client.prepare('COMMIT');
+  const rollback = db.$client.prepare('ROLLBACK');
+  const savepoint = db.$client.prepare('SAVEPOINT write');
+  const release = db.$client.prepare('RELEASE write');
+  const rollbackTo = db.$client.prepare('ROLLBACK TO write');
+  return {
+    tx,
+    begin() {
+      withoutSqliteSync.run();
+      begin.run();
+    },
+    commit() {
+      commit.run();
+      withSqliteSync.run();
+    },
+    rollback() {
+      if (db.$client.inTransaction) rollback.run();
+      withSqliteSync.run();
+    },
+    savepoint: () => void savepoint.run(),
+    release: () => void release.run(),
+    rollbackTo: () => void rollbackTo.run(),
+  };
+}
+
+/** The SQLite register's group commit: its writes get the connection itself. */
+export function createGroupCommit(db: Db, options: BatchCommitOptions & { flushToDisk: FlushToDisk }): GroupCommit {
+  return createBatchCommit(sqliteTransactions(db, db), options);
+}
+
 /** A write of the batch threw (as opposed to the commit failing): the batch may be run again isolated. */
 class WriteFailed extends Error {
   constructor(cause: unknown) {
@@ -87,10 +167,8 @@ class WriteFailed extends Error {
   }
 }
 
-export function createGroupCommit(
-  db: Db,
-  { flushToDisk, lingerMs = 5, onBatch }: { flushToDisk: FlushToDisk; lingerMs?: number; /** Told how many writes each committed transaction held (/metrics). */ onBatch?: (size: number) => void },
-): GroupCommit {
+/** The engine-neutral core: queue, batches, savepoint retry, waits, over one connection's transactions. */
+export function createBatchCommit<Tx>(connection: BatchConnection<Tx>, { flushToDisk, lingerMs = 5, onBatch }: BatchCommitOptions): BatchCommit<Tx> {
   type Work = {
     run: (tx: Tx) => unknown;
     wait: WriteWait;
@@ -101,16 +179,6 @@ export function createGroupCommit(
   let queue: Work[] = [];
   let immediate: NodeJS.Immediate | undefined;
   let lingering: NodeJS.Timeout | undefined;
-  const withoutSqliteSync = db.$client.prepare('PRAGMA synchronous = NORMAL');
-  const withSqliteSync = db.$client.prepare('PRAGMA synchronous = FULL');
-  // The transaction is driven by hand, not by better-sqlite3's transaction(), which cannot span an await.
-  // IMMEDIATE takes the write lock up front: a read-then-write upgrade could fail at once in WAL mode.
-  const begin = db.$client.prepare('BEGIN IMMEDIATE');
-  const commitTransaction = db.$client.prepare('COMMIT');
-  const rollback = db.$client.prepare('ROLLBACK');
-  const savepoint = db.$client.prepare('SAVEPOINT write');
-  const releaseSavepoint = db.$client.prepare('RELEASE write');
-  const rollbackToSavepoint = db.$client.prepare('ROLLBACK TO write');
   /** A batch whose transaction is open across an await: settles once it is committed or rolled back. */
   let openBatch: Promise<void> | undefined;
   /** Writes came while a batch was open: they are committed when it ends. */
@@ -125,7 +193,7 @@ export function createGroupCommit(
   let commitAfterFlush = false;
 
   function flushCommitted(): void {
-    if (flushing || awaitingFlush.length === 0) return;
+    if (flushing || awaitingFlush.length === 0 || !flushToDisk) return;
     const committed = awaitingFlush;
     awaitingFlush = [];
     flushing = flushToDisk();
@@ -152,7 +220,7 @@ export function createGroupCommit(
 
   /** Hands a committed write its value once it has got as far as it waits for. */
   function answer(work: Work, value: unknown): void {
-    if (work.wait === 'commit') return work.resolve(value);
+    if (work.wait === 'commit' || !flushToDisk) return work.resolve(value);
     // Unflushed writes before this one are those awaiting a flush (earlier batches, and earlier in this one),
     // or those of a flush that failed...
     if (work.wait === 'disk' || awaitingFlush.length > 0 || diskInDoubt) return void awaitingFlush.push({ work, value });
@@ -165,51 +233,46 @@ export function createGroupCommit(
 
   /**
    * Runs the batch's writes in order, each in a savepoint of its own when `isolated` (its failure
-   * kept as its outcome). Synchronous for as long as the writes are, so that nothing else runs
-   * inside the transaction; a write returning a promise is awaited before the next one starts.
+   * kept as its outcome, else thrown as WriteFailed). Synchronous for as long as the writes and the
+   * connection are, so that nothing else runs inside the transaction; a write returning a promise
+   * is awaited before the next one starts.
    */
   function runWrites(batch: Work[], isolated: boolean, outcomes: Outcome[] = []): Outcome[] | Promise<Outcome[]> {
-    const failed = (error: unknown): void => {
+    const failed = (error: unknown): void | Promise<void> => {
       if (!isolated) throw new WriteFailed(error);
-      rollbackToSavepoint.run();
-      releaseSavepoint.run();
-      outcomes.push({ error });
+      return andThen(connection.rollbackTo(), () => andThen(connection.release(), () => void outcomes.push({ error })));
     };
-    const succeeded = (value: unknown): void => {
-      if (isolated) releaseSavepoint.run();
-      outcomes.push({ value });
+    const succeeded = (value: unknown): void | Promise<void> => {
+      if (!isolated) return void outcomes.push({ value });
+      return andThen(connection.release(), () => void outcomes.push({ value }));
+    };
+    const run = (work: Work): void | Promise<void> => {
+      let value: unknown;
+      try {
+        value = work.run(connection.tx);
+      } catch (error) {
+        return failed(error);
+      }
+      return value instanceof Promise ? value.then(succeeded, failed) : succeeded(value);
     };
     while (outcomes.length < batch.length) {
       const work = batch[outcomes.length]!;
-      if (isolated) savepoint.run();
-      let value: unknown;
-      try {
-        value = work.run(db);
-      } catch (error) {
-        failed(error);
-        continue;
-      }
-      if (value instanceof Promise) {
-        return value.then(succeeded, failed).then(() => runWrites(batch, isolated, outcomes));
-      }
-      succeeded(value);
+      const done = isolated ? andThen(connection.savepoint(), () => run(work)) : run(work);
+      if (done instanceof Promise) return done.then(() => runWrites(batch, isolated, outcomes));
     }
     return outcomes;
   }
 
   /** One transaction for the batch: committed if every write (or, isolated, the batch) came through, else rolled back. */
   function runBatch(batch: Work[], { isolated }: { isolated: boolean }): Outcome[] | Promise<Outcome[]> {
-    begin.run();
+    const fail = (error: unknown): never => {
+      throw error;
+    };
     return whenSettled(
-      () => runWrites(batch, isolated),
-      (outcomes) => {
-        commitTransaction.run();
-        return outcomes;
-      },
-      (error) => {
-        if (db.$client.inTransaction) rollback.run();
-        throw error;
-      },
+      () => andThen(connection.begin(), () => runWrites(batch, isolated)),
+      (outcomes) => andThen(connection.commit(), () => outcomes),
+      // The batch's own failure is what its writers hear, not a rollback that failed after it (a connection gone).
+      (error) => whenSettled(() => connection.rollback(), () => fail(error), () => fail(error)),
     );
   }
 
@@ -223,10 +286,7 @@ export function createGroupCommit(
     }
     const batch = queue;
     queue = [];
-    // Connection-wide: writes made outside the group commit (rare ones) keep SQLite's own fsync.
-    withoutSqliteSync.run();
     const ended = (): void => {
-      withSqliteSync.run();
       openBatch = undefined;
     };
     const stored = whenSettled(
@@ -311,4 +371,9 @@ function whenSettled<T, U>(
   } catch (error) {
     return otherwise(error);
   }
+}
+
+/** `next(value)`, at once when `value` is no promise: a synchronous connection stays synchronous. */
+function andThen<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>): U | Promise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
 }
