@@ -253,7 +253,8 @@ export function createBatchCommit<Tx>(connection: BatchConnection<Tx>, { flushTo
       } catch (error) {
         return failed(error);
       }
-      return value instanceof Promise ? value.then(succeeded, failed) : succeeded(value);
+      // drizzle's query builders are thenables, not promises: they run only once awaited.
+      return isThenable(value) ? Promise.resolve(value).then(succeeded, failed) : succeeded(value);
     };
     while (outcomes.length < batch.length) {
       const work = batch[outcomes.length]!;
@@ -376,4 +377,8 @@ function whenSettled<T, U>(
 /** `next(value)`, at once when `value` is no promise: a synchronous connection stays synchronous. */
 function andThen<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>): U | Promise<U> {
   return value instanceof Promise ? value.then(next) : next(value);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null | undefined)?.then === 'function';
 }

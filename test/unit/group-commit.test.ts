@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/db.js';
 import { createGroupCommit, walFlusher } from '../../src/db/group-commit.js';
+import { counters } from '../../src/db/schema.js';
 import { heldDisk } from '../helpers/held-disk.js';
 import { keepUntilExit } from '../helpers/keep-alive.js';
 import { temporaryRegister } from '../helpers/register-file.js';
@@ -189,6 +190,19 @@ describe('the group commit', () => {
     expect(await settled(kept)).toBe(false);
     disk.flushes[0]!.finish();
     expect(await kept).toBe('kept');
+  });
+
+  it('runs a write that hands back a drizzle query (a thenable, run only once awaited) inside its transaction', async () => {
+    const db = register();
+    const disk = heldDisk();
+    const commit = createGroupCommit(db, { flushToDisk: disk.flushToDisk });
+    const row = { year: 2026, direction: 'A', lastSequence: 1 } as const;
+    const write = commit((tx) => tx.insert(counters).values(row).returning());
+    expect(await settled(write)).toBe(false);
+    // Committed while the disk flushes: the insert ran in the batch, not once the writer was answered.
+    expect(db.select().from(counters).all()).toEqual([row]);
+    disk.flushes[0]!.finish();
+    expect(await write).toEqual([row]);
   });
 
   it('flushes a real register file', async () => {
