@@ -38,6 +38,10 @@ export const departmentSchema = z.strictObject({
 
 export type DepartmentConfig = z.output<typeof departmentSchema>;
 
+function isPostgresUrl(text: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(text) && URL.canParse(text);
+}
+
 export const coreConfigSchema = z.strictObject({
   mail: z
     .strictObject({
@@ -70,6 +74,15 @@ export const coreConfigSchema = z.strictObject({
        * when several processes are meant to share it; the SQLite register is measured with one.
        */
       lockDataDir: z.boolean().default(true),
+      /**
+       * The register on a PostgreSQL server shared by several gateways, instead of SQLite in
+       * dataDir: postgres://user:password@host:port/database. WASL_DATABASE_URL wins over the file
+       * (and keeps the password out of it).
+       */
+      url: z
+        .string()
+        .refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL, e.g. postgres://wasl@db.example:5432/wasl')
+        .optional(),
     })
     .prefault({}),
   /** The language of receipts and pages when nothing else decides. */
@@ -179,6 +192,7 @@ export type CoreConfig = z.output<typeof coreConfigSchema>;
 /** Environment variables the core honours; adapters declare their own. */
 export const coreEnvironment: Record<string, { key: string; type: 'string' | 'number' | 'boolean' }> = {
   WASL_DATA_DIR: { key: 'dataDir', type: 'string' },
+  WASL_DATABASE_URL: { key: 'database.url', type: 'string' },
   WASL_HTTP_PORT: { key: 'http.port', type: 'number' },
   WASL_PUBLIC_URL: { key: 'publicUrl', type: 'string' },
   WASL_LOG_LEVEL: { key: 'log.level', type: 'string' },
