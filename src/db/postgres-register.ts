@@ -112,6 +112,7 @@ export async function openPostgresRegister({
 function reconnectingWriter(connection: pg.ClientConfig): BatchConnection<RegisterTx> & { close(): Promise<void> } {
   type Writer = { client: pg.Client; tx: RegisterTx; broken: boolean };
   let current: Writer | undefined;
+  let closed = false;
 
   async function connect(): Promise<Writer> {
     const client = new pg.Client(connection);
@@ -146,6 +147,7 @@ function reconnectingWriter(connection: pg.ClientConfig): BatchConnection<Regist
       return open().tx;
     },
     async begin() {
+      if (closed) throw new Error('the register is closed');
       if (current?.broken) discard(current);
       current ??= await connect();
       await current.client.query('BEGIN');
@@ -170,6 +172,7 @@ function reconnectingWriter(connection: pg.ClientConfig): BatchConnection<Regist
     release: () => run('RELEASE SAVEPOINT write'),
     rollbackTo: () => run('ROLLBACK TO SAVEPOINT write'),
     async close() {
+      closed = true;
       const writer = current;
       current = undefined;
       if (writer && !writer.broken) await writer.client.end();

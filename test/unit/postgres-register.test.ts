@@ -141,6 +141,15 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
     expect(typeof numbered!.id).toBe('number');
   });
 
+  it('refuses a write once closed, rather than connecting again', async () => {
+    const url = await server.createDatabase();
+    const register = await openPostgresRegister({ url });
+    await register.write(count(2026));
+    await register.close();
+    await expect(register.write(count(2027))).rejects.toThrow('the register is closed');
+    expect(await query(url, "SELECT count(*)::int AS connections FROM pg_stat_activity WHERE application_name = 'wasl' AND datname = current_database()")).toEqual([{ connections: 0 }]);
+  });
+
   // Last: it stops the file's server.
   it('answers a ping and a write with an error while the server is down, and recovers by itself when it is back', async () => {
     const url = await server.createDatabase();
