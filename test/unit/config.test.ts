@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { adapterDefinitions } from '../../src/channels/registry.js';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/config.load.js';
+import { maskSecrets } from '../../src/config/secrets.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
 const adapters = adapterDefinitions;
@@ -83,5 +84,30 @@ describe('the outbound relay URL', () => {
     expect(relayAddress('smtp://127.0.0.1:2526')).toEqual({ host: '127.0.0.1', port: 2526, secure: false });
     expect(relayAddress('smtps://user%40office:p%40ss@relay.example.gov')).toEqual({ host: 'relay.example.gov', port: 465, secure: true, auth: { user: 'user@office', pass: 'p@ss' } });
     expect(relayAddress('smtp://[::1]:25')).toMatchObject({ host: '::1', port: 25 });
+  });
+});
+
+describe('the PostgreSQL register URL (database.url)', () => {
+  it('is unset by default: the register is SQLite in the data directory', () => {
+    expect(parseConfig({ raw: {}, adapters }).database.url).toBeUndefined();
+  });
+
+  it('takes postgres:// and postgresql:// URLs, and the environment wins over the file', () => {
+    expect(parseConfig({ raw: { database: { url: 'postgres://wasl@db.example:5432/wasl' } }, adapters }).database.url).toBe('postgres://wasl@db.example:5432/wasl');
+    const config = parseConfig({
+      raw: { database: { url: 'postgres://wasl@db.example/wasl' } },
+      env: { WASL_DATABASE_URL: 'postgresql://wasl:secret@10.0.0.5/register?sslmode=require' },
+      adapters,
+    });
+    expect(config.database.url).toBe('postgresql://wasl:secret@10.0.0.5/register?sslmode=require');
+    // `wasl config show` masks its password.
+    expect(maskSecrets(config)).toMatchObject({ database: { url: 'postgresql://wasl:***@10.0.0.5/register?sslmode=require' } });
+  });
+
+  it('refuses any other scheme, naming the key, from the file or the environment', () => {
+    const refusal = 'must be a postgres:// or postgresql:// URL, e.g. postgres://wasl@db.example:5432/wasl';
+    expect(problemsOf({ database: { url: 'mysql://wasl@db.example/wasl' } })).toEqual([`database.url: ${refusal}`]);
+    expect(problemsOf({ database: { url: './data/wasl.sqlite' } })).toEqual([`database.url: ${refusal}`]);
+    expect(problemsOf({}, { WASL_DATABASE_URL: 'sqlite:///var/lib/wasl' })).toEqual([`database.url: ${refusal}`]);
   });
 });

@@ -28,11 +28,22 @@ async function openRegister(url: string, options: Omit<PostgresRegisterOptions, 
 const count = (year: number, lastSequence = 1) => (tx: RegisterTx) =>
   tx.db.insert(tx.tables.counters).values({ year, direction: 'A', lastSequence }).returning();
 
-/** A promise the test settles, for a write that must stay open until the test has looked. */
-function latch() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { opened, open };
+/**
+ * A write that stores its counter row, then keeps its transaction open until the test lets go:
+ * `stored` resolves once the row is written (uncommitted), `done` once the write is answered.
+ */
+async function heldWrite(register: PostgresRegister, year: number) {
+  let stored!: () => void;
+  let letGo!: () => void;
+  const written = new Promise<void>((resolve) => (stored = resolve));
+  const released = new Promise<void>((resolve) => (letGo = resolve));
+  const done = register.write(async (tx) => {
+    await count(year)(tx);
+    stored();
+    await released;
+  });
+  await written;
+  return { letGo, done };
 }
 
 describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_REASON ? ` (skipped: ${POSTGRES_SKIP_REASON})` : ''}`, () => {
@@ -53,17 +64,10 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
     const url = await server.createDatabase();
     const batches: number[] = [];
     const register = await openRegister(url, { onBatch: (size) => batches.push(size) });
-    const running = latch();
-    const held = latch();
-    const first = register.write(async (tx) => {
-      await count(2001)(tx);
-      running.open();
-      await held.opened;
-    });
-    await running.opened;
+    const first = await heldWrite(register, 2001);
     const during = [register.write(count(2002)), register.write(count(2003)), register.write(count(2004))];
-    held.open();
-    await Promise.all([first, ...during]);
+    first.letGo();
+    await Promise.all([first.done, ...during]);
     expect(batches).toEqual([1, 3]);
     const rows = await query<{ year: number; transaction: string }>(url, 'SELECT year, xmin::text AS transaction FROM counters ORDER BY year');
     expect(rows.map((row) => row.year)).toEqual([2001, 2002, 2003, 2004]);
@@ -105,17 +109,10 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
   it('never lets a read see a batch that is not committed', async () => {
     const url = await server.createDatabase();
     const register = await openRegister(url);
-    const inserted = latch();
-    const held = latch();
-    const write = register.write(async (tx) => {
-      await count(2026)(tx);
-      inserted.open();
-      await held.opened;
-    });
-    await inserted.opened;
+    const write = await heldWrite(register, 2026);
     expect(await register.read((tx) => tx.db.select().from(tx.tables.counters))).toEqual([]);
-    held.open();
-    await write;
+    write.letGo();
+    await write.done;
     expect(await register.read((tx) => tx.db.select().from(tx.tables.counters))).toHaveLength(1);
   });
 
