@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { openPostgresRegister, type PostgresRegister, type PostgresRegisterOptions } from '../../src/db/postgres-register.js';
@@ -73,6 +73,25 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
     expect(rows.map((row) => row.year)).toEqual([2001, 2002, 2003, 2004]);
     expect(new Set(rows.slice(1).map((row) => row.transaction)).size).toBe(1);
     expect(rows[0]!.transaction).not.toBe(rows[1]!.transaction);
+  });
+
+  it('lets two gateways take numbers from one counter row at once: each number once, none missing, in batches', async () => {
+    const url = await server.createDatabase();
+    const batches: number[] = [];
+    const gateways = await Promise.all([openRegister(url, { onBatch: (size) => batches.push(size) }), openRegister(url, { onBatch: (size) => batches.push(size) })]);
+    await gateways[0].write(count(2026, 0));
+    // What a registration does first: take the next number, holding the row until the transaction ends.
+    const takeNumber = (tx: RegisterTx) =>
+      tx.db
+        .update(tx.tables.counters)
+        .set({ lastSequence: sql`${tx.tables.counters.lastSequence} + 1` })
+        .where(eq(tx.tables.counters.year, 2026))
+        .returning({ number: tx.tables.counters.lastSequence });
+    const numbers = await Promise.all(Array.from({ length: 60 }, (_, index) => gateways[index % 2]!.write(takeNumber)));
+    expect(numbers.map(([row]) => row!.number).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, index) => index + 1));
+    // 60 writes plus the first; together in fewer transactions than writes.
+    expect(batches.reduce((sum, size) => sum + size, 0)).toBe(61);
+    expect(batches.length).toBeLessThan(61);
   });
 
   it('keeps the other writes of a batch when one throws, and stores nothing of that one', async () => {
