@@ -63,10 +63,10 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Runs a server binary as `postgres` when we are root (PostgreSQL refuses to run as root). */
-function asServerUser(binary: string, args: string[]): Promise<unknown> {
+/** A server binary's command line, as `postgres` when we are root (PostgreSQL refuses to run as root). */
+function asServerUser(binary: string, args: string[]): [string, string[]] {
   const path = join(BINARIES!, binary);
-  return process.getuid?.() === 0 ? run('runuser', ['-u', 'postgres', '--', path, ...args]) : run(path, args);
+  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
 }
 
 export async function startPostgres(): Promise<PostgresServer> {
@@ -81,15 +81,32 @@ export async function startPostgres(): Promise<PostgresServer> {
   const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   // initdb's own files need no fsync (a test server lives minutes); the server's commits do.
-  await asServerUser('initdb', ['--pgdata', data, '--username', 'postgres', '--auth', 'trust', '--encoding', 'UTF8', '--locale', 'C', '--no-sync']);
+  const initdb = asServerUser('initdb', ['--pgdata', data, '--username', 'postgres', '--auth', 'trust', '--encoding', 'UTF8', '--locale', 'C', '--no-sync']);
   const settings = [`-p ${port}`, `-k ${directory}`, '-c listen_addresses=127.0.0.1', '-c fsync=on', '-c synchronous_commit=on', '-c shared_buffers=32MB'];
   const start = async (): Promise<void> => {
-    await asServerUser('pg_ctl', ['start', '--pgdata', data, '--wait', '--log', join(directory, 'server.log'), '-o', settings.join(' ')]);
+    await run(...asServerUser('pg_ctl', ['start', '--pgdata', data, '--wait', '--log', join(directory, 'server.log'), '-o', settings.join(' ')]));
   };
+  const stopCommand = (mode: 'fast' | 'immediate') => asServerUser('pg_ctl', ['stop', '--pgdata', data, '--wait', '--mode', mode]);
   const stopServer = async (mode: 'fast' | 'immediate'): Promise<void> => {
-    await asServerUser('pg_ctl', ['stop', '--pgdata', data, '--wait', '--mode', mode]);
+    await run(...stopCommand(mode));
   };
-  await start();
+  try {
+    await run(...initdb);
+    await start();
+  } catch (error) {
+    rmSync(directory, { recursive: true, force: true });
+    throw error;
+  }
+  // A test process that ends without its afterAll (a crash, a timeout) must not leave a server running.
+  const stopAtExit = (): void => {
+    try {
+      execFileSync(...stopCommand('immediate'), { stdio: 'ignore' });
+    } catch {
+      // already stopped
+    }
+    rmSync(directory, { recursive: true, force: true });
+  };
+  process.once('exit', stopAtExit);
   let databases = 0;
   let running = true;
   return {
@@ -114,6 +131,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       running = true;
     },
     async stop() {
+      process.off('exit', stopAtExit);
       if (running) await stopServer('fast').catch(() => stopServer('immediate'));
       running = false;
       rmSync(directory, { recursive: true, force: true });
