@@ -9,7 +9,7 @@
  * WASL_REQUIRE_POSTGRES=1 (CI): then starting one fails.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +48,11 @@ export interface PostgresServer {
   halt(): Promise<void>;
   /** Starts it again on the same port after `halt`. */
   start(): Promise<void>;
+  /**
+   * Stops the server's processes where they stand (SIGSTOP), as a server that no longer answers
+   * (a lost network, a hung machine): connections open, nothing comes back. `thaw` lets them go on.
+   */
+  freeze(): Promise<{ thaw(): void }>;
   /** Stops the server and removes its directory. */
   stop(): Promise<void>;
 }
@@ -129,6 +134,13 @@ export async function startPostgres(): Promise<PostgresServer> {
     async start() {
       await start();
       running = true;
+    },
+    async freeze() {
+      const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      const { stdout } = await run('pgrep', ['-P', String(postmaster)]);
+      const processes = [postmaster, ...stdout.split('\n').filter(Boolean).map(Number)];
+      for (const pid of processes) process.kill(pid, 'SIGSTOP');
+      return { thaw: () => processes.forEach((pid) => process.kill(pid, 'SIGCONT')) };
     },
     async stop() {
       process.off('exit', stopAtExit);

@@ -166,6 +166,27 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
     expect(await query(url, "SELECT count(*)::int AS connections FROM pg_stat_activity WHERE application_name = 'wasl' AND datname = current_database()")).toEqual([{ connections: 0 }]);
   });
 
+  it('fails a ping, a write and a read within their timeouts while the server answers nothing at all, and recovers by itself', async () => {
+    const url = await server.createDatabase();
+    const register = await openRegister(url, { connectTimeoutMs: 500, statementTimeoutMs: 500, pingTimeoutMs: 500 });
+    await register.write(count(2025));
+    await register.ping();
+
+    const frozen = await server.freeze();
+    try {
+      await expect(register.ping()).rejects.toThrow('the PostgreSQL register did not answer within 500 ms');
+      await expect(register.write(count(2026))).rejects.toThrow();
+      await expect(register.read((tx) => tx.db.select().from(tx.tables.counters))).rejects.toThrow();
+    } finally {
+      frozen.thaw();
+    }
+
+    await register.ping();
+    await register.write(count(2027));
+    const years = await register.read((tx) => tx.db.select({ year: tx.tables.counters.year }).from(tx.tables.counters).orderBy(tx.tables.counters.year));
+    expect(years).toEqual([{ year: 2025 }, { year: 2027 }]);
+  });
+
   // Last: it stops the file's server.
   it('answers a ping and a write with an error while the server is down, and recovers by itself when it is back', async () => {
     const url = await server.createDatabase();
