@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { onTestFinished } from 'vitest';
+import { openPostgresRegister, type PostgresRegister, type PostgresRegisterOptions } from '../../src/db/postgres-register.js';
 
 const run = promisify(execFile);
 
@@ -149,4 +151,11 @@ export async function startPostgres(): Promise<PostgresServer> {
       rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** The register as a gateway opens it on the database at `url` (from `createDatabase`), closed when the test ends. */
+export async function temporaryPostgresRegister(url: string, options: Omit<PostgresRegisterOptions, 'url'> = {}): Promise<PostgresRegister> {
+  const register = await openPostgresRegister({ url, ...options });
+  onTestFinished(() => register.close());
+  return register;
 }

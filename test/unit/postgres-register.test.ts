@@ -1,9 +1,9 @@
 import { eq, sql } from 'drizzle-orm';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { openPostgresRegister, type PostgresRegister, type PostgresRegisterOptions } from '../../src/db/postgres-register.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgresRegister, type PostgresRegister } from '../../src/db/postgres-register.js';
 import type { RegisterTx } from '../../src/db/register-tx.js';
-import { POSTGRES_SKIP_REASON, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { POSTGRES_SKIP_REASON, startPostgres, temporaryPostgresRegister, type PostgresServer } from '../helpers/postgres-server.js';
 
 let server: PostgresServer;
 
@@ -16,12 +16,6 @@ async function query<Row>(url: string, text: string): Promise<Row[]> {
   } finally {
     await client.end();
   }
-}
-
-async function openRegister(url: string, options: Omit<PostgresRegisterOptions, 'url'> = {}): Promise<PostgresRegister> {
-  const register = await openPostgresRegister({ url, ...options });
-  onTestFinished(() => register.close());
-  return register;
 }
 
 /** A counter row: the table every letter's number comes from. */
@@ -54,7 +48,7 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
 
   it('lets two gateways open the same empty database at once, and makes the schema once', async () => {
     const url = await server.createDatabase();
-    const [first, second] = await Promise.all([openRegister(url), openRegister(url)]);
+    const [first, second] = await Promise.all([temporaryPostgresRegister(url), temporaryPostgresRegister(url)]);
     expect(await query(url, 'SELECT count(*)::int AS applied FROM drizzle.__drizzle_migrations')).toEqual([{ applied: 1 }]);
     await first.write(count(2026));
     expect(await second.read((tx) => tx.db.select().from(tx.tables.counters))).toEqual([{ year: 2026, direction: 'A', lastSequence: 1 }]);
@@ -63,7 +57,7 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
   it('commits the writes that come while a commit runs together, in one transaction', async () => {
     const url = await server.createDatabase();
     const batches: number[] = [];
-    const register = await openRegister(url, { onBatch: (size) => batches.push(size) });
+    const register = await temporaryPostgresRegister(url, { onBatch: (size) => batches.push(size) });
     const first = await heldWrite(register, 2001);
     const during = [register.write(count(2002)), register.write(count(2003)), register.write(count(2004))];
     first.letGo();
@@ -78,7 +72,7 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
   it('lets two gateways take numbers from one counter row at once: each number once, none missing, in batches', async () => {
     const url = await server.createDatabase();
     const batches: number[] = [];
-    const gateways = await Promise.all([openRegister(url, { onBatch: (size) => batches.push(size) }), openRegister(url, { onBatch: (size) => batches.push(size) })]);
+    const gateways = await Promise.all([temporaryPostgresRegister(url, { onBatch: (size) => batches.push(size) }), temporaryPostgresRegister(url, { onBatch: (size) => batches.push(size) })]);
     await gateways[0].write(count(2026, 0));
     // What a registration does first: take the next number, holding the row until the transaction ends.
     const takeNumber = (tx: RegisterTx) =>
@@ -96,7 +90,7 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
 
   it('keeps the other writes of a batch when one throws, and stores nothing of that one', async () => {
     const url = await server.createDatabase();
-    const register = await openRegister(url);
+    const register = await temporaryPostgresRegister(url);
     const writes = [
       register.write(count(2001)),
       register.write(async (tx) => {
@@ -114,7 +108,7 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
 
   it('fails only the write that breaks a unique key, with the server\'s error', async () => {
     const url = await server.createDatabase();
-    const register = await openRegister(url);
+    const register = await temporaryPostgresRegister(url);
     await register.write(count(2026));
     const [duplicate, other] = await Promise.allSettled([register.write(count(2026, 7)), register.write(count(2027))]);
     expect(duplicate).toMatchObject({ status: 'rejected', reason: { cause: { code: '23505' } } });
@@ -127,7 +121,7 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
 
   it('never lets a read see a batch that is not committed', async () => {
     const url = await server.createDatabase();
-    const register = await openRegister(url);
+    const register = await temporaryPostgresRegister(url);
     const write = await heldWrite(register, 2026);
     expect(await register.read((tx) => tx.db.select().from(tx.tables.counters))).toEqual([]);
     write.letGo();
@@ -137,7 +131,7 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
 
   it('reads back a 64-bit id as a number, text with U+0000 and bytes exactly', async () => {
     const url = await server.createDatabase();
-    const register = await openRegister(url);
+    const register = await temporaryPostgresRegister(url);
     const raw = Buffer.from([0, 1, 2, 0xff, 0, 0x5c, 0x27]);
     const row = {
       id: 2 ** 40 + 1,
@@ -168,7 +162,7 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
 
   it('fails a ping, a write and a read within their timeouts while the server answers nothing at all, and recovers by itself', async () => {
     const url = await server.createDatabase();
-    const register = await openRegister(url, { connectTimeoutMs: 500, statementTimeoutMs: 500, pingTimeoutMs: 500 });
+    const register = await temporaryPostgresRegister(url, { connectTimeoutMs: 500, statementTimeoutMs: 500, pingTimeoutMs: 500 });
     await register.write(count(2025));
     await register.ping();
 
@@ -190,7 +184,7 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the PostgreSQL register${POSTGRES_SKIP_RE
   // Last: it stops the file's server.
   it('answers a ping and a write with an error while the server is down, and recovers by itself when it is back', async () => {
     const url = await server.createDatabase();
-    const register = await openRegister(url, { connectTimeoutMs: 1000, pingTimeoutMs: 1000 });
+    const register = await temporaryPostgresRegister(url, { connectTimeoutMs: 1000, pingTimeoutMs: 1000 });
     await register.write(count(2025));
     await register.ping();
 
