@@ -12,13 +12,12 @@ import type { Direction } from './letters.models.js';
 /** The connection the group commit runs its batches on (group-commit.ts); repositories take a `RegisterTx`. */
 export type Tx = Db;
 
-type Tables = RegisterTables;
-export type LetterRow = Tables['letters']['$inferSelect'];
-export type DeliveryRow = Tables['deliveries']['$inferSelect'];
+export type LetterRow = RegisterTables['letters']['$inferSelect'];
+export type DeliveryRow = RegisterTables['deliveries']['$inferSelect'];
 /** A delivery as it is written: every column but the generated id (`newDelivery` fills one). */
 export type NewDeliveryRow = Omit<DeliveryRow, 'id'>;
-export type LetterEventRow = Tables['letterEvents']['$inferSelect'];
-export type AttachmentRow = Tables['attachments']['$inferSelect'];
+export type LetterEventRow = RegisterTables['letterEvents']['$inferSelect'];
+export type AttachmentRow = RegisterTables['attachments']['$inferSelect'];
 
 const $ = sql.placeholder;
 
