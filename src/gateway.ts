@@ -8,7 +8,6 @@ import type { Logger } from 'pino';
 import { adapterDefinitions } from './channels/registry.js';
 import type { AdapterDefinition, ChannelAdapter, GatewayPort, GatewaySettings } from './channels/port.js';
 import type { WaslConfig } from './config/config.load.js';
-import type { Db } from './db/db.js';
 import { lockDataDirectory } from './db/data-dir-lock.js';
 import type { FlushToDisk } from './db/group-commit.js';
 import { openSqliteRegister, type SqliteRegister } from './db/sqlite-register.js';
@@ -31,8 +30,7 @@ import { makePrivateDirectory, restrictFilesToOwner } from './paths.js';
 
 export interface Gateway {
   config: WaslConfig;
-  db: Db;
-  /** The register as a unit of work: what the core moves to from `db`. */
+  /** The register, as a unit of work: every read and write of the core goes through it. */
   database: SqliteRegister;
   port: GatewayPort;
   register: Register;
@@ -71,7 +69,6 @@ export function createGateway({
   // The backlog is read on scrape only, long after the register below is open.
   const metrics = createGatewayMetrics({ pendingDeliveries: () => database.read((tx) => pendingByChannel(tx)), now });
   const database = openSqliteRegister({ file: registerFile, busyTimeoutMs: config.database.busyTimeoutMs, flushToDisk, onBatch: metrics.commitBatch });
-  const { db, commit } = database;
   // SQLite gives the -wal and -shm it makes later the mode of the database file (os_unix.c, findCreateFileMode).
   restrictFilesToOwner([registerFile, `${registerFile}-wal`, `${registerFile}-shm`]);
   const secret = loadOrCreateSecret({ dataDir, env });
@@ -89,8 +86,7 @@ export function createGateway({
   const publicUrl = () => (config.publicUrl ?? httpUrl).replace(/\/$/, '');
 
   const register = createRegister({
-    db,
-    commit,
+    database,
     signingKey,
     config,
     router,
@@ -99,7 +95,7 @@ export function createGateway({
     publicUrl,
     activeChannels: () => new Set(adapters.keys()),
     // The worker is built below (it needs the register); no letter arrives before start.
-    outbox: { take: (deliveries, stored) => worker.take(deliveries, stored) },
+    outbox: { taking: () => worker.taking(), take: (deliveries, stored) => worker.take(deliveries, stored) },
     logger,
   });
 
@@ -111,27 +107,27 @@ export function createGateway({
     },
     routeRecipient: (address) => router.routeRecipient(address),
     departments: () => router.departments,
-    findLetter: (number) => database.read(() => register.findLetter(number)),
-    listLetters: (filter) => database.read(() => register.listLetters(filter)),
+    findLetter: (number) => register.findLetter(number),
+    listLetters: (filter) => register.listLetters(filter),
     recordAction: (input) => register.recordAction(input),
     answerTokenForThread: (channel, externalId) =>
-      database.read((tx) => {
-        const delivery = deliveryByExternalId(tx, { channel, externalId });
+      database.read(async (tx) => {
+        const delivery = await deliveryByExternalId(tx, { channel, externalId });
         return delivery?.kind === 'forward' ? answerTokens.tokenFor(delivery.letterId) : undefined;
       }),
-    registeredFrom: (message) => database.read((tx) => letterRepository.lettersByChannelMessage(tx, message)[0]?.number),
+    registeredFrom: (message) => database.read(async (tx) => (await letterRepository.lettersByChannelMessage(tx, message))[0]?.number),
     // Acted on once only if the claim outlives a power cut: it waits for the disk, as SQLite's own commit did.
     claimEvent: (channel, eventId) => database.write((tx) => letterRepository.claimEvent(tx, { channel, eventId })),
     async reportUndeliverable({ deliveryIds, reason }) {
-      const marked = await commit((tx) => recordBounces(tx, { deliveryIds, reason, at: now() }));
+      const marked = await database.write((tx) => recordBounces(tx, { deliveryIds, reason, at: now() }));
       for (const bounced of marked) metrics.deliveryFailed({ channel: bounced.channel, kind: bounced.kind });
       return marked.map(({ deliveryId, number }) => ({ deliveryId, number }));
     },
-    keepInMailbox: async (message) => keepMessage(db, { message, at: now() }),
+    keepInMailbox: (message) => database.write((tx) => keepMessage(tx, { message, at: now() })),
   };
 
   // Reads the schema page: a closed or unreadable register file fails it.
-  const web = createWebServer({ config, db, router, templates, signingKey, publicUrl, logger, ping: database.ping, metrics });
+  const web = createWebServer({ config, database, router, templates, signingKey, publicUrl, logger, metrics });
   const settings: GatewaySettings = {
     domain: config.mail.domain,
     get publicUrl() {
@@ -158,10 +154,9 @@ export function createGateway({
     else adapters.set(definition.name, created);
   }
 
-  const composer = createComposer({ db, config, templates, router, register, answerTokens, now });
+  const composer = createComposer({ database, config, templates, router, register, answerTokens, now });
   const worker = createOutboxWorker({
-    db,
-    commit,
+    database,
     adapters,
     composer,
     config: config.outbox,
@@ -172,7 +167,6 @@ export function createGateway({
 
   return {
     config,
-    db,
     database,
     port,
     register,
@@ -194,7 +188,7 @@ export function createGateway({
       }
       for (const [name, reason] of channelsOff) logger.info({ channel: name, phase: 'start' }, `channel off: ${reason}`);
       for (const adapter of adapters.values()) await adapter.start();
-      worker.start();
+      await worker.start();
       // The office calendar follows the time-zone release ICU loaded as the process started (vendor/icu-tzdata/README.md).
       const calendar = { timezone: config.timezone, tzdata: process.versions.tz };
       const olderCalendar = olderTimeZoneDataWarning({ running: process.versions.tz, shipped: shippedTimeZoneData(), overridden: env.ICU_TIMEZONE_FILES_DIR });

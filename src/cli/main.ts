@@ -67,10 +67,10 @@ function readNamedFile(file: string, what: string): Buffer {
 async function openRegister(given?: WaslConfig) {
   const settings = given ?? (await coreConfig());
   const file = existingRegisterFile(settings);
-  const [{ openExistingDatabase }, { createRegisterReader }] = await Promise.all([import('../db/db.js'), import('../letters/letters.reader.js')]);
-  const db = openExistingDatabase({ file, busyTimeoutMs: settings.database.busyTimeoutMs });
+  const [{ openExistingSqliteRegister }, { createRegisterReader }] = await Promise.all([import('../db/sqlite-register.js'), import('../letters/letters.reader.js')]);
+  const database = openExistingSqliteRegister({ file, busyTimeoutMs: settings.database.busyTimeoutMs });
   const publicUrl = () => (settings.publicUrl ?? `http://${settings.http.host}:${settings.http.port}`).replace(/\/$/, '');
-  return { settings, db, register: createRegisterReader({ db, publicUrl }) };
+  return { settings, database, register: createRegisterReader({ database, publicUrl }) };
 }
 
 /** The register file of the data directory; none is made: on a mistyped dataDir, an empty one would answer "no letters". */
@@ -140,7 +140,7 @@ letters
   .option('--json', 'machine-readable output')
   .action(async (options: { department?: string; open?: boolean; limit: number; json?: boolean }) => {
     const { settings, register } = await openRegister();
-    const rows = register.listLetters({ department: options.department, open: options.open, limit: options.limit });
+    const rows = await register.listLetters({ department: options.department, open: options.open, limit: options.limit });
     // A mistyped code would list "(none)"; a department since removed from the configuration still lists its letters.
     const department = options.department?.toUpperCase();
     if (department && rows.length === 0 && !settings.departments.some((known) => known.code === department)) {
@@ -158,21 +158,24 @@ letters
   .description('one letter: its facts, attachments, history and deliveries')
   .option('--json', 'machine-readable output')
   .action(async (number: string, options: { json?: boolean }) => {
-    const { db, register } = await openRegister();
+    const { database, register } = await openRegister();
     const letterRepository = await import('../letters/letters.repository.js');
-    const row = letterRepository.letterByNumber(db, number);
-    if (!row) {
+    const detail = await database.read(async (tx) => {
+      const row = await letterRepository.letterByNumber(tx, number);
+      if (!row) return undefined;
+      return {
+        ...(await register.summary(tx, row)),
+        original: { sha256: row.originalSha256, size: row.originalSize },
+        attachments: (await letterRepository.attachmentsOf(tx, row.id)).map(({ filename, contentType, size, sha256 }) => ({ filename, contentType, size, sha256 })),
+        history: (await letterRepository.eventsOf(tx, row.id)).map(({ type, at, departmentCode, actorId, detail: facts }) => ({ type, at, department: departmentCode, actor: actorId, detail: facts ? (JSON.parse(facts) as Record<string, unknown>) : null })),
+        deliveries: (await letterRepository.deliveriesOf(tx, row.id)).map(({ id, kind, channel, targetId, status, attempts, lastError }) => ({ id, kind, channel, to: targetId, status, attempts, lastError })),
+      };
+    });
+    if (!detail) {
       process.stderr.write(`wasl: no letter has the number ${number}\n`);
       process.exitCode = 1;
       return;
     }
-    const detail = {
-      ...register.summary(row),
-      original: { sha256: row.originalSha256, size: row.originalSize },
-      attachments: letterRepository.attachmentsOf(db, row.id).map(({ filename, contentType, size, sha256 }) => ({ filename, contentType, size, sha256 })),
-      history: letterRepository.eventsOf(db, row.id).map(({ type, at, departmentCode, actorId, detail: facts }) => ({ type, at, department: departmentCode, actor: actorId, detail: facts ? JSON.parse(facts) : null })),
-      deliveries: letterRepository.deliveriesOf(db, row.id).map(({ id, kind, channel, targetId, status, attempts, lastError }) => ({ id, kind, channel, to: targetId, status, attempts, lastError })),
-    };
     if (options.json) return json(detail);
     const lines = [
       `Number:      ${detail.number}`,
@@ -236,10 +239,10 @@ deliveries
   .option('--limit <n>', 'how many', wholeNumber, 100)
   .option('--json', 'machine-readable output')
   .action(async (options: { failed?: boolean; pending?: boolean; limit: number; json?: boolean }) => {
-    const { db } = await openRegister();
+    const { database } = await openRegister();
     const { listDeliveries } = await import('../outbox/outbox.repository.js');
     const statuses = options.failed ? (['failed'] as const) : options.pending ? (['pending', 'sending'] as const) : undefined;
-    const rows = listDeliveries(db, { statuses: statuses ? [...statuses] : undefined, limit: options.limit });
+    const rows = await database.read((tx) => listDeliveries(tx, { statuses: statuses ? [...statuses] : undefined, limit: options.limit }));
     if (options.json) return json(rows);
     printTable(
       ['ID', 'LETTER', 'KIND', 'CHANNEL', 'TO', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST ERROR'],
@@ -251,15 +254,17 @@ deliveries
   .description('queue failed deliveries again (all of them when no id is given)')
   .addArgument(new Argument('[ids...]', 'ids from `deliveries list --failed`').argParser((text: string, previous: number[] = []) => [...previous, wholeNumber(text)]))
   .action(async (ids: number[] | undefined) => {
-    const { db } = await openRegister();
+    const { database } = await openRegister();
     const { deliveryById, requeueFailed } = await import('../outbox/outbox.repository.js');
-    // Every id named must be a failed delivery, else nothing is queued: "0 queued" would hide a typo.
-    for (const id of ids ?? []) {
-      const delivery = deliveryById(db, id);
-      if (!delivery) throw new WaslError('cli.not_found', `no delivery has the id ${id}; nothing was queued again`);
-      if (delivery.status !== 'failed') throw new WaslError('cli.not_failed', `delivery ${id} is ${delivery.status}, not failed: only failed deliveries are queued again; nothing was queued again`);
-    }
-    const count = requeueFailed(db, { ids: ids?.length ? ids : undefined, at: new Date() });
+    const count = await database.write(async (tx) => {
+      // Every id named must be a failed delivery, else nothing is queued: "0 queued" would hide a typo.
+      for (const id of ids ?? []) {
+        const delivery = await deliveryById(tx, id);
+        if (!delivery) throw new WaslError('cli.not_found', `no delivery has the id ${id}; nothing was queued again`);
+        if (delivery.status !== 'failed') throw new WaslError('cli.not_failed', `delivery ${id} is ${delivery.status}, not failed: only failed deliveries are queued again; nothing was queued again`);
+      }
+      return requeueFailed(tx, { ids: ids?.length ? ids : undefined, at: new Date() });
+    });
     process.stdout.write(`${count} deliver${count === 1 ? 'y' : 'ies'} queued again\n`);
   });
 
@@ -268,9 +273,9 @@ mailbox
   .command('list')
   .option('--json', 'machine-readable output')
   .action(async (options: { json?: boolean }) => {
-    const { db } = await openRegister();
+    const { database } = await openRegister();
     const { listMessages } = await import('../mailbox/mailbox.repository.js');
-    const rows = listMessages(db, 200);
+    const rows = await database.read((tx) => listMessages(tx, 200));
     if (options.json) return json(rows);
     printTable(['ID', 'KEPT', 'TO', 'SUBJECT'], rows.map((row) => [String(row.id), row.storedAt.toISOString(), row.recipients, row.subject]));
   });
@@ -279,9 +284,9 @@ mailbox
   .description('print one message as it would have been sent')
   .addArgument(new Argument('<id>', 'its id in `mailbox list`').argParser(wholeNumber))
   .action(async (id: number) => {
-    const { db } = await openRegister();
+    const { database } = await openRegister();
     const { messageById } = await import('../mailbox/mailbox.repository.js');
-    const message = messageById(db, id);
+    const message = await database.read((tx) => messageById(tx, id));
     if (!message) {
       process.stderr.write(`wasl: no message ${id} in the mailbox\n`);
       process.exitCode = 1;
@@ -332,10 +337,10 @@ program
   .option('--key <file>', "the office's public key (PEM); default: this gateway's own key")
   .option('--json', 'machine-readable output')
   .action(async (options: { key?: string; json?: boolean }) => {
-    const { settings, db } = await openRegister();
+    const { settings, database } = await openRegister();
     const publicKeyPem = options.key ? readNamedFile(options.key, 'the public key').toString('utf8') : await ownPublicKeyPem(settings);
     const { verifyRegister } = await import('../receipts/register-verify.js');
-    const report = verifyRegister({ db, publicKey: createPublicKey(publicKeyPem) });
+    const report = await database.read((tx) => verifyRegister({ tx, publicKey: createPublicKey(publicKeyPem) }));
     if (options.json) json(report);
     else if (report.ok) process.stdout.write(`register intact: ${report.checked} entries checked\n`);
     else {

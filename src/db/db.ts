@@ -64,32 +64,6 @@ function connect(client: Database.Database, busyTimeoutMs: number): Db {
 }
 
 /**
- * Runs `work` in one transaction of the connection, or in a savepoint when one is already open (so
- * one failing piece of a group commit does not sink the others). Queries inside simply use the
- * `Db`: there is one connection, and it is in the transaction.
- */
-export function inTransaction<T>(db: Db, work: () => T, { behavior = 'deferred' }: { behavior?: 'deferred' | 'immediate' } = {}): T {
-  const transaction = db.$client.transaction(work);
-  return behavior === 'immediate' ? transaction.immediate() : transaction();
-}
-
-/**
- * Queries built and prepared once per database, for the paths every letter takes: drizzle would
- * otherwise rebuild each query's SQL on every call (profiled: about 1.5 ms a letter).
- */
-export function preparedQueries<T>(build: (db: Db) => T): (db: Db) => T {
-  const byDatabase = new WeakMap<Db, T>();
-  return (db) => {
-    let queries = byDatabase.get(db);
-    if (!queries) {
-      queries = build(db);
-      byDatabase.set(db, queries);
-    }
-    return queries;
-  };
-}
-
-/**
  * Every statement of the connection is kept, by its SQL text, for as long as the connection:
  * - Node 24.19-24.21 abort the process when the garbage collector frees a better-sqlite3 statement
  *   (nodejs/node#65446, open), and drizzle prepares each query it runs and drops it.

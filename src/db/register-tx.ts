@@ -9,6 +9,7 @@
  * Rules for a repository: await queries (never better-sqlite3's synchronous .get/.all/.run, which
  * PostgreSQL lacks); take tables from `tx.tables`; count changed rows with `.returning()`.
  */
+import { sql, type Column, type SQL } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type * as sqliteTables from './schema.js';
 
@@ -41,4 +42,13 @@ export function preparedQueries<T>(build: (db: QueryBuilder, tables: RegisterTab
     }
     return queries;
   };
+}
+
+/**
+ * A placeholder whose value the column encodes, as drizzle does for insert values: in a condition
+ * or an update's `set` it leaves a bare placeholder's value unencoded, and a Date there would reach
+ * each engine as it is (SQLite stores instants as numbers, PostgreSQL as timestamps).
+ */
+export function encoded(column: Column, name: string): SQL {
+  return sql`${sql.param(sql.placeholder(name), column)}`;
 }

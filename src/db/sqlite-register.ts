@@ -4,54 +4,56 @@
  * Reads run on the same connection; one that comes while a batch's transaction is open across an
  * await waits for it to end, so it never sees writes that may yet be rolled back.
  */
-import { openDatabase, type Db } from './db.js';
-import { createGroupCommit, walFlusher, type FlushToDisk, type GroupCommit } from './group-commit.js';
+import { openDatabase, openExistingDatabase, type Db } from './db.js';
+import { createGroupCommit, walFlusher, type FlushToDisk } from './group-commit.js';
+import type { RegisterTx } from './register-tx.js';
+import * as tables from './schema.js';
 import type { UnitOfWork } from './unit-of-work.js';
 
-export interface SqliteRegister extends UnitOfWork<Db> {
-  /** The connection, for the repositories not yet handed a transaction by the unit of work. */
-  readonly db: Db;
-  /** `write`, typed as the callers of the group commit know it. */
-  readonly commit: GroupCommit;
-}
+export type SqliteRegister = UnitOfWork<RegisterTx>;
 
-export function openSqliteRegister({
-  file,
-  busyTimeoutMs,
-  flushToDisk,
-  onBatch,
-}: {
+interface Options {
   file: string;
-  busyTimeoutMs?: number;
+  busyTimeoutMs?: number | undefined;
   /** How commits reach the disk; fdatasync on the WAL by default (tests hold or fail it). */
   flushToDisk?: FlushToDisk | undefined;
   /** Told how many writes each committed transaction held (/metrics). */
   onBatch?: (size: number) => void;
-}): SqliteRegister {
-  const db = openDatabase({ file, ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }) });
+}
+
+/** The gateway's register: made if missing, and brought to the code's schema. */
+export function openSqliteRegister({ file, busyTimeoutMs, ...options }: Options): SqliteRegister {
+  return sqliteRegister(openDatabase({ file, ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }) }), options);
+}
+
+/** A register the gateway made, as the command line opens it: never made, never migrated (db.ts, openExistingDatabase). */
+export function openExistingSqliteRegister({ file, busyTimeoutMs }: Pick<Options, 'file' | 'busyTimeoutMs'>): SqliteRegister {
+  return sqliteRegister(openExistingDatabase({ file, ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }) }), {});
+}
+
+function sqliteRegister(db: Db, { flushToDisk, onBatch }: Pick<Options, 'flushToDisk' | 'onBatch'>): SqliteRegister {
   const disk: FlushToDisk & { close?(): void } = flushToDisk ?? walFlusher(db);
   const commit = createGroupCommit(db, { flushToDisk: disk, ...(onBatch ? { onBatch } : {}) });
   const ping = db.$client.prepare('SELECT 1');
+  // One connection, always in the group commit's transaction when a write runs: one handle serves every write and read.
+  const tx: RegisterTx = { engine: 'sqlite', db, tables };
 
-  async function noBatchOpen(): Promise<void> {
+  /** Runs `then` once no batch is open, at once if none is: no turn passes between the last check and `then`. */
+  async function whenNoBatchOpen<T>(then: () => T | Promise<T>): Promise<T> {
     for (let open = commit.whenNoBatchOpen(); open; open = commit.whenNoBatchOpen()) await open;
+    return then();
   }
 
   return {
-    db,
-    commit,
-    write: commit,
-    async read(run) {
-      await noBatchOpen();
-      return run(db);
-    },
+    write: (run, options) => commit(() => run(tx), options),
+    read: (run) => whenNoBatchOpen(() => run(tx)),
     async ping() {
       ping.get();
     },
-    async close() {
-      await noBatchOpen();
-      db.$client.close();
-      disk.close?.();
-    },
+    close: () =>
+      whenNoBatchOpen(() => {
+        db.$client.close();
+        disk.close?.();
+      }),
   };
 }

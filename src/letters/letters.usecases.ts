@@ -12,8 +12,8 @@ import type {
   LetterSummary,
 } from '../channels/port.js';
 import type { WaslConfig } from '../config/config.load.js';
-import type { Db } from '../db/db.js';
-import type { GroupCommit } from '../db/group-commit.js';
+import type { RegisterTx } from '../db/register-tx.js';
+import type { UnitOfWork } from '../db/unit-of-work.js';
 import type { SigningKey } from '../evidence/signing-key.js';
 import { sha256Hex } from '../evidence/sha256.js';
 import { buildStatement, chainEntry, signStatement } from '../evidence/statement.js';
@@ -26,7 +26,7 @@ import type { Router } from '../routing/routing.js';
 import { formatNumber, yearIn, type Direction } from './letters.models.js';
 import { createRegisterReader, type RegisterReader } from './letters.reader.js';
 import * as repository from './letters.repository.js';
-import type { DeliveryRow, LetterRow, NewDeliveryRow, Tx } from './letters.repository.js';
+import type { DeliveryRow, LetterRow, NewDeliveryRow } from './letters.repository.js';
 
 export interface Register extends RegisterReader {
   accept(letter: InboundLetter): Promise<Acceptance>;
@@ -35,11 +35,14 @@ export interface Register extends RegisterReader {
 
 /** Takes deliveries that were stored already claimed, and sends them once `stored` (their commit on disk) resolves. */
 export interface DeliveryHandOff {
+  /** Whether it takes deliveries now: those stored while it is stopped wait in the register, unclaimed. */
+  taking(): boolean;
   take(deliveries: readonly DeliveryRow[], stored: Promise<unknown>): void;
 }
 
 interface RegisterOptions {
-  db: Db;
+  /** Where letters are registered: one `write` holds a letter, its events and its deliveries. Shared with the outbox. */
+  database: UnitOfWork<RegisterTx>;
   config: WaslConfig;
   router: Router;
   answerTokens: AnswerTokens;
@@ -49,8 +52,6 @@ interface RegisterOptions {
   activeChannels: () => ReadonlySet<string>;
   /** Signs each registration statement (the receipt's evidence). */
   signingKey: SigningKey;
-  /** Where writes are committed: shared with the outbox so they ride the same fsyncs. */
-  commit: GroupCommit;
   /**
    * The outbox running in this process, if one does: the deliveries a commit queues are born
    * claimed and handed to it as soon as the commit is made, so sending them costs no claim; it may
@@ -61,6 +62,8 @@ interface RegisterOptions {
   logger: Logger;
 }
 
+type AnsweredLetter = { row: LetterRow; departments: readonly string[] };
+
 /** What the letter is, once its answer token and destinations are understood. */
 type Classification =
   | { kind: 'incoming'; departments: string[] }
@@ -69,20 +72,31 @@ type Classification =
   | { kind: 'set-aside'; departments: string[] };
 
 export function createRegister(options: RegisterOptions): Register {
-  const { db, config, router, answerTokens, now, logger, commit } = options;
+  const { database, config, router, answerTokens, now, logger } = options;
 
-  const receiptAllowance = createReceiptAllowance({ db, perHour: config.receipts.perSenderPerHour });
-  const reader = createRegisterReader({ db, publicUrl: options.publicUrl });
+  const receiptAllowance = createReceiptAllowance({ perHour: config.receipts.perSenderPerHour });
+  const reader = createRegisterReader({ database, publicUrl: options.publicUrl });
   const { summary, receiptUrl } = reader;
 
-  function classify(letter: InboundLetter): Classification {
+  /**
+   * The incoming letter a valid answer token names, and for a machine-written reply (set aside
+   * beside it) its departments; the register is read only for a letter that carries a token.
+   */
+  async function answeredLetter(letter: InboundLetter): Promise<AnsweredLetter | undefined> {
     const answeredId = letter.answerToken ? answerTokens.letterIdOf(letter.answerToken) : undefined;
-    const original = answeredId === undefined ? undefined : repository.letterById(db, answeredId);
-    const validOriginal = original?.direction === 'A' ? original : undefined;
-    if (letter.answerToken && !validOriginal) {
+    if (answeredId === undefined) return undefined;
+    return database.read(async (tx) => {
+      const row = await repository.letterById(tx, answeredId);
+      if (row?.direction !== 'A') return undefined;
+      return { row, departments: letter.automated ? await repository.departmentsOf(tx, row.id) : [] };
+    });
+  }
+
+  function classify(letter: InboundLetter, answered: AnsweredLetter | undefined): Classification {
+    if (letter.answerToken && !answered) {
       logger.info({ channel: letter.channel, phase: 'classify' }, 'answer token not valid: registering a new letter');
     }
-    if (validOriginal && !letter.automated) return { kind: 'answer', original: validOriginal };
+    if (answered && !letter.automated) return { kind: 'answer', original: answered.row };
 
     const departments = new Set<string>();
     const unknown: string[] = [];
@@ -96,8 +110,8 @@ export function createRegister(options: RegisterOptions): Register {
     if (unknown.length > 0) {
       throw new WaslError('department.unknown', `no department is reached by ${unknown.join(', ')}`, { details: { destinations: unknown } });
     }
-    if (validOriginal) {
-      for (const code of repository.departmentsOf(db, validOriginal.id)) departments.add(code);
+    if (answered) {
+      for (const code of answered.departments) departments.add(code);
       return { kind: 'set-aside', departments: [...departments].sort() };
     }
     const fallback = config.routing.fallbackDepartment;
@@ -127,9 +141,9 @@ export function createRegister(options: RegisterOptions): Register {
     return rows;
   }
 
-  function receiptFor({ letterId, replyTo, at }: { letterId: number; replyTo: ChannelAddress; at: Date }): NewDeliveryRow {
+  async function receiptFor(tx: RegisterTx, { letterId, replyTo, at }: { letterId: number; replyTo: ChannelAddress; at: Date }): Promise<NewDeliveryRow> {
     const row = newDelivery({ letterId, kind: 'receipt', target: replyTo, at });
-    if (!receiptAllowance.take(replyTo, at)) {
+    if (!(await receiptAllowance.take(tx, replyTo, at))) {
       // The cap holds whatever the headers say: a sender we answer too often may be an auto-responder.
       return { ...row, status: 'suppressed', lastErrorCode: 'receipt.rate_limited', lastError: `more than ${config.receipts.perSenderPerHour} receipts an hour to this sender` };
     }
@@ -137,13 +151,13 @@ export function createRegister(options: RegisterOptions): Register {
   }
 
   /** Stores deliveries; those to send now are born claimed when an outbox takes them after the commit. */
-  function queueDeliveries(tx: Tx, rows: NewDeliveryRow[]): DeliveryRow[] {
-    if (!options.outbox) {
-      repository.insertDeliveries(tx, rows);
+  async function queueDeliveries(tx: RegisterTx, rows: NewDeliveryRow[]): Promise<DeliveryRow[]> {
+    if (!options.outbox?.taking()) {
+      await repository.insertDeliveries(tx, rows);
       return [];
     }
     const born = rows.map((row): NewDeliveryRow => (row.status === 'pending' ? { ...row, status: 'sending', attempts: 1 } : row));
-    return repository.insertDeliveries(tx, born).filter((row) => row.status === 'sending');
+    return (await repository.insertDeliveries(tx, born)).filter((row) => row.status === 'sending');
   }
 
   function handOff(deliveries: DeliveryRow[], stored: Promise<unknown>): void {
@@ -151,7 +165,7 @@ export function createRegister(options: RegisterOptions): Register {
   }
 
   async function accept(letter: InboundLetter): Promise<Acceptance> {
-    const classification = classify(letter);
+    const classification = classify(letter, await answeredLetter(letter));
     const original = letter.raw ?? Buffer.from(JSON.stringify(canonicalChatOriginal(letter)), 'utf8');
     const originalSha256 = sha256Hex(original);
     const files = letter.attachments.map((attachment) => ({ ...attachment, sha256: sha256Hex(attachment.content) }));
@@ -160,23 +174,23 @@ export function createRegister(options: RegisterOptions): Register {
 
     /** Set once the letter is committed: if the flush then fails, the letter is in the register all the same. */
     let committedAs: string | undefined;
-    const stored = commit((tx) => {
+    const stored = database.write(async (tx) => {
       // A message sent again is the letter it repeats. An email repeats one only byte for byte: a
       // server retrying sends the same bytes, while some mailers give other letters the same
       // Message-ID. A chat message is known by its platform's id alone (its original, built here,
       // carries the time it was received).
-      const sameId = repository.lettersByChannelMessage(tx, { channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId });
+      const sameId = await repository.lettersByChannelMessage(tx, { channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId });
       const repeated = letter.raw ? sameId.find((row) => row.originalSha256 === originalSha256) : sameId[0];
-      if (repeated) return { duplicate: true, accepted: summary(repeated), queued: [] };
+      if (repeated) return { duplicate: true, accepted: await summary(tx, repeated), queued: [] };
 
       const at = now();
       const year = yearIn({ date: at, timezone: config.timezone });
-      const sequence = repository.takeSequence(tx, { year, direction });
+      const sequence = await repository.takeSequence(tx, { year, direction });
       const number = formatNumber({ format: config.numbering.format, year, direction, sequence });
-      repository.storeBlob(tx, { sha256: originalSha256, content: original });
-      for (const file of files) repository.storeBlob(tx, { sha256: file.sha256, content: file.content });
+      await repository.storeBlob(tx, { sha256: originalSha256, content: original });
+      for (const file of files) await repository.storeBlob(tx, { sha256: file.sha256, content: file.content });
 
-      const departments = classification.kind === 'answer' ? repository.departmentsOf(tx, classification.original.id) : classification.departments;
+      const departments = classification.kind === 'answer' ? await repository.departmentsOf(tx, classification.original.id) : classification.departments;
       const receiptToken = newReceiptToken();
       // Sealed on the chain and signed in the transaction that takes the number: the group commit
       // runs letters one after another, so each entry chains to the one committed just before it.
@@ -192,13 +206,13 @@ export function createRegister(options: RegisterOptions): Register {
           attachments: files.map((file) => ({ sha256: file.sha256, size: file.content.byteLength, contentType: file.contentType, filename: file.filename ?? null })),
           inAnswerTo: classification.kind === 'answer' ? classification.original.number : null,
         },
-        previousEntryHash: repository.lastEntryHash(tx),
+        previousEntryHash: await repository.lastEntryHash(tx),
       });
       const signed = signStatement({
         statement: buildStatement({ entry, office: { domain: config.mail.domain, name: config.mail.officeName }, keyId: options.signingKey.keyId, receiptUrl: receiptUrl(receiptToken) }),
         key: options.signingKey,
       });
-      const row = repository.insertLetter(tx, {
+      const row = await repository.insertLetter(tx, {
         number,
         year,
         direction,
@@ -229,8 +243,8 @@ export function createRegister(options: RegisterOptions): Register {
         statement: signed.canonicalStatement,
         signature: signed.signature.value,
       });
-      repository.insertDepartments(tx, { letterId: row.id, codes: departments });
-      repository.insertAttachments(
+      await repository.insertDepartments(tx, { letterId: row.id, codes: departments });
+      await repository.insertAttachments(
         tx,
         files.map((file, position) => ({
           letterId: row.id,
@@ -241,17 +255,17 @@ export function createRegister(options: RegisterOptions): Register {
           size: file.content.byteLength,
         })),
       );
-      repository.appendEvent(tx, { letterId: row.id, type: 'registered', at, actor: letter.from });
+      await repository.appendEvent(tx, { letterId: row.id, type: 'registered', at, actor: letter.from });
       if (sameId.length > 0) {
         // For the mail office: why two letters carry one Message-ID.
-        repository.appendEvent(tx, { letterId: row.id, type: 'message_id_reused', at, detail: { earlier: sameId.map((earlier) => earlier.number) } });
+        await repository.appendEvent(tx, { letterId: row.id, type: 'message_id_reused', at, detail: { earlier: sameId.map((earlier) => earlier.number) } });
       }
 
       const queued: NewDeliveryRow[] = [];
       if (classification.kind === 'answer') {
         const { original: answered } = classification;
-        repository.appendEvent(tx, { letterId: answered.id, type: 'answered', at, actor: letter.from, detail: { answer: number } });
-        repository.setStatus(tx, { letterId: answered.id, status: 'answered' });
+        await repository.appendEvent(tx, { letterId: answered.id, type: 'answered', at, actor: letter.from, detail: { answer: number } });
+        await repository.setStatus(tx, { letterId: answered.id, status: 'answered' });
         if (answered.replyChannel && answered.replyId) {
           queued.push(
             newDelivery({ letterId: row.id, kind: 'answer', target: { channel: answered.replyChannel, id: answered.replyId, thread: answered.replyThread ?? undefined }, at }),
@@ -259,13 +273,13 @@ export function createRegister(options: RegisterOptions): Register {
         }
       } else if (classification.kind === 'incoming' && letter.quarantined) {
         // Held for the mail office: in the register and visible, but neither forwarded nor receipted.
-        repository.appendEvent(tx, { letterId: row.id, type: 'quarantined', at });
+        await repository.appendEvent(tx, { letterId: row.id, type: 'quarantined', at });
       } else if (classification.kind === 'incoming') {
         queued.push(...forwardsFor({ letterId: row.id, codes: departments, at }));
-        if (replyTo && !letter.automated && !letter.receiptInline) queued.push(receiptFor({ letterId: row.id, replyTo, at }));
+        if (replyTo && !letter.automated && !letter.receiptInline) queued.push(await receiptFor(tx, { letterId: row.id, replyTo, at }));
       }
       const accepted = { number, receiptUrl: receiptUrl(receiptToken), departments, answers: classification.kind === 'answer' ? classification.original.number : undefined };
-      return { duplicate: false, accepted, queued: queueDeliveries(tx, queued) };
+      return { duplicate: false, accepted, queued: await queueDeliveries(tx, queued) };
     }, {
       committed: ({ accepted, queued }) => {
         committedAs = accepted.number;
@@ -292,19 +306,19 @@ export function createRegister(options: RegisterOptions): Register {
     if (action === 'transferred' && !target) {
       throw new WaslError('department.unknown', `no department has the code ${toDepartment ?? '(none)'}`);
     }
-    const stored = commit((tx) => {
-      const letter = repository.letterByNumber(tx, number);
+    const stored = database.write(async (tx) => {
+      const letter = await repository.letterByNumber(tx, number);
       if (!letter) throw new WaslError('letter.unknown', `no letter has the number ${number}`);
       const at = now();
-      repository.appendEvent(tx, { letterId: letter.id, type: action, at, actor, departmentCode: target?.code });
-      repository.setStatus(tx, { letterId: letter.id, status: action });
+      await repository.appendEvent(tx, { letterId: letter.id, type: action, at, actor, departmentCode: target?.code });
+      await repository.setStatus(tx, { letterId: letter.id, status: action });
       if (target) {
-        repository.insertDepartments(tx, { letterId: letter.id, codes: [target.code], via: 'transfer' });
+        await repository.insertDepartments(tx, { letterId: letter.id, codes: [target.code], via: 'transfer' });
       }
-      const forwards = target ? queueDeliveries(tx, forwardsFor({ letterId: letter.id, codes: [target.code], at })) : [];
-      return { row: repository.letterById(tx, letter.id)!, queued: forwards };
+      const forwards = target ? await queueDeliveries(tx, forwardsFor({ letterId: letter.id, codes: [target.code], at })) : [];
+      return { summary: await summary(tx, (await repository.letterById(tx, letter.id))!), queued: forwards };
     }, { committed: ({ queued }) => handOff(queued, stored) });
-    return summary((await stored).row);
+    return (await stored).summary;
   }
 
   return { ...reader, accept, recordAction };

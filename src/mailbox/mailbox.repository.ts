@@ -1,13 +1,13 @@
 /** The built-in mailbox's rows: what the gateway would have sent, kept for the web and the CLI to show. */
 import { desc, eq } from 'drizzle-orm';
 import type { MailboxMessageInput } from '../channels/port.js';
-import type { Db } from '../db/db.js';
-import { mailboxMessages } from './mailbox.tables.js';
+import type { RegisterTables, RegisterTx } from '../db/register-tx.js';
 
-export type MailboxMessage = typeof mailboxMessages.$inferSelect;
+export type MailboxMessage = RegisterTables['mailboxMessages']['$inferSelect'];
 
-export function keepMessage(db: Db, { message, at }: { message: MailboxMessageInput; at: Date }): { id: number } {
-  return db
+export async function keepMessage(tx: RegisterTx, { message, at }: { message: MailboxMessageInput; at: Date }): Promise<{ id: number }> {
+  const { mailboxMessages } = tx.tables;
+  const [kept] = await tx.db
     .insert(mailboxMessages)
     .values({
       deliveryId: message.deliveryId,
@@ -17,12 +17,13 @@ export function keepMessage(db: Db, { message, at }: { message: MailboxMessageIn
       raw: Buffer.from(message.raw),
       storedAt: at,
     })
-    .returning({ id: mailboxMessages.id })
-    .get();
+    .returning({ id: mailboxMessages.id });
+  return kept!;
 }
 
-export function listMessages(db: Db, limit: number): Omit<MailboxMessage, 'raw'>[] {
-  return db
+export async function listMessages(tx: RegisterTx, limit: number): Promise<Omit<MailboxMessage, 'raw'>[]> {
+  const { mailboxMessages } = tx.tables;
+  return tx.db
     .select({
       id: mailboxMessages.id,
       deliveryId: mailboxMessages.deliveryId,
@@ -33,10 +34,10 @@ export function listMessages(db: Db, limit: number): Omit<MailboxMessage, 'raw'>
     })
     .from(mailboxMessages)
     .orderBy(desc(mailboxMessages.id))
-    .limit(limit)
-    .all();
+    .limit(limit);
 }
 
-export function messageById(db: Db, id: number): MailboxMessage | undefined {
-  return db.select().from(mailboxMessages).where(eq(mailboxMessages.id, id)).get();
+export async function messageById(tx: RegisterTx, id: number): Promise<MailboxMessage | undefined> {
+  const { mailboxMessages } = tx.tables;
+  return (await tx.db.select().from(mailboxMessages).where(eq(mailboxMessages.id, id)).limit(1))[0];
 }

@@ -5,7 +5,8 @@
 import type { Attachment, LetterSummary, OutboundMessage } from '../channels/port.js';
 import type { Language } from '../config/config.schema.js';
 import type { WaslConfig } from '../config/config.load.js';
-import type { Db } from '../db/db.js';
+import type { RegisterTx } from '../db/register-tx.js';
+import type { UnitOfWork } from '../db/unit-of-work.js';
 import { WaslError } from '../errors.js';
 import { displayFilename } from '../letters/attachment-names.js';
 import { formatDateTime } from '../letters/letters.models.js';
@@ -18,11 +19,11 @@ import type { Router } from '../routing/routing.js';
 import { isLanguage, type Templates } from '../templates/templates.js';
 
 export interface Composer {
-  compose(delivery: DeliveryRow): OutboundMessage;
+  compose(delivery: DeliveryRow): Promise<OutboundMessage>;
 }
 
 export function createComposer({
-  db,
+  database,
   config,
   templates,
   router,
@@ -30,7 +31,7 @@ export function createComposer({
   answerTokens,
   now,
 }: {
-  db: Db;
+  database: Pick<UnitOfWork<RegisterTx>, 'read'>;
   config: WaslConfig;
   templates: Templates;
   router: Router;
@@ -43,13 +44,16 @@ export function createComposer({
   const departmentNames = (codes: readonly string[], language: Language) =>
     codes.map((code) => router.department(code)?.names[language] ?? code).join(', ');
 
-  function attachmentsOf(letter: LetterRow): Attachment[] {
-    return letterRepository.attachmentsOf(db, letter.id).map((row) => {
-      const content = letterRepository.readBlob(db, row.sha256);
-      if (!content) throw new WaslError('register.blob_missing', `attachment ${row.sha256} of ${letter.number} is missing`);
-      return { filename: displayFilename({ filename: row.filename ?? undefined, position: row.position }), contentType: row.contentType, content };
+  const attachmentsOf = (letter: LetterRow): Promise<Attachment[]> =>
+    database.read(async (tx) => {
+      const files: Attachment[] = [];
+      for (const row of await letterRepository.attachmentsOf(tx, letter.id)) {
+        const content = await letterRepository.readBlob(tx, row.sha256);
+        if (!content) throw new WaslError('register.blob_missing', `attachment ${row.sha256} of ${letter.number} is missing`);
+        files.push({ filename: displayFilename({ filename: row.filename ?? undefined, position: row.position }), contentType: row.contentType, content });
+      }
+      return files;
     });
-  }
 
   const subjectOf = (letter: LetterRow, language: Language) => letter.subject ?? (templates.strings(language).receipt as Record<string, string>).noSubject!;
 
@@ -76,28 +80,30 @@ export function createComposer({
    * same turn, and the register is written only in later turns (the group commit), so the second
    * message reuses the first one's reads instead of repeating them.
    */
-  const readThisTurn = new Map<number, { letter: LetterRow; summary: LetterSummary }>();
+  const readThisTurn = new Map<number, Promise<{ letter: LetterRow; summary: LetterSummary }>>();
 
-  function letterOf(delivery: DeliveryRow): { letter: LetterRow; summary: LetterSummary } {
+  function letterOf(delivery: DeliveryRow): Promise<{ letter: LetterRow; summary: LetterSummary }> {
     let read = readThisTurn.get(delivery.letterId);
     if (!read) {
-      const letter = letterRepository.letterById(db, delivery.letterId);
-      if (!letter) throw new WaslError('register.letter_missing', `delivery ${delivery.id} names no letter`);
+      read = database.read(async (tx) => {
+        const letter = await letterRepository.letterById(tx, delivery.letterId);
+        if (!letter) throw new WaslError('register.letter_missing', `delivery ${delivery.id} names no letter`);
+        return { letter, summary: await register.summary(tx, letter) };
+      });
       if (readThisTurn.size === 0) queueMicrotask(() => readThisTurn.clear());
-      read = { letter, summary: register.summary(letter) };
       readThisTurn.set(delivery.letterId, read);
     }
     return read;
   }
 
-  function compose(delivery: DeliveryRow): OutboundMessage {
-    const { letter, summary } = letterOf(delivery);
+  async function compose(delivery: DeliveryRow): Promise<OutboundMessage> {
+    const { letter, summary } = await letterOf(delivery);
     const to = { channel: delivery.channel, id: delivery.targetId, thread: delivery.targetThread ?? undefined, displayName: delivery.targetName ?? undefined };
     const base = { deliveryId: delivery.id, kind: delivery.kind, to, letter: summary, attempt: delivery.attempts };
 
     if (delivery.kind === 'forward') {
       const language = config.language;
-      const files = attachmentsOf(letter);
+      const files = await attachmentsOf(letter);
       const rendered = templates.mail({ name: 'forward-mail', language, view: { ...commonView(letter, base.letter, language), attachmentCount: files.length } });
       return {
         ...base,
@@ -108,7 +114,8 @@ export function createComposer({
       };
     }
 
-    const answered = letter.answersLetterId === null ? undefined : letterRepository.letterById(db, letter.answersLetterId);
+    const { answersLetterId } = letter;
+    const answered = answersLetterId === null ? undefined : await database.read((tx) => letterRepository.letterById(tx, answersLetterId));
     if (delivery.kind === 'answer') {
       if (!answered) throw new WaslError('register.letter_missing', `answer ${letter.number} answers no letter`);
       const language = languageOf(answered);
@@ -117,7 +124,7 @@ export function createComposer({
         language,
         view: { ...commonView(letter, base.letter, language), originalNumber: answered.number, originalSubject: subjectOf(answered, language) },
       });
-      return { ...base, ...rendered, attachments: attachmentsOf(letter), inReplyTo: sameChannel(answered, to.channel) };
+      return { ...base, ...rendered, attachments: await attachmentsOf(letter), inReplyTo: sameChannel(answered, to.channel) };
     }
 
     const language = languageOf(answered ?? letter);

@@ -7,8 +7,8 @@
 import type { Logger } from 'pino';
 import type { ChannelAdapter, OutboundMessage } from '../channels/port.js';
 import type { WaslConfig } from '../config/config.load.js';
-import type { Db } from '../db/db.js';
-import type { GroupCommit } from '../db/group-commit.js';
+import type { RegisterTx } from '../db/register-tx.js';
+import type { UnitOfWork } from '../db/unit-of-work.js';
 import { toWaslError, WaslError } from '../errors.js';
 import * as letterRepository from '../letters/letters.repository.js';
 import type { DeliveryRow } from '../letters/letters.repository.js';
@@ -18,7 +18,8 @@ import * as outbox from './outbox.repository.js';
 import type { ChannelPool } from './outbox.repository.js';
 
 export interface OutboxWorker extends DeliveryHandOff {
-  start(): void;
+  /** Returns to the queue what a stop or a crash left being sent, then looks for due deliveries. */
+  start(): Promise<void>;
   /** Looks for due deliveries in the register now (something there may have become due). */
   wake(): void;
   /** Stops claiming; waits for sends in flight, up to `graceMs`, then returns the rest to the queue. */
@@ -33,17 +34,16 @@ export function retryDelayMs({ attempt, baseMs, maxMs, random = Math.random }: {
 }
 
 export function createOutboxWorker({
-  db,
+  database,
   adapters,
   composer,
   config,
   now,
   logger,
-  commit,
   onDeliveryFailed,
 }: {
-  db: Db;
-  commit: GroupCommit;
+  /** The register, shared with the intake so that marks and claims ride the commits of letters. */
+  database: UnitOfWork<RegisterTx>;
   /** Told of each delivery given up on, once that is committed (/metrics). */
   onDeliveryFailed?: (delivery: DeliveryRow) => void;
   adapters: ReadonlyMap<string, ChannelAdapter>;
@@ -87,13 +87,20 @@ export function createOutboxWorker({
   const marks = new Set<Promise<void>>();
   let idleWaiters: (() => void)[] = [];
 
+  const busy = () => inFlight.size > 0 || anyWaiting() || marks.size > 0 || claiming !== undefined;
+
   function notifyIdleIfSo(): void {
-    if (inFlight.size > 0 || anyWaiting() || marks.size > 0 || claiming || idleWaiters.length === 0) return;
-    const due = outbox.nextDueAt(db);
-    if (due && due.getTime() <= now().getTime() && running) return;
-    const waiters = idleWaiters;
-    idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    if (busy() || idleWaiters.length === 0) return;
+    database.read((tx) => outbox.nextDueAt(tx)).then(
+      (due) => {
+        // Asked again: work may have started while the register was read.
+        if (busy() || (due && due.getTime() <= now().getTime() && running)) return;
+        const waiters = idleWaiters;
+        idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      },
+      (error: unknown) => logger.error({ err: error, phase: 'outbox.idle' }, 'could not read the outbox'),
+    );
   }
 
   function schedule(delayMs: number): void {
@@ -159,15 +166,18 @@ export function createOutboxWorker({
     // Claims ride the shared group commit, a batch of deliveries at once. A claim resolves only
     // once the disk holds every write before it, so nothing is sent for a letter a power cut could
     // still take back (its sender has not had the 250 yet); the claim itself, lost, is made again.
-    claiming = commit(
-      (tx) => {
-        claimedAt = now();
-        return claims.map(({ pool, limit }) => outbox.claimDue(tx, { at: claimedAt, limit, pool: pool.channels }));
-      },
-      { wait: 'earlier' },
-    )
+    claiming = database
+      .write(
+        async (tx) => {
+          claimedAt = now();
+          const claimedPerPool: DeliveryRow[][] = [];
+          for (const { pool, limit } of claims) claimedPerPool.push(await outbox.claimDue(tx, { at: claimedAt, limit, pool: pool.channels }));
+          return claimedPerPool;
+        },
+        { wait: 'earlier' },
+      )
       .then(
-        (claimedPerPool) => {
+        async (claimedPerPool) => {
           const claimed = claimedPerPool.flat();
           // Stopped while claiming: these go back to the queue unsent.
           if (!running) return returnToQueue(claimed);
@@ -180,7 +190,10 @@ export function createOutboxWorker({
             // A short claim took everything of its pool due by then; what else was due is waiting for
             // a slot, and a finished send runs the worker for it. Looking ahead at that would wake the
             // worker at once, and again after each empty claim, for as long as a peer held every slot.
-            const due = outbox.nextDueAt(db, { after: claimedAt });
+            const due = await database.read((tx) => outbox.nextDueAt(tx, { after: claimedAt })).catch((error: unknown) => {
+              logger.error({ err: error, phase: 'outbox.claim' }, 'could not read when the next delivery is due; polling');
+              return undefined;
+            });
             const untilDue = due ? due.getTime() - now().getTime() : config.pollIntervalMs;
             schedule(Math.min(config.pollIntervalMs, Math.max(untilDue, 0)));
           }
@@ -200,11 +213,11 @@ export function createOutboxWorker({
       });
   }
 
-  function composeFor(delivery: DeliveryRow): { adapter: ChannelAdapter; message: OutboundMessage } | { error: WaslError } {
+  async function composeFor(delivery: DeliveryRow): Promise<{ adapter: ChannelAdapter; message: OutboundMessage } | { error: WaslError }> {
     const adapter = adapters.get(delivery.channel);
     if (!adapter) return { error: new WaslError('channel.off', `the ${delivery.channel} channel is not running`, { temporary: true }) };
     try {
-      return { adapter, message: composer.compose(delivery) };
+      return { adapter, message: await composer.compose(delivery) };
     } catch (caught) {
       return { error: composeFailure(caught) };
     }
@@ -229,8 +242,8 @@ export function createOutboxWorker({
    * wait a little to ride another commit), and `idle` and `stop` wait for it.
    */
   async function send(delivery: DeliveryRow, stored?: Promise<unknown>): Promise<void> {
-    const composed = composeFor(delivery);
-    if (stored && !(await stored.then(() => true, () => false))) return requeue(delivery);
+    const [composed, isStored] = await Promise.all([composeFor(delivery), stored ? stored.then(() => true, () => false) : true]);
+    if (!isStored) return requeue(delivery);
     let outcome: { externalId: string } | { error: WaslError };
     if ('error' in composed) outcome = composed;
     else {
@@ -240,7 +253,11 @@ export function createOutboxWorker({
         outcome = { error: toWaslError(caught, 'delivery.unexpected') };
       }
     }
-    const marking = record(delivery, outcome);
+    mark(record(delivery, outcome));
+  }
+
+  /** A write of what became of sends, which `idle` and `stop` wait for. */
+  function mark(marking: Promise<void>): void {
     marks.add(marking);
     void marking.finally(() => {
       marks.delete(marking);
@@ -250,11 +267,12 @@ export function createOutboxWorker({
 
   /** Returns claimed deliveries, unsent, to the queue; if that fails, they stay claimed until the next start returns them. */
   function returnToQueue(deliveries: readonly DeliveryRow[]): void {
-    try {
-      outbox.releaseClaims(db, { ids: deliveries.map((delivery) => delivery.id), at: now() });
-    } catch (error) {
-      logger.error({ err: error, phase: 'outbox.release', deliveries: deliveries.map((delivery) => delivery.id) }, 'could not return deliveries to the queue; the next start will');
-    }
+    const ids = deliveries.map((delivery) => delivery.id);
+    mark(
+      database
+        .write((tx) => outbox.releaseClaims(tx, { ids, at: now() }), { wait: 'commit' })
+        .catch((error: unknown) => logger.error({ err: error, phase: 'outbox.release', deliveries: ids }, 'could not return deliveries to the queue; the next start will')),
+    );
   }
 
   /**
@@ -299,21 +317,21 @@ export function createOutboxWorker({
 
   function recordSent({ delivery, externalId }: { delivery: DeliveryRow; externalId: string }): Promise<void> {
     const at = now();
-    return commit((tx) => {
-      outbox.markSent(tx, { id: delivery.id, externalId, at });
+    return database.write(async (tx) => {
+      await outbox.markSent(tx, { id: delivery.id, externalId, at });
       const base = { letterId: delivery.letterId, at, departmentCode: delivery.departmentCode ?? undefined };
       if (delivery.kind === 'forward') {
-        letterRepository.appendEvent(tx, { ...base, type: 'forwarded' });
-        letterRepository.setStatus(tx, { letterId: delivery.letterId, status: 'forwarded', onlyIf: 'registered' });
+        await letterRepository.appendEvent(tx, { ...base, type: 'forwarded' });
+        await letterRepository.setStatus(tx, { letterId: delivery.letterId, status: 'forwarded', onlyIf: 'registered' });
       } else if (delivery.kind === 'receipt') {
-        letterRepository.appendEvent(tx, { ...base, type: 'receipt_sent' });
+        await letterRepository.appendEvent(tx, { ...base, type: 'receipt_sent' });
       } else {
-        const answer = letterRepository.letterById(tx, delivery.letterId);
-        if (answer?.answersLetterId) letterRepository.appendEvent(tx, { ...base, letterId: answer.answersLetterId, type: 'answer_delivered', detail: { answer: answer.number } });
-        letterRepository.appendEvent(tx, { ...base, type: 'answer_delivered' });
+        const answer = await letterRepository.letterById(tx, delivery.letterId);
+        if (answer?.answersLetterId) await letterRepository.appendEvent(tx, { ...base, letterId: answer.answersLetterId, type: 'answer_delivered', detail: { answer: answer.number } });
+        await letterRepository.appendEvent(tx, { ...base, type: 'answer_delivered' });
         // Whoever answered learns, on their own channel, that the answer reached the sender.
         if (answer?.replyChannel && answer.replyId && !answer.automated) {
-          letterRepository.insertDeliveries(tx, [
+          await letterRepository.insertDeliveries(tx, [
             newDelivery({ letterId: answer.id, kind: 'receipt', target: { channel: answer.replyChannel, id: answer.replyId, thread: answer.replyThread ?? undefined }, at }),
           ]);
         }
@@ -324,14 +342,14 @@ export function createOutboxWorker({
   function recordFailure({ delivery, error }: { delivery: DeliveryRow; error: WaslError }): Promise<void> {
     const at = now();
     const errorText = error.message.slice(0, 1000);
-    const givenUp = commit((tx) => {
+    const givenUp = database.write(async (tx) => {
       if (error.temporary && delivery.attempts < config.maxAttempts) {
         const delay = Math.max(error.retryAfterMs ?? 0, retryDelayMs({ attempt: delivery.attempts, baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }));
-        outbox.markRetry(tx, { id: delivery.id, at, nextAttemptAt: new Date(at.getTime() + delay), errorCode: error.code, error: errorText });
+        await outbox.markRetry(tx, { id: delivery.id, at, nextAttemptAt: new Date(at.getTime() + delay), errorCode: error.code, error: errorText });
         return false;
       }
-      outbox.markFailed(tx, { id: delivery.id, at, errorCode: error.code, error: errorText });
-      letterRepository.appendEvent(tx, {
+      await outbox.markFailed(tx, { id: delivery.id, at, errorCode: error.code, error: errorText });
+      await letterRepository.appendEvent(tx, {
         letterId: delivery.letterId,
         type: delivery.kind === 'receipt' ? 'receipt_undeliverable' : 'delivery_failed',
         at,
@@ -346,16 +364,18 @@ export function createOutboxWorker({
   }
 
   return {
-    start() {
+    async start() {
       if (running) return;
       running = true;
-      const returned = outbox.returnInterruptedToQueue(db, now());
+      // Not waiting for the disk: lost to a power cut, they are returned again at the next start.
+      const returned = await database.write((tx) => outbox.returnInterruptedToQueue(tx, now()), { wait: 'commit' });
       if (returned > 0) logger.info({ phase: 'outbox.start', returned }, 'deliveries interrupted by a stop are queued again');
       wake();
     },
     wake,
+    taking: () => running,
     take(deliveries, stored) {
-      // Committed while the worker stops: back to the queue, for the next start.
+      // Committed while the worker stopped: back to the queue, for the next start.
       if (!running) return returnToQueue(deliveries);
       for (const delivery of deliveries) poolOf(delivery.channel).waiting.push({ delivery, stored });
       // At once, not on the next turn: composing them overlaps the flush of their commit.
@@ -371,7 +391,7 @@ export function createOutboxWorker({
       clearTimeout(graceTimer);
       // Finished sends are marked first: only those still under way go back to the queue.
       await Promise.allSettled([...marks]);
-      if (inFlight.size > 0 || anyWaiting()) outbox.returnInterruptedToQueue(db, now());
+      if (inFlight.size > 0 || anyWaiting()) await database.write((tx) => outbox.returnInterruptedToQueue(tx, now()), { wait: 'commit' });
       for (const pool of pools) pool.waiting = [];
       notifyIdleIfSo();
     },

@@ -4,9 +4,8 @@
  * so a sender of ten thousand letters costs the same single row as a sender of ten.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/db.js';
 import type { ChannelAddress } from '../channels/port.js';
-import { receiptAllowances } from './receipts.tables.js';
+import { encoded, preparedQueries, type RegisterTx } from '../db/register-tx.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -30,37 +29,44 @@ function mailboxOf(address: string): string {
 
 export interface ReceiptAllowance {
   /** True, and one receipt spent, if a receipt to `place` may go at `at`; called in the registering transaction. */
-  take(place: ChannelAddress, at: Date): boolean;
+  take(tx: RegisterTx, place: ChannelAddress, at: Date): Promise<boolean>;
 }
 
-export function createReceiptAllowance({ db, perHour }: { db: Db; perHour: number }): ReceiptAllowance {
-  const key = {
-    channel: sql.placeholder('channel'),
-    targetId: sql.placeholder('targetId'),
-    targetThread: sql.placeholder('targetThread'),
-  };
-  const read = db
+const $ = sql.placeholder;
+
+/** Where a place's row is read and written, on every letter that asks for a receipt. */
+const queries = preparedQueries((db, { receiptAllowances }) => ({
+  read: db
     .select({ tokens: receiptAllowances.tokens, updatedAt: receiptAllowances.updatedAt })
     .from(receiptAllowances)
-    .where(and(eq(receiptAllowances.channel, key.channel), eq(receiptAllowances.targetId, key.targetId), eq(receiptAllowances.targetThread, key.targetThread)))
-    .prepare();
-  const write = db
+    .where(
+      and(
+        eq(receiptAllowances.channel, encoded(receiptAllowances.channel, 'channel')),
+        eq(receiptAllowances.targetId, encoded(receiptAllowances.targetId, 'targetId')),
+        eq(receiptAllowances.targetThread, encoded(receiptAllowances.targetThread, 'targetThread')),
+      ),
+    )
+    .prepare(),
+  write: db
     .insert(receiptAllowances)
-    .values({ ...key, tokens: sql.placeholder('tokens'), updatedAt: sql.placeholder('updatedAt') })
+    .values({ channel: $('channel'), targetId: $('targetId'), targetThread: $('targetThread'), tokens: $('tokens'), updatedAt: $('updatedAt') })
     .onConflictDoUpdate({
       target: [receiptAllowances.channel, receiptAllowances.targetId, receiptAllowances.targetThread],
       set: { tokens: sql`excluded.tokens`, updatedAt: sql`excluded.updated_at` },
     })
-    .prepare();
+    .prepare(),
+}));
 
+export function createReceiptAllowance({ perHour }: { perHour: number }): ReceiptAllowance {
   return {
-    take(place, at) {
+    async take(tx, place, at) {
+      const { read, write } = queries(tx);
       const targetId = place.channel === 'email' ? mailboxOf(place.id) : place.id;
       const where = { channel: place.channel, targetId, targetThread: place.thread ?? '' };
-      const row = read.get(where);
+      const [row] = await read.execute(where);
       const tokens = row ? refill({ tokens: row.tokens, elapsedMs: at.getTime() - row.updatedAt.getTime(), perHour }) : perHour;
       const allowed = tokens >= 1;
-      write.run({ ...where, tokens: allowed ? tokens - 1 : tokens, updatedAt: at });
+      await write.execute({ ...where, tokens: allowed ? tokens - 1 : tokens, updatedAt: at });
       return allowed;
     },
   };

@@ -6,7 +6,7 @@
 import type { SenderAuthentication } from '../channels/port.js';
 import type { Language } from '../config/config.schema.js';
 import type { WaslConfig } from '../config/config.load.js';
-import type { Db } from '../db/db.js';
+import type { RegisterTx } from '../db/register-tx.js';
 import { displayFilename } from '../letters/attachment-names.js';
 import { formatDateTime } from '../letters/letters.models.js';
 import * as repository from '../letters/letters.repository.js';
@@ -38,8 +38,9 @@ export interface ReceiptFacts {
 /** Events a receipt shows; internal bookkeeping (delivery failures) stays for the mail office. */
 const PUBLIC_EVENTS = new Set(['registered', 'forwarded', 'acknowledged', 'transferred', 'answered', 'closed', 'receipt_sent', 'receipt_undeliverable', 'answer_delivered']);
 
-export function receiptFacts({ db, router, letter }: { db: Db; router: Router; letter: LetterRow }): ReceiptFacts {
-  const answered = letter.answersLetterId === null ? undefined : repository.letterById(db, letter.answersLetterId);
+/** Read in one transaction, so the history and the status agree. */
+export async function receiptFacts({ tx, router, letter }: { tx: RegisterTx; router: Router; letter: LetterRow }): Promise<ReceiptFacts> {
+  const answered = letter.answersLetterId === null ? undefined : await repository.letterById(tx, letter.answersLetterId);
   return {
     number: letter.number,
     direction: letter.direction === 'A' ? 'incoming' : 'outgoing',
@@ -48,16 +49,15 @@ export function receiptFacts({ db, router, letter }: { db: Db; router: Router; l
     channel: letter.channel,
     sender: { id: letter.senderId, name: letter.senderName },
     subject: letter.subject,
-    departments: repository.departmentsOf(db, letter.id).map((code) => ({ code, names: router.department(code)?.names ?? { ar: code, fr: code, en: code } })),
+    departments: (await repository.departmentsOf(tx, letter.id)).map((code) => ({ code, names: router.department(code)?.names ?? { ar: code, fr: code, en: code } })),
     status: letter.status,
     original: { sha256: letter.originalSha256, size: letter.originalSize },
-    attachments: repository.attachmentsOf(db, letter.id).map((row) => ({ filename: row.filename, contentType: row.contentType, size: row.size, sha256: row.sha256 })),
-    history: repository
-      .eventsOf(db, letter.id)
+    attachments: (await repository.attachmentsOf(tx, letter.id)).map((row) => ({ filename: row.filename, contentType: row.contentType, size: row.size, sha256: row.sha256 })),
+    history: (await repository.eventsOf(tx, letter.id))
       .filter((event) => PUBLIC_EVENTS.has(event.type))
       .map((event) => ({ type: event.type, at: event.at.toISOString(), department: event.departmentCode })),
     answers: answered?.number ?? null,
-    answeredBy: repository.answersTo(db, letter.id).map((row) => row.number),
+    answeredBy: (await repository.answersTo(tx, letter.id)).map((row) => row.number),
     authentication: readSenderAuthentication(letter.authentication) ?? null,
   };
 }

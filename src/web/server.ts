@@ -9,11 +9,12 @@ import type { Logger } from 'pino';
 import type { HttpHandler, HttpMount } from '../channels/port.js';
 import { LANGUAGES, type Language } from '../config/config.schema.js';
 import type { WaslConfig } from '../config/config.load.js';
-import type { Db } from '../db/db.js';
+import type { RegisterTx } from '../db/register-tx.js';
+import type { UnitOfWork } from '../db/unit-of-work.js';
 import { isWaslError } from '../errors.js';
 import { letterByReceiptToken } from '../letters/letters.repository.js';
 import { listMessages, messageById } from '../mailbox/mailbox.repository.js';
-import { receiptFacts, receiptPageView } from '../receipts/receipt-view.js';
+import { receiptFacts, receiptPageView, type ReceiptFacts } from '../receipts/receipt-view.js';
 import type { Router } from '../routing/routing.js';
 import { isLanguage, type Templates } from '../templates/templates.js';
 import { formatDateTime } from '../letters/letters.models.js';
@@ -22,7 +23,7 @@ import { receiptPdfLabels } from '../evidence/receipt-pdf-labels.js';
 import { PUBLIC_KEY_WELL_KNOWN_PATH, type SigningKey } from '../evidence/signing-key.js';
 import { formatReceiptJson } from '../evidence/statement.js';
 import type { LetterRow } from '../letters/letters.repository.js';
-import { checkHealth, type RegisterPing } from './health.js';
+import { checkHealth } from './health.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
 export interface WebServer extends HttpMount {
@@ -76,24 +77,22 @@ export function negotiateLanguage({ query, acceptLanguage, fallback }: { query: 
 
 export function createWebServer({
   config,
-  db,
+  database,
   router,
   templates,
   signingKey,
   publicUrl,
   logger,
-  ping,
   metrics,
 }: {
   config: WaslConfig;
-  db: Db;
+  /** The register: read for receipts and the mailbox, pinged for /healthz (a trivial query). */
+  database: Pick<UnitOfWork<RegisterTx>, 'read' | 'ping'>;
   router: Router;
   templates: Templates;
   signingKey: Pick<SigningKey, 'publicKeyPem'>;
   publicUrl: () => string;
   logger: Logger;
-  /** A trivial query on the register, for /healthz. */
-  ping: RegisterPing;
   metrics: Pick<GatewayMetrics, 'contentType' | 'scrape'>;
 }): WebServer {
   const mounts = new Map<string, HttpHandler>();
@@ -124,14 +123,14 @@ export function createWebServer({
    * changes) and the signature, line 2 exactly the signed bytes, so `sed` can cut them out for a
    * check with OpenSSL alone (src/evidence/README.md).
    */
-  function receiptJson(letter: LetterRow, facts: ReturnType<typeof receiptFacts>): string {
+  function receiptJson(letter: LetterRow, facts: ReceiptFacts): string {
     const signed = letter.statement && letter.signature ? formatReceiptJson({ canonicalStatement: letter.statement, signatureValue: letter.signature }) : '{"signature":null,\n"statement":null}\n';
     return `{"letter":${JSON.stringify(facts)},${signed.slice(1)}`;
   }
 
   const pdfRenderer = createPdfRenderer({ timeoutMs: config.receipts.pdfTimeoutMs });
 
-  async function receiptPdf(response: ServerResponse, { letter, facts, language }: { letter: LetterRow; facts: ReturnType<typeof receiptFacts>; language: Language }) {
+  async function receiptPdf(response: ServerResponse, { letter, facts, language }: { letter: LetterRow; facts: ReceiptFacts; language: Language }) {
     if (!letter.statement || !letter.signature) return notFound(response);
     const strings = templates.strings(language) as { channelName?: Record<string, string>; receiptPdf: { unavailable: string } };
     const pdf = await pdfRenderer
@@ -159,9 +158,12 @@ export function createWebServer({
 
   async function receipt(request: IncomingMessage, response: ServerResponse, url: URL, match: RegExpExecArray): Promise<void> {
     const [, token = '', extension] = match;
-    const letter = letterByReceiptToken(db, token);
-    if (!letter) return notFound(response);
-    const facts = receiptFacts({ db, router, letter });
+    const found = await database.read(async (tx) => {
+      const letter = await letterByReceiptToken(tx, token);
+      return letter ? { letter, facts: await receiptFacts({ tx, router, letter }) } : undefined;
+    });
+    if (!found) return notFound(response);
+    const { letter, facts } = found;
     if (extension === '.json') {
       return send(response, { status: 200, type: 'application/json; charset=utf-8', body: receiptJson(letter, facts) });
     }
@@ -177,19 +179,19 @@ export function createWebServer({
     sendPage(response, { html, headers: { 'content-language': language, 'x-robots-tag': 'noindex' } });
   }
 
-  function mailbox(request: IncomingMessage, response: ServerResponse, url: URL): void {
+  async function mailbox(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     if (!mailboxServed) {
       const strings = templates.strings(pageLanguage(request, url)) as { mailbox: { notServed: string } };
       return send(response, { status: 403, type: 'text/plain; charset=utf-8', body: `${strings.mailbox.notServed}\n` });
     }
     const id = /^\/mailbox\/(\d+)$/.exec(url.pathname)?.[1];
     if (id) {
-      const message = messageById(db, Number(id));
+      const message = await database.read((tx) => messageById(tx, Number(id)));
       if (!message) return notFound(response);
       return send(response, { status: 200, type: 'text/plain; charset=utf-8', body: message.raw });
     }
     const language = pageLanguage(request, url);
-    const messages = listMessages(db, 200).map((message) => ({
+    const messages = (await database.read((tx) => listMessages(tx, 200))).map((message) => ({
       ...message,
       storedAt: formatDateTime({ date: message.storedAt, timezone: config.timezone, language }),
     }));
@@ -214,7 +216,7 @@ export function createWebServer({
       return send(response, { status: 405, type: 'text/plain; charset=utf-8', body: 'Method not allowed\n', headers: { allow: 'GET, HEAD' } });
     }
     if (url.pathname === '/healthz') {
-      const health = await checkHealth(ping);
+      const health = await checkHealth(() => database.ping());
       return send(response, { status: health.status, type: 'application/json', body: JSON.stringify(health.body) });
     }
     if (url.pathname === '/metrics') {

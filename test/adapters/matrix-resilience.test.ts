@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliveries } from '../../src/db/schema.js';
 import { bodyOf, notices, SERVER_NAME, startMatrixWorld, threadOf, type MatrixWorld } from '../helpers/fake-matrix.js';
-import { waitFor } from '../helpers/gateway.js';
+import { waitFor, readRegister } from '../helpers/gateway.js';
 import { heldDisk } from '../helpers/held-disk.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
@@ -27,8 +27,8 @@ async function emailToRh(current: MatrixWorld, subject: string): Promise<string>
   return /\d{4}-A-\d{6}/.exec(reply.data!.text)![0];
 }
 
-function matrixForwards(current: MatrixWorld) {
-  return current.gateway.gateway.db.select().from(deliveries).where(eq(deliveries.channel, 'matrix')).all().filter((row) => row.kind === 'forward');
+async function matrixForwards(current: MatrixWorld) {
+  return (await readRegister(current.gateway.gateway, (db) => db.select().from(deliveries).where(eq(deliveries.channel, 'matrix')))).filter((row) => row.kind === 'forward');
 }
 
 describe('an event the bot sees twice', () => {
@@ -124,7 +124,7 @@ describe('a homeserver that is down for a while', () => {
     const current = world;
     await fake.stop();
     const number = await emailToRh(world, 'Pendant la panne');
-    await waitFor(() => matrixForwards(current).some((row) => row.attempts >= 1 && row.status === 'pending' && row.lastErrorCode === 'matrix.unreachable'), {
+    await waitFor(async () => (await matrixForwards(current)).some((row) => row.attempts >= 1 && row.status === 'pending' && row.lastErrorCode === 'matrix.unreachable'), {
       what: 'a failed attempt to post the forward',
     });
     await fake.start();
@@ -135,7 +135,7 @@ describe('a homeserver that is down for a while', () => {
     await world.waitForNotices(citizenRoom, 1, { thread: command, timeoutMs: 20_000 });
     await world.gateway.gateway.outbox.idle();
     expect(notices({ fake, roomId: rhRoom, sender: world.bot }).filter((event) => bodyOf(event).includes(number))).toHaveLength(1);
-    expect(matrixForwards(current).find((row) => row.externalId === forward!.event_id)?.status).toBe('sent');
+    expect((await matrixForwards(current)).find((row) => row.externalId === forward!.event_id)?.status).toBe('sent');
   });
 
   it('when the gateway starts lets it start, and the bot catches up once the homeserver is back', async () => {
@@ -146,7 +146,7 @@ describe('a homeserver that is down for a while', () => {
     await fake.stop();
     await world.gateway.restart();
     const number = await emailToRh(world, 'Au démarrage');
-    await waitFor(() => matrixForwards(current).some((row) => row.attempts >= 1 && row.lastErrorCode === 'matrix.unreachable'), { what: 'a failed attempt to post the forward' });
+    await waitFor(async () => (await matrixForwards(current)).some((row) => row.attempts >= 1 && row.lastErrorCode === 'matrix.unreachable'), { what: 'a failed attempt to post the forward' });
     await fake.start();
     const command = fake.sendAs({ roomId: citizenRoom, sender: citizen, content: text('!courrier send RH Après le démarrage\nBonjour.') });
 
@@ -166,8 +166,8 @@ describe('a homeserver that is down for a while', () => {
     });
     const number = await emailToRh(world, 'Limité');
 
-    await waitFor(() => matrixForwards(current).some((row) => row.status === 'pending' && row.lastErrorCode === 'matrix.rate_limited'), { what: 'the rate-limited attempt' });
-    const postponed = matrixForwards(current)[0]!;
+    await waitFor(async () => (await matrixForwards(current)).some((row) => row.status === 'pending' && row.lastErrorCode === 'matrix.rate_limited'), { what: 'the rate-limited attempt' });
+    const postponed = (await matrixForwards(current))[0]!;
     expect(postponed.nextAttemptAt.getTime() - postponed.updatedAt.getTime()).toBeGreaterThanOrEqual(1500);
     const [forward] = await world.waitForNotices(rhRoom, 1);
     expect(bodyOf(forward!)).toContain(number);

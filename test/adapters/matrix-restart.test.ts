@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliveries } from '../../src/db/schema.js';
 import { bodyOf, notices, startMatrixWorld, threadOf, type MatrixWorld } from '../helpers/fake-matrix.js';
-import { waitFor } from '../helpers/gateway.js';
+import { rowsOf, waitFor } from '../helpers/gateway.js';
 
 let world: MatrixWorld | undefined;
 afterEach(async () => {
@@ -25,8 +25,7 @@ describe('a gateway restarted while the homeserver still serves the recent event
     world = await startMatrixWorld({ logger });
     const { fake, citizenRoom, citizen, rhRoom, agent } = world;
     const current = world;
-    const db = () => current.gateway.gateway.db;
-    const sentDeliveries = () => db().select().from(deliveries).all();
+    const sentDeliveries = () => rowsOf(current.gateway.gateway, deliveries);
     const downloads = () => fake.requests.filter((request) => request.path.includes('/media/download/')).length;
     const botNotices = () => [...notices({ fake, roomId: citizenRoom, sender: current.bot }), ...notices({ fake, roomId: rhRoom, sender: current.bot })];
 
@@ -42,7 +41,7 @@ describe('a gateway restarted while the homeserver still serves the recent event
     const number = /\d{4}-A-\d{6}/.exec(bodyOf(receipt!))![0];
     const [forward] = (await world.waitForNotices(rhRoom, 2)).filter((event) => threadOf(event) === undefined);
 
-    await waitFor(() => sentDeliveries().some((row) => row.externalId === forward!.event_id), { what: 'the forward recorded as posted' });
+    await waitFor(async () => (await sentDeliveries()).some((row) => row.externalId === forward!.event_id), { what: 'the forward recorded as posted' });
 
     // RH answers in the forward's thread with a file; the answer reaches Amina's thread.
     const decision = pdf('mutation accordée');
@@ -60,7 +59,13 @@ describe('a gateway restarted while the homeserver still serves the recent event
       },
     });
     // Forward by email and to the room, receipt, answer, and the word in RH's thread that it arrived.
-    await waitFor(() => sentDeliveries().length === 5 && sentDeliveries().every((row) => row.status === 'sent'), { what: 'five deliveries sent' });
+    await waitFor(
+      async () => {
+        const rows = await sentDeliveries();
+        return rows.length === 5 && rows.every((row) => row.status === 'sent');
+      },
+      { what: 'five deliveries sent' },
+    );
     const answerNumber = (await current.gateway.gateway.port.listLetters({})).find((letter) => letter.direction === 'outgoing')!.number;
     expect((await current.gateway.gateway.port.findLetter(answerNumber))).toMatchObject({ answers: number });
     const before = { letters: 2, deliveries: 5, notices: botNotices().length, mails: world.gateway.relay!.messages.length, downloads: downloads() };
@@ -78,7 +83,7 @@ describe('a gateway restarted while the homeserver still serves the recent event
     await world.gateway.gateway.outbox.idle();
 
     expect((await world.gateway.gateway.port.listLetters({})).map((letter) => letter.number).sort()).toEqual([number, answerNumber].sort());
-    expect(sentDeliveries()).toHaveLength(before.deliveries);
+    expect(await sentDeliveries()).toHaveLength(before.deliveries);
     expect(botNotices()).toHaveLength(before.notices + 1);
     expect(world.gateway.relay!.messages).toHaveLength(before.mails);
     expect(downloads()).toBe(before.downloads);

@@ -9,7 +9,7 @@ import { bodyOf, notices, startMatrixWorld, threadOf, type MatrixWorld } from '.
 import { adapterDefinitions } from '../../src/channels/registry.js';
 import { parseConfig } from '../../src/config/config.load.js';
 import { deliveries } from '../../src/db/schema.js';
-import { startTestGateway, waitFor } from '../helpers/gateway.js';
+import { startTestGateway, waitFor, rowsOf } from '../helpers/gateway.js';
 
 let world: MatrixWorld | undefined;
 afterEach(async () => {
@@ -129,7 +129,7 @@ describe('a department answering in Matrix', () => {
     const reply = await sendLetter({ port: test.smtpPort, from: 'karim@citizen.test', to: ['rh@wasl.local'], message });
     const number = /\d{4}-A-\d{6}/.exec(reply.data!.text)![0];
     const [forward] = await world.waitForNotices(rhRoom, 1);
-    await waitFor(() => test.gateway.db.select().from(deliveries).all().some((row) => row.externalId === forward!.event_id), { what: 'the forward recorded as posted' });
+    await waitFor(async () => (await rowsOf(test.gateway, deliveries)).some((row) => row.externalId === forward!.event_id), { what: 'the forward recorded as posted' });
 
     // Amina is not in RH's room, but a relation may name any event id.
     fake.sendAs({ roomId: citizenRoom, sender: citizen, content: { msgtype: 'm.text', body: 'Refusé. Signé : le service RH', 'm.relates_to': { rel_type: 'm.thread', event_id: forward!.event_id } } });

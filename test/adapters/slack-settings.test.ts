@@ -7,7 +7,7 @@ import { adapterDefinitions } from '../../src/channels/registry.js';
 import { ConfigError, parseConfig } from '../../src/config/config.load.js';
 import { letters } from '../../src/db/schema.js';
 import { signedRequest, startFakeSlack, type FakeSlack } from '../helpers/fake-slack.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway, type TestGateway, rowsOf } from '../helpers/gateway.js';
 
 const SECRET = 'signing-secret-for-tests';
 const TOKEN = 'xoxb-test-token';
@@ -107,6 +107,6 @@ describe('the send form', () => {
     };
     const response = await signedRequest({ url: `${gateway.httpUrl}/slack/events`, secret: SECRET, kind: 'interaction', payload });
     expect(response.json).toEqual({ response_action: 'errors', errors: { files: "Slack ne nous a pas laissé lire une pièce jointe ; rien n'a été gardé. Joignez le fichier de nouveau depuis votre ordinateur." } });
-    expect(gateway.gateway.db.select().from(letters).all()).toEqual([]);
+    expect(await rowsOf(gateway.gateway, letters)).toEqual([]);
   });
 });

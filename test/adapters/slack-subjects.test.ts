@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliveries } from '../../src/db/schema.js';
 import { signedRequest, startFakeSlack, type FakeSlack } from '../helpers/fake-slack.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway, type TestGateway, rowsOf } from '../helpers/gateway.js';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const TOKEN = 'xoxb-test-token';
@@ -51,6 +51,6 @@ describe('a letter sent from the Slack form', () => {
     expect(forward!.parsed.headers.has('bcc')).toBe(false);
     expect(forward!.parsed.text).toContain('Bonjour,\nune attestation svp.');
     await test.gateway.outbox.idle();
-    expect(test.gateway.db.select().from(deliveries).all().map((row) => ({ status: row.status, attempts: row.attempts }))).toEqual([{ status: 'sent', attempts: 1 }]);
+    expect((await rowsOf(test.gateway, deliveries)).map((row) => ({ status: row.status, attempts: row.attempts }))).toEqual([{ status: 'sent', attempts: 1 }]);
   });
 });

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deliveries, letterEvents, letters } from '../../src/db/schema.js';
 import { FAKE_TEAM, signedRequest, type FakeSlack, type SlackCall } from '../helpers/fake-slack.js';
 import { clockFrom } from '../helpers/clock.js';
-import { waitFor } from '../helpers/gateway.js';
+import { waitFor, rowsOf } from '../helpers/gateway.js';
 import { heldDisk } from '../helpers/held-disk.js';
 import { composeMessage } from '../helpers/messages.js';
 import { command, fixture, forwardIn, postsTo, startSlackWorld, threadReply, type SlackWorld as Setup } from '../helpers/slack-world.js';
@@ -104,7 +104,7 @@ describe('sending a letter from Slack', () => {
 
     // The sender was answered inline: the core queued no receipt delivery for this letter.
     await setup.test.gateway.outbox.idle();
-    const kinds = setup.test.gateway.db.select().from(deliveries).all().map((row) => row.kind);
+    const kinds = (await rowsOf(setup.test.gateway, deliveries)).map((row) => row.kind);
     expect(kinds.sort()).toEqual(['forward', 'forward']);
   });
 
@@ -112,7 +112,7 @@ describe('sending a letter from Slack', () => {
     const setup = await start();
     const refused = await setup.post('command', command({ slack: setup.slack, text: 'send XYZ Objet' }));
     expect(refused.json).toEqual({ response_type: 'ephemeral', text: 'No department has the code "XYZ". Departments: BO, RH, URB' });
-    expect(setup.test.gateway.db.select().from(letters).all()).toEqual([]);
+    expect(await rowsOf(setup.test.gateway, letters)).toEqual([]);
 
     const accepted = await setup.post('command', command({ slack: setup.slack, text: 'send urb Permis de construire\nBonjour,\nmon dossier est complet.' }));
     expect(accepted.json?.response_type).toBe('ephemeral');
@@ -135,7 +135,7 @@ describe('sending a letter from Slack', () => {
     disk.letGo();
     const status = await setup.post('command', command({ slack: setup.slack, text: 'status 2026-A-000001' }));
     expect(status.json?.text).toContain('*2026-A-000001* — ');
-    expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(1);
+    expect(await rowsOf(setup.test.gateway, letters)).toHaveLength(1);
   });
 
   it('when the disk does not confirm a letter sent from the form, the form stays open with its number, and sent again it is the same letter', async () => {
@@ -156,7 +156,7 @@ describe('sending a letter from Slack', () => {
     const again = await setup.post('interaction', form);
     expect(again.json?.response_action).toBe('update');
     expect(JSON.stringify(again.json)).toContain('2026-A-000001');
-    expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(1);
+    expect(await rowsOf(setup.test.gateway, letters)).toHaveLength(1);
   });
 
   it('tells the person how to send in one line when Slack will not open the form', async () => {
@@ -208,7 +208,7 @@ describe('letters for a department with a Slack channel', () => {
     const ts = postedTs(forward);
     expect(upload!.args).toMatchObject({ channel_id: 'C0RH', thread_ts: ts });
     expect([...setup.slack.uploads.values()][0]!.content.toString()).toBe('pièce jointe');
-    const delivery = setup.test.gateway.db.select().from(deliveries).all().find((row) => row.channel === 'slack')!;
+    const delivery = (await rowsOf(setup.test.gateway, deliveries)).find((row) => row.channel === 'slack')!;
     expect(delivery.externalId).toBe(`C0RH:${ts}`);
 
     const acknowledge = press({ slack: setup.slack, forward, ts, action: { ...(fixture('block-actions-acknowledge.json').actions as object[])[0], block_id: `wasl.letter:${number}`, value: number } });
@@ -240,7 +240,7 @@ describe('letters for a department with a Slack channel', () => {
     expect(String(refusal!.body.text)).toContain("L'action n'a pas pu être enregistrée");
     expect(setup.slack.callsTo('chat.update')).toHaveLength(2);
 
-    const events = setup.test.gateway.db.select().from(letterEvents).all().filter((event) => ['acknowledged', 'transferred'].includes(event.type));
+    const events = (await rowsOf(setup.test.gateway, letterEvents)).filter((event) => ['acknowledged', 'transferred'].includes(event.type));
     expect(events.map((event) => [event.type, event.actorChannel, event.actorId, event.actorName, event.departmentCode])).toEqual([
       ['acknowledged', 'slack', 'U0BOB', 'Bob Haddad', null],
       ['transferred', 'slack', 'U0BOB', 'Bob Haddad', 'URB'],
@@ -275,7 +275,7 @@ describe('answers across channels', () => {
     const again = await setup.post('event', reply, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } });
     expect(again.status).toBe(200);
     await setup.test.gateway.outbox.idle();
-    expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(2);
+    expect(await rowsOf(setup.test.gateway, letters)).toHaveLength(2);
     expect(setup.test.relay!.to('karim@citizen.test')).toHaveLength(2);
   });
 
@@ -309,11 +309,11 @@ describe('answers across channels', () => {
 
     setup.slack.fail({ method: 'files.download', times: 1, status: 503 });
     expect((await setup.post('event', reply)).status).toBe(500);
-    expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(1);
+    expect(await rowsOf(setup.test.gateway, letters)).toHaveLength(1);
 
     const retried = await setup.post('event', reply, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_error' } });
     expect(retried.status).toBe(200);
-    const stored = setup.test.gateway.db.select().from(letters).all();
+    const stored = await rowsOf(setup.test.gateway, letters);
     expect(stored).toHaveLength(2);
     expect(stored[1]).toMatchObject({ direction: 'D', externalId: 'Ev0RETRY', bodyText: 'Voici le plan.' });
   });
@@ -329,10 +329,10 @@ describe('answers across channels', () => {
     await setup.post('event', { ...ours, event: { ...ours.event, bot_id: 'B0BOT' } });
     await setup.post('event', threadReply({ channel: 'C0RH', threadTs: '1111111111.000001', text: 'Une discussion ordinaire', eventId: 'Ev0CHAT' }));
     // processBeforeResponse: each answer above came after its listener finished.
-    expect(setup.test.gateway.db.select().from(letters).all()).toHaveLength(1);
+    expect(await rowsOf(setup.test.gateway, letters)).toHaveLength(1);
 
     await setup.post('event', threadReply({ channel: 'C0RH', threadTs: ts, text: 'Accordé.', eventId: 'Ev0PERSON' }));
-    expect(setup.test.gateway.db.select().from(letters).all().map((row) => row.bodyText.trim())).toEqual(['Bonjour, je demande un congé.', 'Accordé.']);
+    expect((await rowsOf(setup.test.gateway, letters)).map((row) => row.bodyText.trim())).toEqual(['Bonjour, je demande un congé.', 'Accordé.']);
   });
 
   it('an email reply to the forward of a letter sent from Slack reaches the sender in Slack', async () => {
@@ -366,7 +366,7 @@ describe('requests that are not from Slack', () => {
     const otherSecret = await signedRequest({ url: setup.url, secret: 'not-the-secret', kind: 'command', payload });
     expect(otherSecret.status).toBe(401);
 
-    expect(setup.test.gateway.db.select().from(letters).all()).toEqual([]);
+    expect(await rowsOf(setup.test.gateway, letters)).toEqual([]);
     expect(setup.slack.calls.filter((call) => call.method !== 'auth.test' && call.method !== 'users.info')).toEqual([]);
     // The very same request, correctly signed, is taken: the refusals were about the signature.
     expect((await setup.post('command', payload)).json?.text).toContain('registered as');
@@ -379,14 +379,14 @@ describe('when Slack is unavailable', () => {
     const apiPort = setup.slack.port;
     await setup.slack.stop();
     const number = await emailLetter(setup);
-    const slackRows = () => setup.test.gateway.db.select().from(deliveries).all().filter((row) => row.channel === 'slack');
-    await waitFor(() => slackRows().some((row) => row.attempts >= 2 && row.status === 'pending'), { what: 'two failed attempts' });
-    expect(slackRows()[0]!.lastErrorCode).toBe('slack.unreachable');
+    const slackRows = async () => (await rowsOf(setup.test.gateway, deliveries)).filter((row) => row.channel === 'slack');
+    await waitFor(async () => (await slackRows()).some((row) => row.attempts >= 2 && row.status === 'pending'), { what: 'two failed attempts' });
+    expect((await slackRows())[0]!.lastErrorCode).toBe('slack.unreachable');
 
     expect(setup.slack.port).toBe(apiPort);
     await setup.slack.start();
     await forwardIn(setup, 'C0RH', number);
-    await waitFor(() => slackRows()[0]!.status === 'sent', { what: 'the forward marked sent' });
+    await waitFor(async () => (await slackRows())[0]!.status === 'sent', { what: 'the forward marked sent' });
   });
 
   it('a 5xx is retried, and a 429 schedules the next attempt no sooner than its Retry-After', async () => {
@@ -394,26 +394,26 @@ describe('when Slack is unavailable', () => {
     setup.slack.fail({ method: 'chat.postMessage', times: 1, status: 503 });
     setup.slack.fail({ method: 'chat.postMessage', times: 1, status: 429, retryAfterSeconds: 2 });
     const number = await emailLetter(setup);
-    const slackRow = () => setup.test.gateway.db.select().from(deliveries).all().find((row) => row.channel === 'slack')!;
+    const slackRow = async () => (await rowsOf(setup.test.gateway, deliveries)).find((row) => row.channel === 'slack')!;
 
-    await waitFor(() => slackRow().lastErrorCode === 'slack.rate_limited', { what: 'the rate-limited attempt recorded' });
-    const limited = slackRow();
+    await waitFor(async () => (await slackRow()).lastErrorCode === 'slack.rate_limited', { what: 'the rate-limited attempt recorded' });
+    const limited = await slackRow();
     expect(limited).toMatchObject({ status: 'pending', attempts: 2 });
     // The outbox's own back-off is at most 100 ms here: the 2 s come from Slack's Retry-After.
     expect(limited.nextAttemptAt.getTime() - limited.updatedAt.getTime()).toBeGreaterThanOrEqual(2000);
 
     await forwardIn(setup, 'C0RH', number);
     expect(setup.slack.failed.filter((call) => call.method === 'chat.postMessage')).toHaveLength(2);
-    await waitFor(() => slackRow().status === 'sent', { what: 'the forward marked sent' });
-    expect(slackRow().attempts).toBe(3);
+    await waitFor(async () => (await slackRow()).status === 'sent', { what: 'the forward marked sent' });
+    expect((await slackRow()).attempts).toBe(3);
   });
 
   it('a refusal that needs a person (the bot is not in the channel) fails the delivery at once', async () => {
     const setup = await start();
     setup.slack.fail({ method: 'chat.postMessage', times: 1, platformError: 'not_in_channel' });
     await emailLetter(setup);
-    const slackRow = () => setup.test.gateway.db.select().from(deliveries).all().find((row) => row.channel === 'slack');
-    await waitFor(() => slackRow()?.status === 'failed', { what: 'the forward marked failed' });
-    expect(slackRow()).toMatchObject({ attempts: 1, lastErrorCode: 'slack.not_in_channel' });
+    const slackRow = async () => (await rowsOf(setup.test.gateway, deliveries)).find((row) => row.channel === 'slack');
+    await waitFor(async () => (await slackRow())?.status === 'failed', { what: 'the forward marked failed' });
+    expect(await slackRow()).toMatchObject({ attempts: 1, lastErrorCode: 'slack.not_in_channel' });
   });
 });

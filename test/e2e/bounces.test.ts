@@ -13,7 +13,7 @@ import { deliveries, letters } from '../../src/db/schema.js';
 import { createVerp, VERP_PURPOSE } from '../../adapters/email/verp.js';
 import { createAnswerTokens, createIdTokens } from '../../src/receipts/tokens.js';
 import { loadTemplates } from '../../src/templates/templates.js';
-import { type TestGateway, gatewayPerTest } from '../helpers/gateway.js';
+import { type TestGateway, gatewayPerTest, readRegister, rowsOf } from '../helpers/gateway.js';
 import type { SunkMessage } from '../helpers/mail-sink.js';
 import { composeMessage } from '../helpers/messages.js';
 import { SmtpSession, sendLetter } from '../helpers/smtp-client.js';
@@ -31,8 +31,8 @@ const startGateway = (options: Parameters<typeof start>[0] = {}) => start({ ...o
 const UNDELIVERABLE = handlebars.escapeExpression((loadTemplates().strings('fr').event as Record<string, string>).receipt_undeliverable!);
 
 const numberIn = (text: string | undefined) => /\d{4}-A-\d{6}/.exec(text ?? '')?.[0];
-const letterCount = (test: TestGateway) => test.gateway.db.select({ n: count() }).from(letters).get()!.n;
-const deliveryOf = (test: TestGateway, kind: 'forward' | 'receipt') => test.gateway.db.select().from(deliveries).where(eq(deliveries.kind, kind)).get()!;
+const letterCount = async (test: TestGateway) => (await readRegister(test.gateway, (db) => db.select({ n: count() }).from(letters).limit(1)))[0]!.n;
+const deliveryOf = async (test: TestGateway, kind: 'forward' | 'receipt') => (await readRegister(test.gateway, (db) => db.select().from(deliveries).where(eq(deliveries.kind, kind)).limit(1)))[0]!;
 
 /** A letter from `citizen` to RH, forwarded and receipted through the relay. */
 async function sentLetter(test: TestGateway, citizen: string): Promise<{ number: string; forward: SunkMessage; receipt: SunkMessage }> {
@@ -49,15 +49,15 @@ async function whatIsSeen(test: TestGateway, number: string) {
   const receiptUrl = (await test.gateway.port.findLetter(number))!.receiptUrl;
   const json = (await (await fetch(`${receiptUrl}.json`)).json()) as { letter: { history: { type: string }[] } };
   const page = await (await fetch(receiptUrl)).text();
-  return { deliveries: test.gateway.db.select().from(deliveries).all(), json, pageSaysUndeliverable: page.includes(UNDELIVERABLE) };
+  return { deliveries: (await rowsOf(test.gateway, deliveries)), json, pageSaysUndeliverable: page.includes(UNDELIVERABLE) };
 }
 
 describe('a bounce of one of our messages', () => {
   it('goes back to a VERP address that names the delivery by a token only the gateway makes', async () => {
     const test = await startGateway();
     const { receipt, forward } = await sentLetter(test, 'amina@citizen.test');
-    expect(receipt.mailFrom).toBe(bounceAddress(deliveryOf(test, 'receipt').id));
-    expect(forward.mailFrom).toBe(bounceAddress(deliveryOf(test, 'forward').id));
+    expect(receipt.mailFrom).toBe(bounceAddress((await deliveryOf(test, 'receipt')).id));
+    expect(forward.mailFrom).toBe(bounceAddress((await deliveryOf(test, 'forward')).id));
     expect(receipt.mailFrom).toMatch(/^bounce\+[0-9a-z]+-[0-9a-f]{32}@wasl\.local$/);
   });
 
@@ -70,12 +70,12 @@ describe('a bounce of one of our messages', () => {
     const reply = await sendLetter({ port: test.smtpPort, from: '', to: [receipt.mailFrom], message: dsn });
 
     expect(reply.data).toEqual({ code: 250, text: '2.6.0 Delivery report recorded' });
-    expect(letterCount(test)).toBe(1);
-    expect(deliveryOf(test, 'receipt')).toMatchObject({ status: 'failed', lastErrorCode: 'delivery.bounced' });
-    expect(deliveryOf(test, 'receipt').lastError).toBe(
+    expect(await letterCount(test)).toBe(1);
+    expect(await deliveryOf(test, 'receipt')).toMatchObject({ status: 'failed', lastErrorCode: 'delivery.bounced' });
+    expect((await deliveryOf(test, 'receipt')).lastError).toBe(
       'Status: 5.1.1; Diagnostic-Code: smtp; 550 5.1.1 <gone@citizen.test>: Recipient address rejected: User unknown in virtual mailbox table',
     );
-    expect(deliveryOf(test, 'forward').status).toBe('sent');
+    expect((await deliveryOf(test, 'forward')).status).toBe('sent');
     expect(await (await fetch(`${test.httpUrl}/metrics`)).text()).toContain('wasl_deliveries_failed_total{channel="email",kind="receipt"} 1\n');
     const seen = await whatIsSeen(test, number);
     expect(seen.json.letter.history.map((event) => event.type)).toContain('receipt_undeliverable');
@@ -89,7 +89,7 @@ describe('a bounce of one of our messages', () => {
     const reply = await sendLetter({ port: test.smtpPort, from: 'mailer-daemon@mx.citizen.test', to: ['courrier@wasl.local'], message: dsn });
 
     expect(reply.data).toEqual({ code: 250, text: '2.6.0 Delivery report recorded' });
-    expect(letterCount(test)).toBe(1);
+    expect(await letterCount(test)).toBe(1);
     expect((await whatIsSeen(test, number)).pageSaysUndeliverable).toBe(true);
   });
 });
@@ -108,9 +108,9 @@ describe('a forged bounce changes nothing: the deliveries, the letter and its re
     expect(reply.rcpt.map((answer) => answer.code)).toEqual([250, 250]);
     expect(reply.data).toEqual({ code: 250, text: '2.6.0 Report noted; it changes no delivery (not a delivery status notification)' });
     expect(await whatIsSeen(test, number)).toEqual(before);
-    expect(letterCount(test)).toBe(1);
+    expect(await letterCount(test)).toBe(1);
     expect(logged).toContainEqual(
-      expect.objectContaining({ level: 30, phase: 'bounce', deliveries: [deliveryOf(test, 'receipt').id, deliveryOf(test, 'forward').id], outcome: 'not a delivery status notification' }),
+      expect.objectContaining({ level: 30, phase: 'bounce', deliveries: [(await deliveryOf(test, 'receipt')).id, (await deliveryOf(test, 'forward')).id], outcome: 'not a delivery status notification' }),
     );
   });
 
@@ -118,7 +118,7 @@ describe('a forged bounce changes nothing: the deliveries, the letter and its re
     const test = await startGateway();
     const { number, receipt } = await sentLetter(test, 'amina@citizen.test');
     const before = await whatIsSeen(test, number);
-    const receiptId = deliveryOf(test, 'receipt').id;
+    const receiptId = (await deliveryOf(test, 'receipt')).id;
     const forgedToken = `${receiptId.toString(36)}-${'0'.repeat(32)}`;
     const madeWithAnotherSecret = createIdTokens(Buffer.from('not the gateway secret, but 32 bytes long'), VERP_PURPOSE).tokenFor(receiptId);
     // The gateway's own answer token for the same number: made for another purpose, it names no delivery.
@@ -175,7 +175,7 @@ describe('a forged bounce changes nothing: the deliveries, the letter and its re
     const reply = await sendLetter({ port: test.smtpPort, from: 'mailer-daemon@mx.forger.test', to: ['courrier@wasl.local'], message: dsn });
 
     expect(reply.data?.code).toBe(250);
-    const setAside = test.gateway.db.select().from(letters).where(eq(letters.number, numberIn(reply.data?.text)!)).get()!;
+    const setAside = (await readRegister(test.gateway, (db) => db.select().from(letters).where(eq(letters.number, numberIn(reply.data?.text)!)).limit(1)))[0]!;
     expect(setAside).toMatchObject({ automated: 'bounce' });
     expect(await whatIsSeen(test, number)).toEqual(before);
   });
@@ -187,18 +187,18 @@ describe('a delivery the relay has not taken yet', () => {
     await test.relay!.stop();
     const message = await composeMessage({ from: 'early@citizen.test', to: 'rh@wasl.local', subject: 'Attestation', text: 'Bonjour' });
     const number = numberIn((await sendLetter({ port: test.smtpPort, from: 'early@citizen.test', to: ['rh@wasl.local'], message })).data?.text)!;
-    const receiptId = deliveryOf(test, 'receipt').id;
+    const receiptId = (await deliveryOf(test, 'receipt')).id;
     const returned = `Message-ID: <wasl.${receiptId}.${number}@wasl.local>\r\nSubject: Accusé\r\n\r\nBonjour\r\n`;
     const dsn = postfixDsn({ envelopeFrom: bounceAddress(receiptId), recipient: 'early@citizen.test', returned });
 
     const reply = await sendLetter({ port: test.smtpPort, from: '', to: [bounceAddress(receiptId)], message: dsn });
 
     expect(reply.data).toEqual({ code: 250, text: '2.6.0 Report noted; it changes no delivery (not sent yet, or failed already)' });
-    expect(deliveryOf(test, 'receipt').status).not.toBe('failed');
+    expect((await deliveryOf(test, 'receipt')).status).not.toBe('failed');
     await test.relay!.start();
     await test.relay!.waitForMessages(1, { to: 'early@citizen.test' });
     await test.gateway.outbox.idle();
-    expect(deliveryOf(test, 'receipt').status).toBe('sent');
+    expect((await deliveryOf(test, 'receipt')).status).toBe('sent');
     const seen = await whatIsSeen(test, number);
     expect(seen.json.letter.history.map((event) => event.type)).not.toContain('receipt_undeliverable');
     expect(seen.pageSaysUndeliverable).toBe(false);
@@ -228,7 +228,7 @@ describe('many bounce addresses in one message', () => {
     );
     expect(again.code).toBe(250);
     expect(data).toEqual({ code: 250, text: '2.6.0 Delivery report recorded' });
-    expect(deliveryOf(test, 'receipt').status).toBe('failed');
+    expect((await deliveryOf(test, 'receipt')).status).toBe('failed');
     expect((await whatIsSeen(test, number)).json.letter.history.filter((event) => event.type === 'receipt_undeliverable')).toHaveLength(1);
   });
 });

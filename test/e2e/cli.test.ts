@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { openDatabase } from '../../src/db/db.js';
 import { deliveries } from '../../src/db/schema.js';
 import { runWasl, spawnWasl } from '../helpers/cli.js';
-import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway, waitFor, type TestGateway, rowsOf } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter, SmtpSession } from '../helpers/smtp-client.js';
 import { stringify } from 'yaml';
@@ -299,7 +299,7 @@ describe('wasl given bad input answers one line, exit 2 for a bad argument and 1
     test = await startTestGateway();
     await sendLetter({ port: test.smtpPort, from: 'nadia@citizen.test', to: ['rh@wasl.local'], message: 'Subject: Attestation\r\n\r\nBonjour\r\n' });
     await test.gateway.outbox.idle();
-    sentDeliveryId = test.gateway.db.select().from(deliveries).all()[0]!.id;
+    sentDeliveryId = (await rowsOf(test.gateway, deliveries))[0]!.id;
     configFile = join(test.dataDir, 'wasl.yaml');
     writeFileSync(configFile, stringify(test.config));
   });
@@ -326,7 +326,7 @@ describe('wasl given bad input answers one line, exit 2 for a bad argument and 1
     expect(missing).toEqual({ code: 1, stdout: '', stderr: 'wasl: no delivery has the id 999; nothing was queued again\n' });
     expect(notFailed).toEqual({ code: 1, stdout: '', stderr: `wasl: delivery ${sentDeliveryId} is sent, not failed: only failed deliveries are queued again; nothing was queued again\n` });
     expect(notAnId).toMatchObject({ code: 2, stdout: '', stderr: "wasl: command-argument value 'abc' is invalid for argument 'ids'. Expected a whole number, 1 or more.\n" });
-    expect(test.gateway.db.select().from(deliveries).all().map((delivery) => delivery.status)).toEqual(['sent', 'sent']);
+    expect((await rowsOf(test.gateway, deliveries)).map((delivery) => delivery.status)).toEqual(['sent', 'sent']);
   });
 
   it('a file to check that is not there', async () => {

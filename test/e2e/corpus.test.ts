@@ -12,8 +12,8 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachments, blobs, deliveries, letters } from '../../src/db/schema.js';
-import { eventsOf } from '../../src/letters/letters.repository.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { eventsOf, letterByNumber } from '../../src/letters/letters.repository.js';
+import { startTestGateway, type TestGateway, readRegister } from '../helpers/gateway.js';
 import { SmtpSession, type SmtpReply } from '../helpers/smtp-client.js';
 import { CORPUS_DIR } from '../fixtures/corpus/index.js';
 import { dnsFromRecords, offlineAdapters } from '../fixtures/email/offline-dns.js';
@@ -116,10 +116,10 @@ describe('the public corpus through SMTP intake', () => {
     let attachmentsCompared = 0;
     const mismatches: string[] = [];
     for (const outcome of registered) {
-      const row = test.gateway.db.select().from(letters).where(eq(letters.number, registeredNumber(outcome)!)).get()!;
+      const row = (await readRegister(test.gateway, (db) => db.select().from(letters).where(eq(letters.number, registeredNumber(outcome)!)).limit(1)))[0]!;
       const expected = await simpleParser(outcome.sample.bytes, { skipImageLinks: true, skipTextToHtml: true });
-      const stored = test.gateway.db.select().from(attachments).where(eq(attachments.letterId, row.id)).all().sort((a, b) => a.position - b.position);
-      const original = test.gateway.db.select().from(blobs).where(eq(blobs.sha256, row.originalSha256)).get()!;
+      const stored = (await readRegister(test.gateway, (db) => db.select().from(attachments).where(eq(attachments.letterId, row.id)))).sort((a, b) => a.position - b.position);
+      const original = (await readRegister(test.gateway, (db) => db.select().from(blobs).where(eq(blobs.sha256, row.originalSha256)).limit(1)))[0]!;
       const problems = [
         row.subject !== (expected.subject?.trim() || null) && `subject ${JSON.stringify(row.subject)}`,
         withoutDates(row.bodyText) !== withoutDates(expected.text ?? '') && 'body text',
@@ -133,27 +133,34 @@ describe('the public corpus through SMTP intake', () => {
     expect(attachmentsCompared).toBeGreaterThan(100);
   });
 
-  it('answers a message that repeats an earlier one byte for byte with that letter\'s number', () => {
+  it('answers a message that repeats an earlier one byte for byte with that letter\'s number', async () => {
     const repeated = outcomes.filter((outcome) => earlierNumber(outcome));
     expect(repeated.length).toBeGreaterThan(0);
     for (const outcome of repeated) {
-      const earlier = test.gateway.db.select().from(letters).where(eq(letters.number, earlierNumber(outcome)!)).get()!;
+      const earlier = (await readRegister(test.gateway, (db) => db.select().from(letters).where(eq(letters.number, earlierNumber(outcome)!)).limit(1)))[0]!;
       expect(earlier.originalSha256).toBe(sha256(outcome.sample.bytes));
     }
   });
 
-  it('registers a message that only shares an earlier one\'s Message-ID and sender as a letter of its own, and says so (sisimai anonymised many IDs alike)', () => {
-    const reused = outcomes
+  it('registers a message that only shares an earlier one\'s Message-ID and sender as a letter of its own, and says so (sisimai anonymised many IDs alike)', async () => {
+    const registered = outcomes
       .map((outcome) => ({ outcome, number: registeredNumber(outcome) }))
-      .filter((entry): entry is { outcome: Outcome; number: string } => entry.number !== undefined)
-      .map(({ outcome, number }) => ({ outcome, row: test.gateway.db.select().from(letters).where(eq(letters.number, number)).get()! }))
-      .map(({ outcome, row }) => ({ outcome, row, event: eventsOf(test.gateway.db, row.id).find((event) => event.type === 'message_id_reused') }))
-      .filter(({ event }) => event !== undefined);
+      .filter((entry): entry is { outcome: Outcome; number: string } => entry.number !== undefined);
+    const reused = (
+      await test.gateway.database.read(async (tx) => {
+        const found = [];
+        for (const { outcome, number } of registered) {
+          const row = (await letterByNumber(tx, number))!;
+          found.push({ outcome, row, event: (await eventsOf(tx, row.id)).find((event) => event.type === 'message_id_reused') });
+        }
+        return found;
+      })
+    ).filter(({ event }) => event !== undefined);
     expect(reused.length).toBeGreaterThan(0);
     for (const { outcome, row, event } of reused) {
       expect(row.originalSha256).toBe(sha256(outcome.sample.bytes));
       const { earlier } = JSON.parse(event!.detail!) as { earlier: string[] };
-      const earlierRows = test.gateway.db.select().from(letters).where(inArray(letters.number, earlier)).all();
+      const earlierRows = await readRegister(test.gateway, (db) => db.select().from(letters).where(inArray(letters.number, earlier)));
       expect(earlierRows).toHaveLength(earlier.length);
       for (const other of earlierRows) {
         expect([other.channel, other.senderId, other.externalId]).toEqual([row.channel, row.senderId, row.externalId]);
@@ -164,24 +171,24 @@ describe('the public corpus through SMTP intake', () => {
 
   it('decodes the MIME torture test: every attachment, and a readable body', async () => {
     const torture = outcomes.find((outcome) => outcome.sample.name === 'mimetorture.eml')!;
-    const row = test.gateway.db.select().from(letters).where(eq(letters.number, registeredNumber(torture)!)).get()!;
+    const row = (await readRegister(test.gateway, (db) => db.select().from(letters).where(eq(letters.number, registeredNumber(torture)!)).limit(1)))[0]!;
     expect(row.bodyText.length + (row.bodyHtml?.length ?? 0)).toBeGreaterThan(0);
     expect(row.bodyText).not.toContain('\uFFFD');
-    expect(test.gateway.db.select().from(attachments).where(eq(attachments.letterId, row.id)).all().length).toBeGreaterThan(5);
+    expect((await readRegister(test.gateway, (db) => db.select().from(attachments).where(eq(attachments.letterId, row.id)))).length).toBeGreaterThan(5);
   });
 
-  it('never queues a receipt for a bounce, and forwards none of those it sets aside', () => {
+  it('never queues a receipt for a bounce, and forwards none of those it sets aside', async () => {
     const bounceNumbers = outcomes
       .filter((outcome) => outcome.sample.folder.endsWith('bsd'))
       .map((outcome) => registeredNumber(outcome) ?? earlierNumber(outcome))
       .filter((number): number is string => number !== undefined);
     expect(bounceNumbers).toHaveLength(148);
-    const ids = test.gateway.db.select({ id: letters.id }).from(letters).where(inArray(letters.number, bounceNumbers)).all().map((row) => row.id);
-    expect(test.gateway.db.select().from(deliveries).where(and(inArray(deliveries.letterId, ids), eq(deliveries.kind, 'receipt'))).all()).toEqual([]);
+    const ids = (await readRegister(test.gateway, (db) => db.select({ id: letters.id }).from(letters).where(inArray(letters.number, bounceNumbers)))).map((row) => row.id);
+    expect(await readRegister(test.gateway, (db) => db.select().from(deliveries).where(and(inArray(deliveries.letterId, ids), eq(deliveries.kind, 'receipt'))))).toEqual([]);
     // Bounces and reports are set aside for the mail office: their letters queue nothing at all.
-    const setAside = test.gateway.db.select().from(letters).where(and(inArray(letters.id, ids), inArray(letters.automated, ['bounce', 'report']))).all();
+    const setAside = await readRegister(test.gateway, (db) => db.select().from(letters).where(and(inArray(letters.id, ids), inArray(letters.automated, ['bounce', 'report']))));
     expect(setAside.length).toBeGreaterThan(120);
-    expect(test.gateway.db.select().from(deliveries).where(inArray(deliveries.letterId, setAside.map((row) => row.id))).all()).toEqual([]);
+    expect(await readRegister(test.gateway, (db) => db.select().from(deliveries).where(inArray(deliveries.letterId, setAside.map((row) => row.id))))).toEqual([]);
   });
 
   it('leaves the server up: a plain letter afterwards gets 250', async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { letters } from '../../src/db/schema.js';
-import { waitFor, type TestGateway, gatewayPerTest } from '../helpers/gateway.js';
+import { waitFor, type TestGateway, gatewayPerTest, rowsOf } from '../helpers/gateway.js';
 import type { SunkMessage } from '../helpers/mail-sink.js';
 import { composeMessage } from '../helpers/messages.js';
 import { receiptFacts } from '../helpers/receipts.js';
@@ -96,7 +96,7 @@ describe('a department answering by email', () => {
     await test.gateway.outbox.idle();
     expect(test.relay!.to('karim@citizen.test')).toHaveLength(1);
     expect((await test.gateway.port.findLetter(number))!.status).not.toBe('answered');
-    const setAside = test.gateway.db.select().from(letters).all().at(-1)!;
+    const setAside = (await rowsOf(test.gateway, letters)).at(-1)!;
     expect(setAside).toMatchObject({ direction: 'A', automated: 'auto-reply' });
   });
 });

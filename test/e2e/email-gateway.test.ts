@@ -8,7 +8,7 @@ import { count, eq } from 'drizzle-orm';
 import { letters, deliveries, blobs } from '../../src/db/schema.js';
 import { eventsOf } from '../../src/letters/letters.repository.js';
 import { clockFrom } from '../helpers/clock.js';
-import { waitFor, type TestGateway, gatewayPerTest } from '../helpers/gateway.js';
+import { waitFor, type TestGateway, gatewayPerTest, readRegister, rowsOf } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
 import { receiptFacts } from '../helpers/receipts.js';
 import { sendLetter } from '../helpers/smtp-client.js';
@@ -18,8 +18,8 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 const start = gatewayPerTest();
 
 
-function letterCount(test: TestGateway): number {
-  return test.gateway.db.select({ n: count() }).from(letters).get()!.n;
+async function letterCount(test: TestGateway): Promise<number> {
+  return (await readRegister(test.gateway, (db) => db.select({ n: count() }).from(letters).limit(1)))[0]!.n;
 }
 
 const numberIn = (text: string | undefined) => /\d{4}-A-\d{6}/.exec(text ?? '')?.[0];
@@ -93,7 +93,7 @@ describe('a letter sent by email', () => {
     const reply = await sendLetter({ port: test.smtpPort, from: 'sender@citizen.test', to: ['rh@wasl.local'], message });
     expect(reply.data?.code).toBe(250);
 
-    const stored = test.gateway.db.select().from(blobs).all();
+    const stored = await rowsOf(test.gateway, blobs);
     const original = stored.find((row) => row.sha256 === sha256(message));
     expect(original && Buffer.compare(original.content, message)).toBe(0);
     // Two attachments with the same bytes are one stored blob.
@@ -119,7 +119,7 @@ describe('a letter sent by email', () => {
     const [toUrb] = await test.relay!.waitForMessages(1, { to: 'urb-team@dept.test' });
     expect(toRh!.parsed.subject).toContain(number);
     expect(toUrb!.parsed.subject).toContain(number);
-    expect(letterCount(test)).toBe(1);
+    expect(await letterCount(test)).toBe(1);
     await test.relay!.waitForMessages(1, { to: 'x@citizen.test' });
     expect(test.relay!.to('x@citizen.test')).toHaveLength(1);
   });
@@ -135,7 +135,7 @@ describe('a letter sent by email', () => {
     expect(second.data?.code).toBe(250);
     expect(second.data?.text).toContain('Already registered');
     expect(numberIn(second.data?.text)).toBe(numberIn(first.data?.text));
-    expect(letterCount(test)).toBe(1);
+    expect(await letterCount(test)).toBe(1);
     await test.gateway.outbox.idle();
     expect(test.relay!.to('rh-team@dept.test')).toHaveLength(1);
     expect(test.relay!.to('twice@citizen.test')).toHaveLength(1);
@@ -157,13 +157,13 @@ describe('a letter sent by email', () => {
     expect(second.data?.text).toContain('Registered as');
     expect(secondNumber).not.toBe(firstNumber);
     expect(secondAgain.data?.text).toContain(`Already registered as ${secondNumber}`);
-    expect(letterCount(test)).toBe(2);
+    expect(await letterCount(test)).toBe(2);
 
-    const secondRow = test.gateway.db.select().from(letters).where(eq(letters.number, secondNumber)).get()!;
+    const secondRow = (await readRegister(test.gateway, (db) => db.select().from(letters).where(eq(letters.number, secondNumber)).limit(1)))[0]!;
     expect(secondRow.subject).toBe('Seconde demande');
-    expect(Buffer.compare(test.gateway.db.select().from(blobs).where(eq(blobs.sha256, secondRow.originalSha256)).get()!.content, secondMessage)).toBe(0);
+    expect(Buffer.compare((await readRegister(test.gateway, (db) => db.select().from(blobs).where(eq(blobs.sha256, secondRow.originalSha256)).limit(1)))[0]!.content, secondMessage)).toBe(0);
     // The mail office sees why two letters carry one Message-ID.
-    expect(eventsOf(test.gateway.db, secondRow.id).filter((event) => event.type === 'message_id_reused').map((event) => JSON.parse(event.detail!))).toEqual([{ earlier: [firstNumber] }]);
+    expect((await test.gateway.database.read((tx) => eventsOf(tx, secondRow.id))).filter((event) => event.type === 'message_id_reused').map((event) => JSON.parse(event.detail!))).toEqual([{ earlier: [firstNumber] }]);
 
     await test.gateway.outbox.idle();
     const forwards = test.relay!.to('rh-team@dept.test');
@@ -208,7 +208,7 @@ describe('a letter the gateway refuses', () => {
     expect(reply.rcpt[0]!.code).toBe(550);
     expect(reply.rcpt[0]!.text).toMatch(/^5\.1\.1 <nobody@wasl\.local> reaches no department of wasl\.local; the list of addresses is at http/);
     expect(reply.data).toBeUndefined();
-    expect(letterCount(test)).toBe(0);
+    expect(await letterCount(test)).toBe(0);
   });
 
   it('for another domain is refused: the gateway is not an open relay', async () => {
@@ -216,7 +216,7 @@ describe('a letter the gateway refuses', () => {
     const reply = await sendLetter({ port: test.smtpPort, from: 'x@citizen.test', to: ['someone@elsewhere.test'], message: 'Subject: x\r\n\r\nx' });
     expect(reply.rcpt[0]!.code).toBe(550);
     expect(reply.rcpt[0]!.text).toContain('no relay');
-    expect(letterCount(test)).toBe(0);
+    expect(await letterCount(test)).toBe(0);
   });
 
   it('over the size limit gets 552 and nothing is stored', async () => {
@@ -224,7 +224,7 @@ describe('a letter the gateway refuses', () => {
     const message = await composeMessage({ from: 'big@citizen.test', to: 'rh@wasl.local', subject: 'Gros', text: 'x'.repeat(10_000) });
     const reply = await sendLetter({ port: test.smtpPort, from: 'big@citizen.test', to: ['rh@wasl.local'], message });
     expect(reply.data?.code).toBe(552);
-    expect(letterCount(test)).toBe(0);
+    expect(await letterCount(test)).toBe(0);
     // A client that declares the size up front is refused before sending it.
     const declared = await sendLetter({ port: test.smtpPort, from: 'big@citizen.test', to: ['rh@wasl.local'], message, mailParameters: ` SIZE=${message.length}` });
     expect(declared.mail.code).toBe(552);
@@ -244,7 +244,7 @@ describe('loop protection', () => {
     expect(reply.data?.code).toBe(250);
     await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
     await test.gateway.outbox.idle();
-    expect(test.gateway.db.select().from(deliveries).all().map((row) => row.kind)).toEqual(['forward']);
+    expect((await rowsOf(test.gateway, deliveries)).map((row) => row.kind)).toEqual(['forward']);
     expect(test.relay!.messages.filter((message) => message.rcptTo[0] !== 'rh-team@dept.test')).toHaveLength(0);
   });
 });
@@ -256,7 +256,7 @@ describe('deliveries that cannot go out at once', () => {
     const message = await composeMessage({ from: 'patient@citizen.test', to: 'rh@wasl.local', subject: 'En attente', text: 'Bonjour' });
     const reply = await sendLetter({ port: test.smtpPort, from: 'patient@citizen.test', to: ['rh@wasl.local'], message });
     expect(reply.data?.code).toBe(250);
-    await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.attempts >= 1 && row.status === 'pending'), { what: 'a failed first attempt' });
+    await waitFor(async () => (await rowsOf(test.gateway, deliveries)).every((row) => row.attempts >= 1 && row.status === 'pending'), { what: 'a failed first attempt' });
 
     await test.stopGateway();
     await test.relay!.start();
@@ -266,7 +266,7 @@ describe('deliveries that cannot go out at once', () => {
     await test.relay!.waitForMessages(1, { to: 'patient@citizen.test' });
     // Sends are marked once the mark's commit is made, a few milliseconds after the relay has the message.
     await test.gateway.outbox.idle();
-    expect(test.gateway.db.select().from(deliveries).all().map((row) => row.status)).toEqual(['sent', 'sent']);
+    expect((await rowsOf(test.gateway, deliveries)).map((row) => row.status)).toEqual(['sent', 'sent']);
   });
 
   it('made while the outbox is stopped wait in the queue unsent, and go out at their first attempt once it runs again', async () => {
@@ -275,17 +275,17 @@ describe('deliveries that cannot go out at once', () => {
     const message = await composeMessage({ from: 'patient@citizen.test', to: 'rh@wasl.local', subject: 'Pendant un arrêt', text: 'Bonjour' });
     const reply = await sendLetter({ port: test.smtpPort, from: 'patient@citizen.test', to: ['rh@wasl.local'], message });
     expect(reply.data?.code).toBe(250);
-    const queued = () => test.gateway.db.select().from(deliveries).all().map((row) => ({ status: row.status, attempts: row.attempts }));
-    expect(queued()).toEqual([
+    const queued = async () => (await rowsOf(test.gateway, deliveries)).map((row) => ({ status: row.status, attempts: row.attempts }));
+    expect(await queued()).toEqual([
       { status: 'pending', attempts: 0 },
       { status: 'pending', attempts: 0 },
     ]);
 
-    test.gateway.outbox.start();
+    await test.gateway.outbox.start();
     await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
     await test.relay!.waitForMessages(1, { to: 'patient@citizen.test' });
     await test.gateway.outbox.idle();
-    expect(queued()).toEqual([
+    expect(await queued()).toEqual([
       { status: 'sent', attempts: 1 },
       { status: 'sent', attempts: 1 },
     ]);
@@ -302,9 +302,9 @@ describe('deliveries that cannot go out at once', () => {
 
     const [forward] = await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
     expect(forward!.parsed.subject).toContain(numberIn(reply.data?.text));
-    const forwardRow = test.gateway.db.select().from(deliveries).all().find((row) => row.kind === 'forward')!;
-    await waitFor(() => test.gateway.db.select().from(deliveries).all().find((row) => row.id === forwardRow.id)!.status === 'sent', { what: 'the forward marked sent' });
-    expect(test.gateway.db.select().from(deliveries).all().find((row) => row.id === forwardRow.id)!.attempts).toBeGreaterThan(1);
+    const forwardRow = (await rowsOf(test.gateway, deliveries)).find((row) => row.kind === 'forward')!;
+    await waitFor(async () => (await rowsOf(test.gateway, deliveries)).find((row) => row.id === forwardRow.id)!.status === 'sent', { what: 'the forward marked sent' });
+    expect((await rowsOf(test.gateway, deliveries)).find((row) => row.id === forwardRow.id)!.attempts).toBeGreaterThan(1);
   });
 
   it('that the department server refuses for good (5xx) are marked failed at once, for the mail office to see', async () => {
@@ -312,8 +312,8 @@ describe('deliveries that cannot go out at once', () => {
     test.relay!.mode = 'reject';
     const message = await composeMessage({ from: 'refused@citizen.test', to: 'rh@wasl.local', subject: 'Refusé', text: 'Bonjour' });
     await sendLetter({ port: test.smtpPort, from: 'refused@citizen.test', to: ['rh@wasl.local'], message });
-    await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.status === 'failed'), { what: 'deliveries failed' });
-    const rows = test.gateway.db.select().from(deliveries).all();
+    await waitFor(async () => (await rowsOf(test.gateway, deliveries)).every((row) => row.status === 'failed'), { what: 'deliveries failed' });
+    const rows = await rowsOf(test.gateway, deliveries);
     expect(rows.every((row) => row.attempts === 1 && row.lastErrorCode === 'delivery.refused')).toBe(true);
   });
 });
@@ -368,7 +368,7 @@ describe('the receipt page', () => {
     const response = await fetch(`${test.httpUrl}/healthz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok', database: 'reachable' });
-    test.gateway.db.$client.close();
+    await test.gateway.database.close();
     const down = await fetch(`${test.httpUrl}/healthz`);
     expect(down.status).toBe(503);
     expect(await down.json()).toEqual({ status: 'unavailable', database: 'unreachable' });

@@ -3,12 +3,13 @@
  * and a stop lets letters in progress finish.
  */
 import Database from 'better-sqlite3';
+import { sql } from 'drizzle-orm';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { letters } from '../../src/db/schema.js';
 import { clockFrom } from '../helpers/clock.js';
-import { gatewayPerTest, waitFor } from '../helpers/gateway.js';
+import { gatewayPerTest, waitFor, rowsOf } from '../helpers/gateway.js';
 import { heldDisk } from '../helpers/held-disk.js';
 import { keepUntilExit } from '../helpers/keep-alive.js';
 import { sendLetter, SmtpSession } from '../helpers/smtp-client.js';
@@ -20,21 +21,21 @@ const letter = (id: string) => `From: f@citizen.test\r\nTo: rh@wasl.local\r\nSub
 describe('a register that cannot write', () => {
   it('when the disk is full, the sender gets 451 and nothing is stored; once there is room, the same letter gets 250', async () => {
     const test = await start();
-    const client = test.gateway.db.$client;
-    // Cap the file at its current size: SQLite then fails writes with SQLITE_FULL, as on a full disk.
-    const pages = (client.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
-    client.exec(`PRAGMA max_page_count = ${pages}`);
+    // Cap the file at its current size (a setting of the register's connection): SQLite then fails writes with SQLITE_FULL, as on a full disk.
+    const pragma = (text: string) => test.gateway.database.read((tx) => tx.db.get<Record<string, number>>(sql.raw(`PRAGMA ${text}`)));
+    const { page_count: pages } = await pragma('page_count');
+    await pragma(`max_page_count = ${pages}`);
     const big = `From: f@citizen.test\r\nTo: rh@wasl.local\r\nSubject: full\r\nMessage-ID: <full@citizen.test>\r\n\r\n${'x'.repeat(100_000)}\r\n`;
 
     const refused = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: big });
     expect(refused.data?.code).toBe(451);
     expect(refused.data?.text).toMatch(/^4\.3\.0 .*nothing was registered.*try again later/);
-    expect(test.gateway.db.select().from(letters).all()).toHaveLength(0);
+    expect(await rowsOf(test.gateway, letters)).toHaveLength(0);
 
-    client.exec('PRAGMA max_page_count = 1073741823');
+    await pragma('max_page_count = 1073741823');
     const accepted = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: big });
     expect(accepted.data?.code).toBe(250);
-    expect(test.gateway.db.select().from(letters).all()).toHaveLength(1);
+    expect(await rowsOf(test.gateway, letters)).toHaveLength(1);
   });
 
   it('when another process holds the database locked, the sender gets 451 and nothing is stored', async () => {
@@ -49,7 +50,7 @@ describe('a register that cannot write', () => {
       other.exec('ROLLBACK');
       other.close();
     }
-    expect(test.gateway.db.select().from(letters).all()).toHaveLength(0);
+    expect(await rowsOf(test.gateway, letters)).toHaveLength(0);
     const retried = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: letter('locked') });
     expect(retried.data?.code).toBe(250);
   });
@@ -93,7 +94,7 @@ describe('a register whose disk is slow or failing', () => {
 
     const retried = await sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message });
     expect(retried.data?.code).toBe(250);
-    const stored = test.gateway.db.select().from(letters).all();
+    const stored = await rowsOf(test.gateway, letters);
     expect(stored).toHaveLength(1);
     expect(stored[0]!.number).toBe('2026-A-000001');
     expect(retried.data?.text).toContain(stored[0]!.number);

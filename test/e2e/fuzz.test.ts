@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { letters } from '../../src/db/schema.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway, type TestGateway, readRegister } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
 import { SmtpSession, type SmtpReply } from '../helpers/smtp-client.js';
 import { corpusMessage, SISIMAI_BOUNCES_DIR } from '../fixtures/corpus/index.js';
@@ -241,8 +241,8 @@ describe(`the intake under a storm of broken mail and dialogue (seed ${seed})`, 
     expect(Object.keys(tally.codes).filter((code) => code.startsWith('4'))).toEqual([]);
   });
 
-  it('has every letter answered 250 in the register exactly once, and numbers without gaps', () => {
-    const rows = test.gateway.db.select({ number: letters.number, sequence: letters.sequence }).from(letters).where(eq(letters.direction, 'A')).all();
+  it('has every letter answered 250 in the register exactly once, and numbers without gaps', async () => {
+    const rows = await readRegister(test.gateway, (db) => db.select({ number: letters.number, sequence: letters.sequence }).from(letters).where(eq(letters.direction, 'A')));
     const numbers = rows.map((row) => row.number);
     for (const number of tally.acknowledged.keys()) expect(numbers.filter((registered) => registered === number)).toHaveLength(1);
     expect(rows.map((row) => row.sequence).sort((a, b) => a - b)).toEqual(rows.map((_row, index) => index + 1));

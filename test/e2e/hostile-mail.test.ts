@@ -11,7 +11,7 @@ import { count, eq } from 'drizzle-orm';
 import nodemailer from 'nodemailer';
 import { describe, expect, it } from 'vitest';
 import { attachments, deliveries, letterEvents, letters } from '../../src/db/schema.js';
-import { type TestGateway, gatewayPerTest } from '../helpers/gateway.js';
+import { type TestGateway, gatewayPerTest, readRegister, rowsOf } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 import { corpusMessage } from '../fixtures/corpus/index.js';
@@ -22,16 +22,16 @@ const start = gatewayPerTest();
 
 
 const numberIn = (text: string | undefined) => /\d{4}-A-\d{6}/.exec(text ?? '')?.[0];
-const letterCount = (test: TestGateway) => test.gateway.db.select({ n: count() }).from(letters).get()!.n;
+const letterCount = async (test: TestGateway) => (await readRegister(test.gateway, (db) => db.select({ n: count() }).from(letters).limit(1)))[0]!.n;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-function letterRow(test: TestGateway, number: string) {
-  return test.gateway.db.select().from(letters).where(eq(letters.number, number)).get()!;
+async function letterRow(test: TestGateway, number: string) {
+  return (await readRegister(test.gateway, (db) => db.select().from(letters).where(eq(letters.number, number)).limit(1)))[0]!;
 }
 
-function eventsOf(test: TestGateway, number: string): string[] {
-  const letter = letterRow(test, number);
-  return test.gateway.db.select().from(letterEvents).where(eq(letterEvents.letterId, letter.id)).all().map((event) => event.type);
+async function eventsOf(test: TestGateway, number: string): Promise<string[]> {
+  const letter = await letterRow(test, number);
+  return (await readRegister(test.gateway, (db) => db.select().from(letterEvents).where(eq(letterEvents.letterId, letter.id)))).map((event) => event.type);
 }
 
 async function receiptFacts(test: TestGateway, number: string): Promise<Record<string, unknown> & { history: { type: string }[] }> {
@@ -59,7 +59,7 @@ describe('the receipt cap', () => {
     await test.gateway.outbox.idle();
 
     expect(test.relay!.to('insistent@citizen.test')).toHaveLength(10);
-    const receipts = test.gateway.db.select().from(deliveries).where(eq(deliveries.kind, 'receipt')).all();
+    const receipts = await readRegister(test.gateway, (db) => db.select().from(deliveries).where(eq(deliveries.kind, 'receipt')));
     expect(receipts.map((row) => row.status).sort()).toEqual([...Array<string>(10).fill('sent'), 'suppressed']);
     expect(receipts.find((row) => row.status === 'suppressed')!.lastErrorCode).toBe('receipt.rate_limited');
   });
@@ -74,9 +74,9 @@ describe('a bounce or an abuse report about nothing of ours, sent to a departmen
     const reply = await sendLetter({ port: test.smtpPort, from: 'reports@isp.test', to: ['rh@wasl.local'], message });
     expect(reply.data?.code).toBe(250);
     const number = numberIn(reply.data?.text)!;
-    expect(letterRow(test, number).automated).toBe(kind);
-    expect(eventsOf(test, number)).toEqual(['registered', 'quarantined']);
-    expect(test.gateway.db.select().from(deliveries).all()).toEqual([]);
+    expect((await letterRow(test, number)).automated).toBe(kind);
+    expect(await eventsOf(test, number)).toEqual(['registered', 'quarantined']);
+    expect(await rowsOf(test.gateway, deliveries)).toEqual([]);
   });
 });
 
@@ -126,7 +126,7 @@ describe('sender authentication (SPF, DKIM, DMARC from an in-memory DNS)', () =>
     const reply = await sendLetter({ port, from: 'service@bank.test', to: ['rh@wasl.local'], message });
     expect(reply.data?.code).toBe(550);
     expect(reply.data?.text).toMatch(/^5\.7\.1 The letter fails DMARC for bank\.test \(.*spf=fail.*\); nothing was registered$/);
-    expect(letterCount(test)).toBe(0);
+    expect(await letterCount(test)).toBe(0);
   });
 
   it('with dmarcPolicy quarantine, registers a forged sender for the mail office only: no forward, no receipt', async () => {
@@ -135,8 +135,8 @@ describe('sender authentication (SPF, DKIM, DMARC from an in-memory DNS)', () =>
     const reply = await sendLetter({ port, from: 'service@bank.test', to: ['rh@wasl.local'], message });
     expect(reply.data?.code).toBe(250);
     const number = numberIn(reply.data?.text)!;
-    expect(eventsOf(test, number)).toEqual(['registered', 'quarantined']);
-    expect(test.gateway.db.select().from(deliveries).all()).toEqual([]);
+    expect(await eventsOf(test, number)).toEqual(['registered', 'quarantined']);
+    expect(await rowsOf(test.gateway, deliveries)).toEqual([]);
     expect((await receiptFacts(test, number)).authentication).toMatchObject({ spf: 'fail', dkim: 'none', dmarc: 'fail', domain: 'bank.test' });
   });
 
@@ -162,7 +162,7 @@ describe('a message built to exhaust the MIME parser', () => {
     const reply = await sendLetter({ port: test.smtpPort, from: 'x@citizen.test', to: ['rh@wasl.local'], message });
     expect(reply.data?.code).toBe(552);
     expect(reply.data?.text).toMatch(text);
-    expect(letterCount(test)).toBe(0);
+    expect(await letterCount(test)).toBe(0);
     const next = await sendLetter({ port: test.smtpPort, from: 'x@citizen.test', to: ['rh@wasl.local'], message: manyParts(3) });
     expect(next.data?.code).toBe(250);
   });
@@ -189,7 +189,8 @@ describe('attachment names', () => {
     const number = numberIn(reply.data?.text)!;
 
     // The register keeps each name as given, next to the content's hash; the content is stored by hash alone.
-    const rows = test.gateway.db.select().from(attachments).where(eq(attachments.letterId, letterRow(test, number).id)).all();
+    const { id } = await letterRow(test, number);
+    const rows = await readRegister(test.gateway, (db) => db.select().from(attachments).where(eq(attachments.letterId, id)));
     expect(rows.map((row) => [row.filename, row.sha256])).toEqual(given.map((filename, index) => [filename, sha256(contents[index]!)]));
     const onDisk = filesUnder(test.dataDir);
     expect(onDisk.filter((path) => /passwd|boot|fdp|note/.test(path))).toEqual([]);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { letters } from '../../src/db/schema.js';
 import { clockFrom } from '../helpers/clock.js';
-import { gatewayPerTest } from '../helpers/gateway.js';
+import { gatewayPerTest, rowsOf } from '../helpers/gateway.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
 const start = gatewayPerTest();
@@ -28,7 +28,7 @@ describe('registration numbers under concurrent sessions', () => {
     const numbers = replies.map((reply) => /\d{4}-A-\d{6}/.exec(reply.data!.text)![0]).sort();
     const expected = Array.from({ length: 100 }, (_, index) => `2026-A-${String(index + 1).padStart(6, '0')}`);
     expect(numbers).toEqual(expected);
-    expect(test.gateway.db.select().from(letters).all().map((row) => row.number).sort()).toEqual(expected);
+    expect((await rowsOf(test.gateway, letters)).map((row) => row.number).sort()).toEqual(expected);
   });
 
   it('restart at 000001 with the new year on the office calendar', async () => {

@@ -11,9 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { eq } from 'drizzle-orm';
 import { deliveries } from '../../src/db/schema.js';
+import { insertDeliveries } from '../../src/letters/letters.repository.js';
 import { newDelivery } from '../../src/letters/letters.usecases.js';
 import { runWasl } from '../helpers/cli.js';
-import { waitFor, gatewayPerTest } from '../helpers/gateway.js';
+import { waitFor, gatewayPerTest, readRegister, rowsOf } from '../helpers/gateway.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
 const start = gatewayPerTest();
@@ -43,8 +44,8 @@ describe('deliveries to a department server that stays down', () => {
     test.relay!.mode = 'tempfail';
     const reply = await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('down') });
     const number = /\d{4}-A-\d{6}/.exec(reply.data!.text)![0];
-    await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.status === 'failed'), { what: 'deliveries failed' });
-    expect(test.gateway.db.select().from(deliveries).all().map((row) => row.attempts)).toEqual([2, 2]);
+    await waitFor(async () => (await rowsOf(test.gateway, deliveries)).every((row) => row.status === 'failed'), { what: 'deliveries failed' });
+    expect((await rowsOf(test.gateway, deliveries)).map((row) => row.attempts)).toEqual([2, 2]);
 
     const configFile = join(test.dataDir, 'wasl.yaml');
     writeFileSync(configFile, stringify(test.config));
@@ -64,7 +65,7 @@ describe('deliveries to a department server that stays down', () => {
     expect(retried.stdout).toBe('2 deliveries queued again\n');
     await test.relay!.waitForMessages(1, { to: 'rh-team@dept.test' });
     await test.relay!.waitForMessages(1, { to: 'p@citizen.test' });
-    await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.status === 'sent'), { what: 'deliveries sent' });
+    await waitFor(async () => (await rowsOf(test.gateway, deliveries)).every((row) => row.status === 'sent'), { what: 'deliveries sent' });
   });
 
   it('that never answers (a connection that hangs) are retried as temporary failures, not lost', async () => {
@@ -72,8 +73,8 @@ describe('deliveries to a department server that stays down', () => {
     try {
       const test = await start({ config: { adapters: { email: { outbound: { url: `smtp://127.0.0.1:${port}`, timeoutMs: 200 } } }, outbox: { retryBaseMs: 60_000 } } });
       await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('hang') });
-      await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.attempts === 1 && row.status === 'pending'), { what: 'a timed-out first attempt' });
-      const rows = test.gateway.db.select().from(deliveries).all();
+      await waitFor(async () => (await rowsOf(test.gateway, deliveries)).every((row) => row.attempts === 1 && row.status === 'pending'), { what: 'a timed-out first attempt' });
+      const rows = await rowsOf(test.gateway, deliveries);
       expect(rows.every((row) => row.lastErrorCode === 'delivery.unavailable' && row.nextAttemptAt.getTime() > Date.now())).toBe(true);
     } finally {
       close();
@@ -99,11 +100,10 @@ describe('deliveries to a department server that stays down', () => {
       await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('held') });
       await waitFor(() => sockets.length > 0, { what: 'a connection to the silent server' });
       // Two more deliveries fall due, as retries do, while the slot is taken.
-      const letterId = test.gateway.db.select().from(deliveries).all()[0]!.letterId;
-      test.gateway.db
-        .insert(deliveries)
-        .values(['one@dept.test', 'two@dept.test'].map((id) => newDelivery({ letterId, kind: 'forward', target: { channel: 'email', id }, departmentCode: 'RH', at: new Date() })))
-        .run();
+      const letterId = (await rowsOf(test.gateway, deliveries))[0]!.letterId;
+      await test.gateway.database.write((tx) =>
+        insertDeliveries(tx, ['one@dept.test', 'two@dept.test'].map((id) => newDelivery({ letterId, kind: 'forward', target: { channel: 'email', id }, departmentCode: 'RH', at: new Date() }))),
+      );
       test.gateway.outbox.wake();
       await new Promise((resolve) => setTimeout(resolve, 50));
 
@@ -111,7 +111,7 @@ describe('deliveries to a department server that stays down', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       // Each look at the register reads the clock; a worker that looked again after every empty claim read it hundreds of times here.
       expect(clockReads - readsBefore).toBeLessThan(10);
-      const waiting = test.gateway.db.select().from(deliveries).where(eq(deliveries.status, 'pending')).all();
+      const waiting = await readRegister(test.gateway, (db) => db.select().from(deliveries).where(eq(deliveries.status, 'pending')));
       expect(waiting.map((row) => `${row.targetId} ${row.attempts}`).sort()).toEqual(['one@dept.test 0', 'two@dept.test 0']);
     } finally {
       close();
@@ -123,18 +123,17 @@ describe('deliveries to a department server that stays down', () => {
     const test = await start({ config: { outbox: { concurrency: 1, retryBaseMs: 60_000 } } });
     await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('before') });
     await test.relay!.waitForMessages(2);
-    const letterId = test.gateway.db.select().from(deliveries).all()[0]!.letterId;
+    const letterId = (await rowsOf(test.gateway, deliveries))[0]!.letterId;
     const at = new Date();
-    test.gateway.db
-      .insert(deliveries)
-      .values(['C1', 'C2', 'C3'].map((channelId) => newDelivery({ letterId, kind: 'forward', target: { channel: 'slack', id: channelId }, departmentCode: 'RH', at })))
-      .run();
+    await test.gateway.database.write((tx) =>
+      insertDeliveries(tx, ['C1', 'C2', 'C3'].map((channelId) => newDelivery({ letterId, kind: 'forward', target: { channel: 'slack', id: channelId }, departmentCode: 'RH', at }))),
+    );
     test.gateway.outbox.wake();
 
     await sendLetter({ port: test.smtpPort, from: 'p@citizen.test', to: ['rh@wasl.local'], message: letter('after') });
     await test.relay!.waitForMessages(4);
-    const slackRows = () => test.gateway.db.select().from(deliveries).where(eq(deliveries.channel, 'slack')).all();
-    await waitFor(() => slackRows().every((row) => row.attempts === 1), { what: 'the Slack deliveries tried once' });
-    expect(slackRows().map((row) => `${row.status} ${row.lastErrorCode}`)).toEqual(Array(3).fill('pending channel.off'));
+    const slackRows = async () => await readRegister(test.gateway, (db) => db.select().from(deliveries).where(eq(deliveries.channel, 'slack')));
+    await waitFor(async () => (await slackRows()).every((row) => row.attempts === 1), { what: 'the Slack deliveries tried once' });
+    expect((await slackRows()).map((row) => `${row.status} ${row.lastErrorCode}`)).toEqual(Array(3).fill('pending channel.off'));
   });
 });

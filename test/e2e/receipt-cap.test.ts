@@ -1,7 +1,7 @@
 /** The per-sender receipt cap counts one place of answer: a mailbox, or on chat one sender's thread. */
 import { describe, expect, it } from 'vitest';
 import { deliveries } from '../../src/db/schema.js';
-import { gatewayPerTest } from '../helpers/gateway.js';
+import { gatewayPerTest, rowsOf } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
@@ -23,7 +23,7 @@ describe('the receipt cap in a chat room', () => {
   it('does not count a busy room as one sender: twelve people in one room each get their receipt in their own thread', async () => {
     const test = await start({ config: { receipts: { perSenderPerHour: 10 } } });
     for (let index = 0; index < 12; index++) await test.gateway.port.accept(chatLetter(index, `$event-${index}`));
-    const receipts = test.gateway.db.select().from(deliveries).all().filter((row) => row.kind === 'receipt');
+    const receipts = (await rowsOf(test.gateway, deliveries)).filter((row) => row.kind === 'receipt');
     expect(receipts).toHaveLength(12);
     expect(receipts.filter((row) => row.status === 'suppressed')).toHaveLength(0);
   });
@@ -31,7 +31,7 @@ describe('the receipt cap in a chat room', () => {
   it('still holds for one thread answered again and again', async () => {
     const test = await start({ config: { receipts: { perSenderPerHour: 10 } } });
     for (let index = 0; index < 12; index++) await test.gateway.port.accept(chatLetter(index, '$same-thread'));
-    const receipts = test.gateway.db.select().from(deliveries).all().filter((row) => row.kind === 'receipt');
+    const receipts = (await rowsOf(test.gateway, deliveries)).filter((row) => row.kind === 'receipt');
     expect(receipts.filter((row) => row.status === 'suppressed')).toHaveLength(2);
   });
 });
@@ -44,7 +44,7 @@ describe('the receipt cap by email', () => {
       const reply = await sendLetter({ port: test.smtpPort, from: sender, to: ['rh@wasl.local'], message });
       expect(reply.data?.code).toBe(250);
     }
-    const receipts = test.gateway.db.select().from(deliveries).all().filter((row) => row.kind === 'receipt');
+    const receipts = (await rowsOf(test.gateway, deliveries)).filter((row) => row.kind === 'receipt');
     expect(receipts).toHaveLength(3);
     expect(receipts.filter((row) => row.status === 'suppressed')).toHaveLength(1);
   });

@@ -7,8 +7,10 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { letterByNumber } from '../../src/letters/letters.repository.js';
 import { verifyRegister } from '../../src/receipts/register-verify.js';
 import { loadOrCreateSigningKey } from '../../src/evidence/signing-key.js';
 import { runWasl } from '../helpers/cli.js';
@@ -138,8 +140,8 @@ describe('a registered letter’s receipt', () => {
 
   it('page links the PDF, the JSON and the public key, and shows the register entry’s hash', async () => {
     const html = await (await fetch(receiptUrl)).text();
-    const row = test.gateway.db.$client.prepare('select entry_hash from letters where number = ?').get(number) as { entry_hash: string };
-    expect(html).toContain(row.entry_hash);
+    const row = await test.gateway.database.read((tx) => letterByNumber(tx, number));
+    expect(html).toContain(row!.entryHash);
     expect(html).toMatch(/href="[^"]+\.pdf\?lang=fr"/);
     expect(html).toContain('href="/.well-known/wasl-receipt-key.pem"');
   });
@@ -168,9 +170,12 @@ describe('the register’s hash chain', () => {
     await test.stop();
   });
 
+  /** Moves what the WAL holds into the register file, so a copy of the file alone is the whole register. */
+  const checkpoint = () => test.gateway.database.read((tx) => tx.db.run(sql`PRAGMA wal_checkpoint(TRUNCATE)`));
+
   it('verifies when nothing was touched, also after concurrent intake and a transfer', async () => {
     const key = loadOrCreateSigningKey({ dataDir: test.dataDir });
-    expect(verifyRegister({ db: test.gateway.db, publicKey: key.publicKey })).toMatchObject({ ok: true, checked: 10, problems: [] });
+    expect(await test.gateway.database.read((tx) => verifyRegister({ tx, publicKey: key.publicKey }))).toMatchObject({ ok: true, checked: 10, problems: [] });
     const result = await runWasl({ args: ['--config', configFile, 'register', 'verify'] });
     expect(result.stdout).toBe('register intact: 10 entries checked\n');
     expect(result.code).toBe(0);
@@ -179,7 +184,7 @@ describe('the register’s hash chain', () => {
   it("lets an auditor holding only the register file and the office's public key verify it, and makes no key of its own", async () => {
     const copy = mkdtempSync(join(tmpdir(), 'wasl-audit-'));
     try {
-      test.gateway.db.$client.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      await checkpoint();
       copyFileSync(join(test.dataDir, 'wasl.sqlite'), join(copy, 'wasl.sqlite'));
       const publicKeyFile = join(copy, 'office.pub');
       writeFileSync(publicKeyFile, loadOrCreateSigningKey({ dataDir: test.dataDir }).publicKeyPem);
@@ -207,7 +212,7 @@ describe('the register’s hash chain', () => {
   /** Tampers with a copy of the register, as someone with access to the database file could. */
   async function verifyTampered(sql: string): Promise<{ code: number | null; stdout: string }> {
     const copy = mkdtempSync(join(tmpdir(), 'wasl-tampered-'));
-    test.gateway.db.$client.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    await checkpoint();
     copyFileSync(join(test.dataDir, 'wasl.sqlite'), join(copy, 'wasl.sqlite'));
     execFileSync('cp', ['-r', join(test.dataDir, 'keys'), join(copy, 'keys')]);
     const database = new Database(join(copy, 'wasl.sqlite'));
@@ -237,8 +242,8 @@ describe('the register’s hash chain', () => {
   });
 
   it('reports entries that were reordered', async () => {
-    const idOf = (number: string) => (test.gateway.db.$client.prepare('select id from letters where number = ?').get(number) as { id: number }).id;
-    const [first, second] = [idOf(numbers[1]!), idOf(numbers[2]!)];
+    const idOf = async (number: string) => (await test.gateway.database.read((tx) => letterByNumber(tx, number)))!.id;
+    const [first, second] = [await idOf(numbers[1]!), await idOf(numbers[2]!)];
     // Swap the two rows' places in the register (their contents move with them, untouched).
     const result = await verifyTampered(`update letters set id = -1 where id = ${first}; update letters set id = ${first} where id = ${second}; update letters set id = ${second} where id = -1;`);
     expect(result.code).toBe(1);

@@ -9,7 +9,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { deliveries } from '../../src/db/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { runWasl } from '../helpers/cli.js';
-import { gatewayPerTest, waitFor } from '../helpers/gateway.js';
+import { gatewayPerTest, waitFor, rowsOf } from '../helpers/gateway.js';
 import { startMailSink } from '../helpers/mail-sink.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
@@ -39,7 +39,7 @@ describe('the logs', () => {
     const relayUrl = `smtp://wasl:${RELAY_PASSWORD}@127.0.0.1:${sink.port}`;
     const test = await start({ logger, relay: false, config: { adapters: { email: { outbound: { url: relayUrl } } } } });
     await sendOneLetter(test.smtpPort);
-    await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.attempts > 0 && row.status !== 'sending'), { what: 'every delivery tried' });
+    await waitFor(async () => (await rowsOf(test.gateway, deliveries)).every((row) => row.attempts > 0 && row.status !== 'sending'), { what: 'every delivery tried' });
     await test.stopGateway();
 
     const listening = lines.map((line) => JSON.parse(line) as { msg: string; relay?: string }).find((line) => line.msg === 'SMTP intake listening');
@@ -67,7 +67,7 @@ describe('the data directory', () => {
     onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
     const test = await start({ relay: false, config: { dataDir } });
     await sendOneLetter(test.smtpPort);
-    await waitFor(() => test.gateway.db.select().from(deliveries).all().every((row) => row.status === 'sent'), { what: 'the deliveries kept in the mailbox' });
+    await waitFor(async () => (await rowsOf(test.gateway, deliveries)).every((row) => row.status === 'sent'), { what: 'the deliveries kept in the mailbox' });
 
     const modes: Record<string, string> = { '.': (statSync(dataDir).mode & 0o777).toString(8) };
     for (const name of readdirSync(dataDir, { recursive: true, encoding: 'utf8' })) modes[name] = (statSync(join(dataDir, name)).mode & 0o777).toString(8);

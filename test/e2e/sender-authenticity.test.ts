@@ -4,6 +4,7 @@
  * (SPF, DKIM, DMARC through an in-memory DNS), and statements signed before verdicts were
  * recorded still verify.
  */
+import { eq } from 'drizzle-orm';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import nodemailer from 'nodemailer';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/db.js';
+import { openSqliteRegister } from '../../src/db/sqlite-register.js';
 import { verifyReceipt } from '../../src/evidence/verify.js';
 import { verifyRegister } from '../../src/receipts/register-verify.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -128,7 +129,8 @@ describe('a letter whose display name is an address it does not come from, witho
     const verdict = verifyReceipt({ receipt: json, publicKeyPem: await officeKey(test) });
     expect(verdict.ok).toBe(true);
     expect(verdict.checks.find((check) => check.name === 'statement')?.detail).toMatch(/from "Director General <dg@ministry\.example>" <attacker@evil\.example>, NOT VERIFIED \(SPF fail, DKIM none, DMARC none\)/);
-    expect(verifyRegister({ db: test.gateway.db, publicKey: createPublicKey(await officeKey(test)) })).toMatchObject({ ok: true, checked: 1 });
+    const publicKey = createPublicKey(await officeKey(test));
+    expect(await test.gateway.database.read((tx) => verifyRegister({ tx, publicKey }))).toMatchObject({ ok: true, checked: 1 });
   });
 
   it('cannot be made to look verified by editing the register: the chain names the entry', async () => {
@@ -136,8 +138,11 @@ describe('a letter whose display name is an address it does not come from, witho
     const reply = await sendLetter({ port: test.smtpPort, from: 'attacker@evil.example', to: ['rh@wasl.local'], message: FORGED });
     const number = numberIn(reply.data?.text)!;
     const { letter } = await receiptOf(test, number);
-    test.gateway.db.$client.prepare('UPDATE letters SET authentication = ? WHERE number = ?').run(JSON.stringify({ ...letter.authentication, verdict: 'verified' }), number);
-    const report = verifyRegister({ db: test.gateway.db, publicKey: createPublicKey(await officeKey(test)) });
+    await test.gateway.database.write((tx) =>
+      tx.db.update(tx.tables.letters).set({ authentication: JSON.stringify({ ...letter.authentication, verdict: 'verified' }) }).where(eq(tx.tables.letters.number, number)),
+    );
+    const publicKey = createPublicKey(await officeKey(test));
+    const report = await test.gateway.database.read((tx) => verifyRegister({ tx, publicKey }));
     expect(report.problems).toEqual([expect.objectContaining({ kind: 'altered', number })]);
   });
 });
@@ -192,17 +197,17 @@ describe('evidence signed before sender verdicts were recorded (entry version 1)
     expect(forged.checks.find((check) => check.name === 'statement')?.detail).toMatch(/sender verification not recorded: statement of version 1/);
   });
 
-  it('is a register that still passes register verify once today’s migrations are applied', () => {
+  it('is a register that still passes register verify once today’s migrations are applied', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'wasl-old-register-'));
     try {
       // The register as SQL text (sqlite3 .dump), so no database file is kept in the repository.
       const recorded = new Database(join(directory, 'wasl.sqlite'));
       recorded.exec(readFileSync(join(fixtures, 'register.sql'), 'utf8'));
       recorded.close();
-      const db = openDatabase({ file: join(directory, 'wasl.sqlite') });
-      expect(verifyRegister({ db, publicKey: createPublicKey(publicKeyPem) })).toEqual({ ok: true, checked: 2, problems: [] });
-      db.$client.close();
-      keepUntilExit(db.$client);
+      const database = openSqliteRegister({ file: join(directory, 'wasl.sqlite') });
+      expect(await database.read((tx) => verifyRegister({ tx, publicKey: createPublicKey(publicKeyPem) }))).toEqual({ ok: true, checked: 2, problems: [] });
+      await database.close();
+      keepUntilExit(database);
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }

@@ -7,11 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { afterEach } from 'vitest';
 import { adapterDefinitions } from '../../src/channels/registry.js';
 import type { AdapterDefinition } from '../../src/channels/port.js';
 import { parseConfig, type WaslConfig } from '../../src/config/config.load.js';
 import type { FlushToDisk } from '../../src/db/group-commit.js';
+import type { QueryBuilder } from '../../src/db/register-tx.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { keepUntilExit } from './keep-alive.js';
 import { startMailSink, type MailSink } from './mail-sink.js';
@@ -114,7 +116,7 @@ export async function startTestGateway({
     async stopGateway() {
       if (running) await gateway.stop();
       running = false;
-      keepUntilExit(gateway.db.$client);
+      keepUntilExit(gateway.database);
     },
     async restart() {
       await handle.stopGateway();
@@ -149,4 +151,14 @@ export function gatewayPerTest(): (options?: Parameters<typeof startTestGateway>
     running = await startTestGateway(options);
     return running;
   };
+}
+
+/** What the gateway's register holds, read as the core reads it: through its unit of work, never beside it. */
+export function readRegister<T>(gateway: Gateway, run: (db: QueryBuilder) => T | Promise<T>): Promise<T> {
+  return gateway.database.read((tx) => run(tx.db));
+}
+
+/** Every row of one table of the gateway's register. */
+export function rowsOf<T extends SQLiteTable>(gateway: Gateway, table: T): Promise<T['$inferSelect'][]> {
+  return readRegister(gateway, (db) => db.select().from(table));
 }

@@ -25,7 +25,7 @@ export function temporarySqliteRegister(flushToDisk?: FlushToDisk): SqliteRegist
   const database = openSqliteRegister({ file: join(directory, 'register.sqlite'), flushToDisk });
   onTestFinished(async () => {
     await database.close();
-    keepUntilExit(database.db.$client);
+    keepUntilExit(database);
     rmSync(directory, { recursive: true, force: true });
   });
   return database;

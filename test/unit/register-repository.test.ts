@@ -3,8 +3,9 @@
  * engine added here (PostgreSQL) must answer them all as SQLite does. Engine setup stays in
  * `engines`.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/db.js';
+import type { RegisterTx } from '../../src/db/register-tx.js';
 import type { UnitOfWork } from '../../src/db/unit-of-work.js';
 import * as letters from '../../src/letters/letters.repository.js';
 import type { LetterRow } from '../../src/letters/letters.repository.js';
@@ -12,9 +13,11 @@ import { newDelivery } from '../../src/letters/letters.usecases.js';
 import { keepMessage, listMessages, messageById } from '../../src/mailbox/mailbox.repository.js';
 import { recordBounces } from '../../src/outbox/bounces.js';
 import * as outbox from '../../src/outbox/outbox.repository.js';
+import { createReceiptAllowance } from '../../src/receipts/receipt-allowance.js';
+import { verifyRegister } from '../../src/receipts/register-verify.js';
 import { temporarySqliteRegister } from '../helpers/register-file.js';
 
-const engines: { name: string; open: () => UnitOfWork<Db> }[] = [{ name: 'SQLite', open: () => temporarySqliteRegister(async () => {}) }];
+const engines: { name: string; open: () => UnitOfWork<RegisterTx> }[] = [{ name: 'SQLite', open: () => temporarySqliteRegister(async () => {}) }];
 
 const at = new Date('2026-03-02T09:00:00Z');
 const later = (minutes: number) => new Date(at.getTime() + minutes * 60_000);
@@ -55,11 +58,11 @@ function letterRow(sequence: number, overrides: Partial<Omit<LetterRow, 'id'>> =
 }
 
 /** A letter, its department, its registration event and a delivery per target: what registering writes. */
-function registerLetter(tx: Db, sequence: number, { department = 'URB', targets = ['email'] }: { department?: string; targets?: string[] } = {}) {
-  const letter = letters.insertLetter(tx, letterRow(sequence));
-  letters.insertDepartments(tx, { letterId: letter.id, codes: [department] });
-  letters.appendEvent(tx, { letterId: letter.id, type: 'registered', at });
-  const deliveries = letters.insertDeliveries(
+async function registerLetter(tx: RegisterTx, sequence: number, { department = 'URB', targets = ['email'] }: { department?: string; targets?: string[] } = {}) {
+  const letter = await letters.insertLetter(tx, letterRow(sequence));
+  await letters.insertDepartments(tx, { letterId: letter.id, codes: [department] });
+  await letters.appendEvent(tx, { letterId: letter.id, type: 'registered', at });
+  const deliveries = await letters.insertDeliveries(
     tx,
     targets.map((channel) => newDelivery({ letterId: letter.id, kind: 'forward', target: { channel, id: `${channel}-target` }, departmentCode: department, at })),
   );
@@ -72,8 +75,8 @@ describe.each(engines)('the register on $name', ({ open }) => {
     const take = (year: number, direction: 'A' | 'D') => database.write((tx) => letters.takeSequence(tx, { year, direction }));
     expect([await take(2026, 'A'), await take(2026, 'A'), await take(2026, 'D'), await take(2027, 'A')]).toEqual([1, 2, 1, 1]);
     await expect(
-      database.write((tx) => {
-        letters.takeSequence(tx, { year: 2026, direction: 'A' });
+      database.write(async (tx) => {
+        await letters.takeSequence(tx, { year: 2026, direction: 'A' });
         throw new Error('refused');
       }),
     ).rejects.toThrow('refused');
@@ -83,17 +86,17 @@ describe.each(engines)('the register on $name', ({ open }) => {
   it('registers a letter and records its events in one transaction: all of it or nothing', async () => {
     const database = open();
     await expect(
-      database.write((tx) => {
-        registerLetter(tx, 1);
-        letters.appendEvent(tx, { letterId: 1, type: 'forwarded', at });
+      database.write(async (tx) => {
+        await registerLetter(tx, 1);
+        await letters.appendEvent(tx, { letterId: 1, type: 'forwarded', at });
         throw new Error('refused');
       }),
     ).rejects.toThrow('refused');
     expect(await database.read((tx) => letters.letterByNumber(tx, '2026-A-000001'))).toBeUndefined();
 
-    const { letter } = await database.write((tx) => {
-      const registered = registerLetter(tx, 1);
-      letters.appendEvent(tx, { letterId: registered.letter.id, type: 'forwarded', at: later(1), actor: { channel: 'slack', id: 'U1', displayName: 'Karim' }, detail: { to: 'URB' } });
+    const { letter } = await database.write(async (tx) => {
+      const registered = await registerLetter(tx, 1);
+      await letters.appendEvent(tx, { letterId: registered.letter.id, type: 'forwarded', at: later(1), actor: { channel: 'slack', id: 'U1', displayName: 'Karim' }, detail: { to: 'URB' } });
       return registered;
     });
     const events = await database.read((tx) => letters.eventsOf(tx, letter.id));
@@ -106,7 +109,7 @@ describe.each(engines)('the register on $name', ({ open }) => {
   it('keeps the chain head: the entry hash of the newest letter', async () => {
     const database = open();
     expect(await database.read((tx) => letters.lastEntryHash(tx))).toBeNull();
-    await database.write((tx) => [registerLetter(tx, 1), registerLetter(tx, 2)]);
+    await database.write(async (tx) => [await registerLetter(tx, 1), await registerLetter(tx, 2)]);
     expect(await database.read((tx) => letters.lastEntryHash(tx))).toBe('hash-2');
   });
 
@@ -119,32 +122,32 @@ describe.each(engines)('the register on $name', ({ open }) => {
 
   it('finds and lists letters, their departments, attachments, contents and answers', async () => {
     const database = open();
-    const first = await database.write((tx) => {
-      const registered = registerLetter(tx, 1);
-      letters.insertDepartments(tx, { letterId: registered.letter.id, codes: ['RH'], via: 'transfer' });
-      letters.storeBlob(tx, { sha256: 'blob-1', content: new Uint8Array([1, 2, 3]) });
-      letters.storeBlob(tx, { sha256: 'blob-1', content: new Uint8Array([1, 2, 3]) });
-      letters.insertAttachments(tx, [{ letterId: registered.letter.id, position: 0, sha256: 'blob-1', filename: 'plan.pdf', contentType: 'application/pdf', size: 3 }]);
+    const first = await database.write(async (tx) => {
+      const registered = await registerLetter(tx, 1);
+      await letters.insertDepartments(tx, { letterId: registered.letter.id, codes: ['RH'], via: 'transfer' });
+      await letters.storeBlob(tx, { sha256: 'blob-1', content: new Uint8Array([1, 2, 3]) });
+      await letters.storeBlob(tx, { sha256: 'blob-1', content: new Uint8Array([1, 2, 3]) });
+      await letters.insertAttachments(tx, [{ letterId: registered.letter.id, position: 0, sha256: 'blob-1', filename: 'plan.pdf', contentType: 'application/pdf', size: 3 }]);
       return registered.letter;
     });
     const answer = await database.write((tx) => letters.insertLetter(tx, letterRow(2, { direction: 'D', number: '2026-D-000001', answersLetterId: first.id, status: 'sent' })));
-    await database.write((tx) => registerLetter(tx, 3, { department: 'RH' }).letter);
+    await database.write(async (tx) => (await registerLetter(tx, 3, { department: 'RH' })).letter);
 
-    await database.read((tx) => {
-      expect(letters.letterById(tx, first.id)?.number).toBe('2026-A-000001');
-      expect(letters.letterByNumber(tx, '2026-A-000001')?.id).toBe(first.id);
-      expect(letters.letterByReceiptToken(tx, 'token-1')?.id).toBe(first.id);
-      expect(letters.lettersByChannelMessage(tx, { channel: 'email', senderId: 'amina@example.org', externalId: '<m1@example.org>' }).map((row) => row.id)).toEqual([first.id]);
-      expect(letters.departmentsOf(tx, first.id)).toEqual(['RH', 'URB']);
-      expect(letters.departmentsOf(tx, first.id, { registeredOnly: true })).toEqual(['URB']);
-      expect(letters.attachmentsOf(tx, first.id).map((row) => row.filename)).toEqual(['plan.pdf']);
-      expect([...letters.readBlob(tx, 'blob-1')!]).toEqual([1, 2, 3]);
-      expect(letters.readBlob(tx, 'blob-2')).toBeUndefined();
-      expect(letters.answersTo(tx, first.id).map((row) => row.id)).toEqual([answer.id]);
-      expect(letters.listLetterRows(tx, { limit: 10 }).map((row) => row.sequence)).toEqual([3, 2, 1]);
-      expect(letters.listLetterRows(tx, { limit: 1 }).map((row) => row.sequence)).toEqual([3]);
-      expect(letters.listLetterRows(tx, { department: 'RH', limit: 10 }).map((row) => row.sequence)).toEqual([3, 1]);
-      expect(letters.listLetterRows(tx, { statuses: ['registered'], limit: 10 }).map((row) => row.sequence)).toEqual([3, 1]);
+    await database.read(async (tx) => {
+      expect((await letters.letterById(tx, first.id))?.number).toBe('2026-A-000001');
+      expect((await letters.letterByNumber(tx, '2026-A-000001'))?.id).toBe(first.id);
+      expect((await letters.letterByReceiptToken(tx, 'token-1'))?.id).toBe(first.id);
+      expect((await letters.lettersByChannelMessage(tx, { channel: 'email', senderId: 'amina@example.org', externalId: '<m1@example.org>' })).map((row) => row.id)).toEqual([first.id]);
+      expect(await letters.departmentsOf(tx, first.id)).toEqual(['RH', 'URB']);
+      expect(await letters.departmentsOf(tx, first.id, { registeredOnly: true })).toEqual(['URB']);
+      expect((await letters.attachmentsOf(tx, first.id)).map((row) => row.filename)).toEqual(['plan.pdf']);
+      expect([...(await letters.readBlob(tx, 'blob-1'))!]).toEqual([1, 2, 3]);
+      expect(await letters.readBlob(tx, 'blob-2')).toBeUndefined();
+      expect((await letters.answersTo(tx, first.id)).map((row) => row.id)).toEqual([answer.id]);
+      expect((await letters.listLetterRows(tx, { limit: 10 })).map((row) => row.sequence)).toEqual([3, 2, 1]);
+      expect((await letters.listLetterRows(tx, { limit: 1 })).map((row) => row.sequence)).toEqual([3]);
+      expect((await letters.listLetterRows(tx, { department: 'RH', limit: 10 })).map((row) => row.sequence)).toEqual([3, 1]);
+      expect((await letters.listLetterRows(tx, { statuses: ['registered'], limit: 10 })).map((row) => row.sequence)).toEqual([3, 1]);
     });
 
     await database.write((tx) => letters.setStatus(tx, { letterId: first.id, status: 'answered' }));
@@ -157,10 +160,10 @@ describe.each(engines)('the register on $name', ({ open }) => {
     const { deliveries } = await database.write((tx) => registerLetter(tx, 1, { targets: ['email', 'slack', 'matrix'] }));
     const [email, slack, matrix] = deliveries.map((delivery) => delivery.id);
 
-    const claimed = await database.write((tx) => [
-      outbox.claimDue(tx, { at, limit: 10, pool: { channel: 'slack' } }),
-      outbox.claimDue(tx, { at, limit: 10, pool: { outside: ['slack'] } }),
-      outbox.claimDue(tx, { at, limit: 10, pool: { outside: [] } }),
+    const claimed = await database.write(async (tx) => [
+      await outbox.claimDue(tx, { at, limit: 10, pool: { channel: 'slack' } }),
+      await outbox.claimDue(tx, { at, limit: 10, pool: { outside: ['slack'] } }),
+      await outbox.claimDue(tx, { at, limit: 10, pool: { outside: [] } }),
     ]);
     expect(claimed.map((rows) => rows.map((row) => [row.id, row.status, row.attempts]))).toEqual([
       [[slack, 'sending', 1]],
@@ -171,18 +174,18 @@ describe.each(engines)('the register on $name', ({ open }) => {
       [],
     ]);
 
-    await database.write((tx) => {
-      outbox.markSent(tx, { id: email!, externalId: '<f1@gateway>', at });
-      outbox.markRetry(tx, { id: slack!, at, nextAttemptAt: later(5), errorCode: 'slack.down', error: 'down' });
-      outbox.markFailed(tx, { id: matrix!, at, errorCode: 'matrix.refused', error: 'refused' });
+    await database.write(async (tx) => {
+      await outbox.markSent(tx, { id: email!, externalId: '<f1@gateway>', at });
+      await outbox.markRetry(tx, { id: slack!, at, nextAttemptAt: later(5), errorCode: 'slack.down', error: 'down' });
+      await outbox.markFailed(tx, { id: matrix!, at, errorCode: 'matrix.refused', error: 'refused' });
     });
-    await database.read((tx) => {
-      expect(outbox.deliveryByExternalId(tx, { channel: 'email', externalId: '<f1@gateway>' })?.id).toBe(email);
-      expect(outbox.deliveryById(tx, slack!)).toMatchObject({ status: 'pending', lastErrorCode: 'slack.down', nextAttemptAt: later(5) });
-      expect(outbox.nextDueAt(tx)).toEqual(later(5));
-      expect(outbox.nextDueAt(tx, { after: later(5) })).toBeUndefined();
-      expect(outbox.listDeliveries(tx, { statuses: ['failed'], limit: 10 }).map((row) => [row.id, row.number])).toEqual([[matrix, '2026-A-000001']]);
-      expect(letters.deliveriesOf(tx, 1).map((row) => row.status)).toEqual(['sent', 'pending', 'failed']);
+    await database.read(async (tx) => {
+      expect((await outbox.deliveryByExternalId(tx, { channel: 'email', externalId: '<f1@gateway>' }))?.id).toBe(email);
+      expect(await outbox.deliveryById(tx, slack!)).toMatchObject({ status: 'pending', lastErrorCode: 'slack.down', nextAttemptAt: later(5) });
+      expect(await outbox.nextDueAt(tx)).toEqual(later(5));
+      expect(await outbox.nextDueAt(tx, { after: later(5) })).toBeUndefined();
+      expect((await outbox.listDeliveries(tx, { statuses: ['failed'], limit: 10 })).map((row) => [row.id, row.number])).toEqual([[matrix, '2026-A-000001']]);
+      expect((await letters.deliveriesOf(tx, 1)).map((row) => row.status)).toEqual(['sent', 'pending', 'failed']);
     });
     expect(await database.write((tx) => outbox.claimDue(tx, { at: later(1), limit: 10, pool: { channel: 'slack' } }))).toEqual([]);
 
@@ -207,10 +210,10 @@ describe.each(engines)('the register on $name', ({ open }) => {
     await database.write((tx) => outbox.markSent(tx, { id: sent!, externalId: '<f1@gateway>', at }));
     const marked = await database.write((tx) => recordBounces(tx, { deliveryIds: [sent!, pending!, 999], reason: 'mailbox unknown', at: later(1) }));
     expect(marked).toEqual([{ deliveryId: sent, number: '2026-A-000001', channel: 'email', kind: 'forward' }]);
-    await database.read((tx) => {
-      expect(outbox.deliveryById(tx, sent!)).toMatchObject({ status: 'failed', lastErrorCode: 'delivery.bounced' });
-      expect(outbox.deliveryById(tx, pending!)?.status).toBe('pending');
-      expect(letters.eventsOf(tx, letter.id).map((event) => event.type)).toEqual(['registered', 'delivery_failed']);
+    await database.read(async (tx) => {
+      expect(await outbox.deliveryById(tx, sent!)).toMatchObject({ status: 'failed', lastErrorCode: 'delivery.bounced' });
+      expect((await outbox.deliveryById(tx, pending!))?.status).toBe('pending');
+      expect((await letters.eventsOf(tx, letter.id)).map((event) => event.type)).toEqual(['registered', 'delivery_failed']);
     });
   });
 
@@ -220,9 +223,42 @@ describe.each(engines)('the register on $name', ({ open }) => {
     const deliveryId = deliveries[0]!.id;
     const message = { deliveryId, envelopeFrom: 'bounce@gateway', recipients: ['a@example.org', 'b@example.org'], subject: 'Reçu', raw: new TextEncoder().encode('raw') };
     const { id } = await database.write((tx) => keepMessage(tx, { message, at }));
-    await database.read((tx) => {
-      expect(listMessages(tx, 10)).toEqual([{ id, deliveryId, envelopeFrom: 'bounce@gateway', recipients: 'a@example.org, b@example.org', subject: 'Reçu', storedAt: at }]);
-      expect(messageById(tx, id)?.raw.toString()).toBe('raw');
+    await database.read(async (tx) => {
+      expect(await listMessages(tx, 10)).toEqual([{ id, deliveryId, envelopeFrom: 'bounce@gateway', recipients: 'a@example.org, b@example.org', subject: 'Reçu', storedAt: at }]);
+      expect((await messageById(tx, id))?.raw.toString()).toBe('raw');
     });
+  });
+
+  it('counts the backlog by channel, with the time the oldest was queued', async () => {
+    const database = open();
+    expect(await database.read((tx) => outbox.pendingByChannel(tx))).toEqual([]);
+    await database.write((tx) => registerLetter(tx, 1, { targets: ['email', 'slack', 'email'] }));
+    const { deliveries } = await database.write((tx) => registerLetter(tx, 2, { targets: ['email'] }));
+    await database.write((tx) => outbox.markSent(tx, { id: deliveries[0]!.id, externalId: '<f2@gateway>', at: later(1) }));
+    const backlog = await database.read((tx) => outbox.pendingByChannel(tx));
+    expect(backlog.sort((left, right) => left.channel.localeCompare(right.channel))).toEqual([
+      { channel: 'email', pending: 2, oldestQueuedAt: at },
+      { channel: 'slack', pending: 1, oldestQueuedAt: at },
+    ]);
+  });
+
+  it('keeps the receipt allowance of each place in the register', async () => {
+    const database = open();
+    const cap = createReceiptAllowance({ perHour: 1 });
+    const take = (id: string, when: Date) => database.write((tx) => cap.take(tx, { channel: 'email', id }, when));
+    expect([await take('amina@example.org', at), await take('amina@example.org', at), await take('karim@example.org', at)]).toEqual([true, false, true]);
+    expect(await take('amina@example.org', later(60))).toBe(true);
+  });
+
+  it('reads the whole register for a check of its chain: every entry, in order, and the counters', async () => {
+    const database = open();
+    await database.write(async (tx) => {
+      await letters.takeSequence(tx, { year: 2026, direction: 'A' });
+      await registerLetter(tx, 1);
+    });
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const report = await database.read((tx) => verifyRegister({ tx, publicKey }));
+    // The rows here are made up: read all the same, and found not to be what their hashes seal.
+    expect(report).toMatchObject({ ok: false, checked: 1 });
   });
 });
