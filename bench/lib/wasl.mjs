@@ -1,5 +1,5 @@
 /**
- * The gateway under test, as operators run it: `node bin/wasl.js start --config FILE`, a separate
+ * The gateway under test, as operators run it: `bin/wasl start --config FILE`, a separate
  * process with its own data directory, SMTP and HTTP on free loopback ports, its outbound relay
  * pointed at the sink, and one department whose mailbox is at the sink.
  */
