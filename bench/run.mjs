@@ -17,7 +17,7 @@
  *   BENCH_LATENCY_SAMPLES=200  latency probes during the load (one at a time, spread over the run)
  *   BENCH_IDLE_SAMPLES=100     latency probes after the load, on an idle server
  *   BENCH_LOG_LEVEL=info       the gateway's log level (its log goes to a file, as in production)
- *   BENCH_NODE_OPTIONS=""      extra node flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+ *   BENCH_NODE_OPTIONS=""      extra node flags for the gateway (in NODE_OPTIONS), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
  *   BENCH_JSON=FILE            where to write the figures as JSON (default bench/results/<date>.json)
  *   BENCH_WASL_ROOT=DIR        the built checkout whose bin/wasl.js is measured (default: this one), to compare a change
  */

@@ -1,5 +1,5 @@
 /**
- * The gateway under test, as operators run it: `node bin/wasl.js start --config FILE`, a separate
+ * The gateway under test, as operators run it: `bin/wasl start --config FILE`, a separate
  * process with its own data directory, SMTP and HTTP on free loopback ports, its outbound relay
  * pointed at the sink, and one department whose mailbox is at the sink.
  */
@@ -55,18 +55,22 @@ export async function startWasl({ repoRoot, sinkPort, logLevel, maxSeconds, maxS
   const logFile = join(directory, 'gateway.log');
   const log = openSync(logFile, 'a');
   const cli = join(repoRoot, 'bin', 'wasl.js');
+  // Started as operators start it (README, config/wasl.service): the launcher, which sets the
+  // gateway's Node.js flags and execs Node.js (the same pid). Extra flags go through NODE_OPTIONS.
+  const environment = cleanEnvironment();
+  if (nodeOptions.length > 0) environment.NODE_OPTIONS = [environment.NODE_OPTIONS, ...nodeOptions].filter(Boolean).join(' ');
   const child = spawnBounded({
-    command: process.execPath,
-    args: [...nodeOptions, cli, 'start', '--config', configFile],
+    command: join(repoRoot, 'bin', 'wasl'),
+    args: ['start', '--config', configFile],
     maxSeconds,
-    options: { cwd: directory, env: cleanEnvironment(), stdio: ['ignore', log, log] },
+    options: { cwd: directory, env: environment, stdio: ['ignore', log, log] },
   });
   let exited = false;
   child.once('exit', () => {
     exited = true;
   });
   const lastLog = () => readFileSync(logFile, 'utf8').trim().split('\n').slice(-8).join('\n');
-  // `timeout` runs node as its only child; memory is read from node's own /proc entry.
+  // `timeout` runs the launcher as its only child, which execs node; memory is read from node's own /proc entry.
   const pid = await waitFor({
     check: () => {
       if (exited) throw new Error(`the gateway exited at start:\n${lastLog()}`);

@@ -31,6 +31,13 @@ describe('a text bounded for display', () => {
     expect(forDisplay(`ab${family}cd`, 8)).toBe(`ab${ELLIPSIS}`);
   });
 
+  it('cuts a long text as it cuts its beginning, whatever stands past the limit', () => {
+    const family = '👨‍👩‍👧‍👦';
+    // The family starts within the limit and ends far past it: dropped whole, not cut inside.
+    expect(forDisplay(`abc${family}${'d'.repeat(10_000)}`, 4)).toBe(`abc${ELLIPSIS}`);
+    expect(forDisplay(`${'e\u0301'.repeat(5_000)}`, 5)).toBe(`${'e\u0301'.repeat(2)}${ELLIPSIS}`);
+  });
+
   it('cuts a single grapheme longer than the limit between code points', () => {
     const shown = forDisplay(`😀${'\u0301'.repeat(1000)}`, 10);
     expect(codePoints(shown)).toBe(10);
