@@ -5,7 +5,7 @@
  * await waits for it to end, so it never sees writes that may yet be rolled back.
  */
 import { openDatabase, openExistingDatabase, type Db } from './db.js';
-import { createGroupCommit, walFlusher, type FlushToDisk } from './group-commit.js';
+import { createBatchCommit, sqliteTransactions, walFlusher, type FlushToDisk } from './group-commit.js';
 import type { RegisterTx } from './register-tx.js';
 import * as tables from './schema.js';
 import type { UnitOfWork } from './unit-of-work.js';
@@ -33,10 +33,10 @@ export function openExistingSqliteRegister({ file, busyTimeoutMs }: Pick<Options
 
 function sqliteRegister(db: Db, { flushToDisk, onBatch }: Pick<Options, 'flushToDisk' | 'onBatch'>): SqliteRegister {
   const disk: FlushToDisk & { close?(): void } = flushToDisk ?? walFlusher(db);
-  const commit = createGroupCommit(db, { flushToDisk: disk, ...(onBatch ? { onBatch } : {}) });
-  const ping = db.$client.prepare('SELECT 1');
   // One connection, always in the group commit's transaction when a write runs: one handle serves every write and read.
   const tx: RegisterTx = { engine: 'sqlite', db, tables };
+  const commit = createBatchCommit(sqliteTransactions(db, tx), { flushToDisk: disk, ...(onBatch ? { onBatch } : {}) });
+  const ping = db.$client.prepare('SELECT 1');
 
   /** Runs `then` once no batch is open, at once if none is: no turn passes between the last check and `then`. */
   async function whenNoBatchOpen<T>(then: () => T | Promise<T>): Promise<T> {
@@ -45,7 +45,7 @@ function sqliteRegister(db: Db, { flushToDisk, onBatch }: Pick<Options, 'flushTo
   }
 
   return {
-    write: (run, options) => commit(() => run(tx), options),
+    write: commit,
     read: (run) => whenNoBatchOpen(() => run(tx)),
     async ping() {
       ping.get();

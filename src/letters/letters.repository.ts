@@ -5,12 +5,9 @@
  */
 import { and, desc, eq, getTableColumns, inArray, sql, type Placeholder, type Table } from 'drizzle-orm';
 import type { ChannelAddress, LetterStatus } from '../channels/port.js';
-import type { Db } from '../db/db.js';
 import { encoded, preparedQueries, type RegisterTables, type RegisterTx } from '../db/register-tx.js';
 import type { Direction } from './letters.models.js';
 
-/** The connection the group commit runs its batches on (group-commit.ts); repositories take a `RegisterTx`. */
-export type Tx = Db;
 
 export type LetterRow = RegisterTables['letters']['$inferSelect'];
 export type DeliveryRow = RegisterTables['deliveries']['$inferSelect'];
