@@ -41,6 +41,7 @@ const COPY_PLAN: { [Name in TableName]: TableCopy<Name> } = {
   deliveries: { key: ['id'], pageRows: 500, identity: true },
   mailboxMessages: { key: ['id'], pageRows: 16, identity: true },
   receiptAllowances: { key: ['channel', 'targetId', 'targetThread'], pageRows: 500 },
+  leases: { key: ['name'], pageRows: 500 },
 };
 
 export type CopyReport = Record<TableName, number>;
