@@ -20,8 +20,9 @@ export function unescapeNul(value: string): string {
 export function text<Value extends string = string>(name: string) {
   return customType<{ data: Value; driverData: string }>({
     dataType: () => 'text',
-    toDriver: (value) => escapeNul(value),
-    fromDriver: (value) => unescapeNul(value) as Value,
+    // drizzle hands a prepared statement's null through the column too (a nullable column, bound as a placeholder).
+    toDriver: (value) => (value === null ? value : escapeNul(value)),
+    fromDriver: (value) => (value === null ? value : (unescapeNul(value) as Value)),
   })(name);
 }
 

@@ -3,3 +3,4 @@ export * from '../letters/letters.tables.pg.js';
 export * from '../outbox/outbox.tables.pg.js';
 export * from '../mailbox/mailbox.tables.pg.js';
 export * from '../receipts/receipts.tables.pg.js';
+export * from '../leases/leases.tables.pg.js';

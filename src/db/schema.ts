@@ -3,3 +3,4 @@ export * from '../letters/letters.tables.js';
 export * from '../outbox/outbox.tables.js';
 export * from '../mailbox/mailbox.tables.js';
 export * from '../receipts/receipts.tables.js';
+export * from '../leases/leases.tables.js';

@@ -4,7 +4,7 @@
  * `engines`.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegisterTx } from '../../src/db/register-tx.js';
 import type { UnitOfWork } from '../../src/db/unit-of-work.js';
 import * as letters from '../../src/letters/letters.repository.js';
@@ -15,9 +15,22 @@ import { recordBounces } from '../../src/outbox/bounces.js';
 import * as outbox from '../../src/outbox/outbox.repository.js';
 import { createReceiptAllowance } from '../../src/receipts/receipt-allowance.js';
 import { verifyRegister } from '../../src/receipts/register-verify.js';
+import { POSTGRES_SKIP_REASON, startPostgres, temporaryPostgresRegister, type PostgresServer } from '../helpers/postgres-server.js';
 import { temporarySqliteRegister } from '../helpers/register-file.js';
 
-const engines: { name: string; open: () => UnitOfWork<RegisterTx> }[] = [{ name: 'SQLite', open: () => temporarySqliteRegister(async () => {}) }];
+let postgres: PostgresServer | undefined;
+beforeAll(async () => {
+  if (!POSTGRES_SKIP_REASON) postgres = await startPostgres();
+}, 60_000);
+afterAll(() => postgres?.stop());
+
+/** Each engine's register, fresh for each test. */
+const engines: { name: string; open: () => Promise<UnitOfWork<RegisterTx>> }[] = [
+  { name: 'SQLite', open: async () => temporarySqliteRegister(async () => {}) },
+  ...(POSTGRES_SKIP_REASON
+    ? []
+    : [{ name: 'PostgreSQL', open: async () => temporaryPostgresRegister(await postgres!.createDatabase()) }]),
+];
 
 const at = new Date('2026-03-02T09:00:00Z');
 const later = (minutes: number) => new Date(at.getTime() + minutes * 60_000);
@@ -71,7 +84,7 @@ async function registerLetter(tx: RegisterTx, sequence: number, { department = '
 
 describe.each(engines)('the register on $name', ({ open }) => {
   it('hands out numbers per year and direction without a gap, even when a registering transaction fails', async () => {
-    const database = open();
+    const database = await open();
     const take = (year: number, direction: 'A' | 'D') => database.write((tx) => letters.takeSequence(tx, { year, direction }));
     expect([await take(2026, 'A'), await take(2026, 'A'), await take(2026, 'D'), await take(2027, 'A')]).toEqual([1, 2, 1, 1]);
     await expect(
@@ -84,7 +97,7 @@ describe.each(engines)('the register on $name', ({ open }) => {
   });
 
   it('registers a letter and records its events in one transaction: all of it or nothing', async () => {
-    const database = open();
+    const database = await open();
     await expect(
       database.write(async (tx) => {
         await registerLetter(tx, 1);
@@ -107,21 +120,21 @@ describe.each(engines)('the register on $name', ({ open }) => {
   });
 
   it('keeps the chain head: the entry hash of the newest letter', async () => {
-    const database = open();
+    const database = await open();
     expect(await database.read((tx) => letters.lastEntryHash(tx))).toBeNull();
     await database.write(async (tx) => [await registerLetter(tx, 1), await registerLetter(tx, 2)]);
     expect(await database.read((tx) => letters.lastEntryHash(tx))).toBe('hash-2');
   });
 
   it('claims a channel event once', async () => {
-    const database = open();
+    const database = await open();
     const claim = () => database.write((tx) => letters.claimEvent(tx, { channel: 'slack', eventId: 'press-1' }));
     expect(await claim()).toBe(true);
     expect(await claim()).toBe(false);
   });
 
   it('finds and lists letters, their departments, attachments, contents and answers', async () => {
-    const database = open();
+    const database = await open();
     const first = await database.write(async (tx) => {
       const registered = await registerLetter(tx, 1);
       await letters.insertDepartments(tx, { letterId: registered.letter.id, codes: ['RH'], via: 'transfer' });
@@ -156,7 +169,7 @@ describe.each(engines)('the register on $name', ({ open }) => {
   });
 
   it('moves deliveries through claim, send, retry and failure, each pool of channels claiming its own', async () => {
-    const database = open();
+    const database = await open();
     const { deliveries } = await database.write((tx) => registerLetter(tx, 1, { targets: ['email', 'slack', 'matrix'] }));
     const [email, slack, matrix] = deliveries.map((delivery) => delivery.id);
 
@@ -204,7 +217,7 @@ describe.each(engines)('the register on $name', ({ open }) => {
   });
 
   it('fails on a bounce only what the relay had taken, and says so in the letter history', async () => {
-    const database = open();
+    const database = await open();
     const { letter, deliveries } = await database.write((tx) => registerLetter(tx, 1, { targets: ['email', 'email'] }));
     const [sent, pending] = deliveries.map((delivery) => delivery.id);
     await database.write((tx) => outbox.markSent(tx, { id: sent!, externalId: '<f1@gateway>', at }));
@@ -218,7 +231,7 @@ describe.each(engines)('the register on $name', ({ open }) => {
   });
 
   it('keeps messages in the built-in mailbox', async () => {
-    const database = open();
+    const database = await open();
     const { deliveries } = await database.write((tx) => registerLetter(tx, 1));
     const deliveryId = deliveries[0]!.id;
     const message = { deliveryId, envelopeFrom: 'bounce@gateway', recipients: ['a@example.org', 'b@example.org'], subject: 'Reçu', raw: new TextEncoder().encode('raw') };
@@ -230,7 +243,7 @@ describe.each(engines)('the register on $name', ({ open }) => {
   });
 
   it('counts the backlog by channel, with the time the oldest was queued', async () => {
-    const database = open();
+    const database = await open();
     expect(await database.read((tx) => outbox.pendingByChannel(tx))).toEqual([]);
     await database.write((tx) => registerLetter(tx, 1, { targets: ['email', 'slack', 'email'] }));
     const { deliveries } = await database.write((tx) => registerLetter(tx, 2, { targets: ['email'] }));
@@ -243,7 +256,7 @@ describe.each(engines)('the register on $name', ({ open }) => {
   });
 
   it('keeps the receipt allowance of each place in the register', async () => {
-    const database = open();
+    const database = await open();
     const cap = createReceiptAllowance({ perHour: 1 });
     const take = (id: string, when: Date) => database.write((tx) => cap.take(tx, { channel: 'email', id }, when));
     expect([await take('amina@example.org', at), await take('amina@example.org', at), await take('karim@example.org', at)]).toEqual([true, false, true]);
@@ -251,7 +264,7 @@ describe.each(engines)('the register on $name', ({ open }) => {
   });
 
   it('reads the whole register for a check of its chain: every entry, in order, and the counters', async () => {
-    const database = open();
+    const database = await open();
     await database.write(async (tx) => {
       await letters.takeSequence(tx, { year: 2026, direction: 'A' });
       await registerLetter(tx, 1);

@@ -1,0 +1,116 @@
+/**
+ * Moving an office's register whole: a register the gateway filled (letters with attachments,
+ * events, transfers, deliveries, receipt allowances) is copied into an empty one, and the copy is
+ * the same register: every row, the same hash chain, verified.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { asc, getTableColumns } from 'drizzle-orm';
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyRegister } from '../../src/db/register-copy.js';
+import type { RegisterTables, RegisterTx } from '../../src/db/register-tx.js';
+import { openSqliteRegister, type SqliteRegister } from '../../src/db/sqlite-register.js';
+import type { UnitOfWork } from '../../src/db/unit-of-work.js';
+import { loadOrCreateSigningKey } from '../../src/evidence/signing-key.js';
+import { verifyRegister } from '../../src/receipts/register-verify.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { composeMessage } from '../helpers/messages.js';
+import { sendLetter } from '../helpers/smtp-client.js';
+
+const opened: SqliteRegister[] = [];
+const directories: string[] = [];
+function openRegisterFile(file: string): { register: SqliteRegister } {
+  const register = openSqliteRegister({ file });
+  opened.push(register);
+  return { register };
+}
+function emptyRegister(): { register: SqliteRegister } {
+  const directory = mkdtempSync(join(tmpdir(), 'wasl-copy-'));
+  directories.push(directory);
+  return openRegisterFile(join(directory, 'wasl.sqlite'));
+}
+
+/** Every row of every table, in key order: what two registers must share to be the same. */
+async function everyRow(register: UnitOfWork<RegisterTx>): Promise<Record<string, unknown[]>> {
+  return register.read(async (tx) => {
+    const rows: Record<string, unknown[]> = {};
+    for (const name of Object.keys(tx.tables) as (keyof RegisterTables)[]) {
+      const table = tx.tables[name] as SQLiteTable;
+      rows[name] = await tx.db.select().from(table).orderBy(...Object.values(getTableColumns(table)).map((column) => asc(column)));
+    }
+    return rows;
+  });
+}
+
+describe('copying a register whole', () => {
+  let test: TestGateway;
+  let source: ReturnType<typeof openRegisterFile>;
+
+  beforeAll(async () => {
+    test = await startTestGateway();
+    const withAttachment = await composeMessage({
+      from: 'Nadia <nadia@citizen.test>',
+      to: 'rh@wasl.local',
+      subject: 'Attestation',
+      text: 'Veuillez trouver ci-joint.',
+      attachments: [{ filename: 'attestation.pdf', content: Buffer.from('%PDF-1.4 attestation') }],
+    });
+    const replies = [
+      await sendLetter({ port: test.smtpPort, from: 'nadia@citizen.test', to: ['rh@wasl.local'], message: withAttachment }),
+      await sendLetter({ port: test.smtpPort, from: 'omar@citizen.test', to: ['urbanisme@wasl.local'], message: 'From: omar@citizen.test\r\nSubject: Permis\r\nMessage-ID: <permis@citizen.test>\r\n\r\nDemande de permis.\r\n' }),
+      await sendLetter({ port: test.smtpPort, from: 'lina@citizen.test', to: ['rh@wasl.local'], message: 'From: lina@citizen.test\r\nSubject: \u0637\u0644\u0628\r\nMessage-ID: <talab@citizen.test>\r\n\r\n\u0637\u0644\u0628 \u0634\u0647\u0627\u062f\u0629\r\n' }),
+    ];
+    const numbers = replies.map((reply) => /\d{4}-A-\d{6}/.exec(reply.data!.text)![0]);
+    await test.gateway.port.recordAction({ number: numbers[1]!, action: 'transferred', actor: { channel: 'email', id: 'clerk@wasl.local' }, toDepartment: 'RH' });
+    await test.gateway.outbox.idle();
+    await test.stopGateway();
+    source = openRegisterFile(join(test.dataDir, 'wasl.sqlite'));
+  });
+
+  afterAll(async () => {
+    for (const database of opened) await database.close().catch(() => undefined);
+    for (const directory of directories) rmSync(directory, { recursive: true, force: true });
+    await test.stop();
+  });
+
+  it('copies every row into an empty register, and the copy verifies with the same chain', async () => {
+    const target = emptyRegister();
+    const report = await copyRegister({ from: source.register, to: target.register });
+
+    const rows = await everyRow(source.register);
+    expect(rows['letters']).toHaveLength(3);
+    expect(rows['attachments']).toHaveLength(1);
+    expect(report).toEqual(Object.fromEntries(Object.entries(rows).map(([name, tableRows]) => [name, tableRows.length])));
+    expect(await everyRow(target.register)).toEqual(rows);
+
+    const { publicKey } = loadOrCreateSigningKey({ dataDir: test.dataDir });
+    const original = await source.register.read((tx) => verifyRegister({ tx, publicKey }));
+    const copy = await target.register.read((tx) => verifyRegister({ tx, publicKey }));
+    expect(copy).toMatchObject({ ok: true, checked: 3, problems: [] });
+    expect(copy).toEqual(original);
+  });
+
+  it('refuses a target that already holds rows, and leaves it as it was', async () => {
+    const target = emptyRegister();
+    await copyRegister({ from: source.register, to: target.register });
+    const before = await everyRow(target.register);
+    await expect(copyRegister({ from: source.register, to: target.register })).rejects.toMatchObject({ code: 'copy.target_not_empty' });
+    expect(await everyRow(target.register)).toEqual(before);
+  });
+
+  it('leaves the target empty when the copy fails part way', async () => {
+    const target = emptyRegister();
+    let pages = 0;
+    // The source stops answering after a few pages (a disk error, a lost server).
+    const failing: UnitOfWork<RegisterTx> = {
+      ...source.register,
+      read: (run) => (++pages > 4 ? Promise.reject(new Error('source unreadable')) : source.register.read(run)),
+    };
+    await expect(copyRegister({ from: failing, to: target.register })).rejects.toThrow('source unreadable');
+    expect(pages).toBeGreaterThan(4);
+    const rows = await everyRow(target.register);
+    expect(Object.values(rows).every((tableRows) => tableRows.length === 0)).toBe(true);
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * Work one gateway at a time (Slack Socket Mode, the Matrix sync) on a register shared by several:
+ * exactly one gateway does it, and it moves to another when its holder stops or dies.
+ */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { RegisterTx } from '../../src/db/register-tx.js';
+import type { UnitOfWork } from '../../src/db/unit-of-work.js';
+import { createLeadership, type LeadWork } from '../../src/leases/leadership.js';
+import { temporarySqliteRegister } from '../helpers/register-file.js';
+import { waitFor } from '../helpers/wait.js';
+
+const logger = pino({ level: 'silent' });
+const renewEveryMs = 20;
+const ttlMs = 60_000;
+
+/** A clock the test moves: leases expire only when it says so. */
+function manualClock(start = '2026-03-02T09:00:00Z') {
+  let at = Date.parse(start);
+  return { now: () => new Date(at), advance: (ms: number) => void (at += ms) };
+}
+
+function sharedRegister(): UnitOfWork<RegisterTx> {
+  return temporarySqliteRegister(async () => {});
+}
+
+/** The work of one gateway, recording when it starts and stops. */
+function recordedWork(gateway: string, log: string[]): LeadWork & { readonly running: boolean } {
+  let running = false;
+  return {
+    get running() {
+      return running;
+    },
+    async start() {
+      running = true;
+      log.push(`${gateway} started`);
+    },
+    async stop() {
+      running = false;
+      log.push(`${gateway} stopped`);
+    },
+  };
+}
+
+/** Lets several renewal periods go by, so a wrong takeover would have happened. */
+const severalRenewals = () => new Promise((resolve) => setTimeout(resolve, renewEveryMs * 5));
+
+describe('work led by one gateway at a time', () => {
+  it('is done by the first gateway to ask, never by a second while the first holds it, and moves at once when the first stops', async () => {
+    const register = sharedRegister();
+    const clock = manualClock();
+    const log: string[] = [];
+    const first = createLeadership({ register, holder: 'gateway-1', now: clock.now, logger, ttlMs, renewEveryMs });
+    const second = createLeadership({ register, holder: 'gateway-2', now: clock.now, logger, ttlMs, renewEveryMs });
+    const firstWork = recordedWork('gateway-1', log);
+    const secondWork = recordedWork('gateway-2', log);
+
+    await first.lead('slack-socket', firstWork);
+    await second.lead('slack-socket', secondWork);
+    await severalRenewals();
+    expect(firstWork.running).toBe(true);
+    expect(secondWork.running).toBe(false);
+
+    await first.stop();
+    await waitFor(() => secondWork.running, { what: 'the second gateway to take the work' });
+    expect(log).toEqual(['gateway-1 started', 'gateway-1 stopped', 'gateway-2 started']);
+    await second.stop();
+  });
+
+  it('moves to another gateway once the lease of a holder that died has expired, and not before', async () => {
+    const register = sharedRegister();
+    const clock = manualClock();
+    const log: string[] = [];
+    let firstAlive = true;
+    // A gateway that died writes nothing more to the register.
+    const firstRegister: UnitOfWork<RegisterTx> = {
+      ...register,
+      write: (run, options) => (firstAlive ? register.write(run, options) : Promise.reject(new Error('gateway-1 is gone'))),
+    };
+    const first = createLeadership({ register: firstRegister, holder: 'gateway-1', now: clock.now, logger, ttlMs, renewEveryMs });
+    const second = createLeadership({ register, holder: 'gateway-2', now: clock.now, logger, ttlMs, renewEveryMs });
+    const secondWork = recordedWork('gateway-2', log);
+    await first.lead('matrix-sync', recordedWork('gateway-1', log));
+    await second.lead('matrix-sync', secondWork);
+
+    firstAlive = false;
+    await severalRenewals();
+    expect(secondWork.running).toBe(false);
+
+    // One renewal before expiry, the first gives up the work it can no longer prove it holds...
+    clock.advance(ttlMs - renewEveryMs);
+    await waitFor(() => log.includes('gateway-1 stopped'), { what: 'the unreachable holder to stop its work' });
+    await severalRenewals();
+    expect(secondWork.running).toBe(false);
+    // ...and once the lease has expired, the second takes it.
+    clock.advance(renewEveryMs + 1);
+    await waitFor(() => secondWork.running, { what: 'the second gateway to take the expired lease' });
+    expect(log).toEqual(['gateway-1 started', 'gateway-1 stopped', 'gateway-2 started']);
+    await Promise.all([first.stop(), second.stop()]);
+  });
+
+  it('keeps separate works apart: each lease has its own holder', async () => {
+    const register = sharedRegister();
+    const clock = manualClock();
+    const log: string[] = [];
+    const first = createLeadership({ register, holder: 'gateway-1', now: clock.now, logger, ttlMs, renewEveryMs });
+    const second = createLeadership({ register, holder: 'gateway-2', now: clock.now, logger, ttlMs, renewEveryMs });
+    await first.lead('slack-socket', recordedWork('slack on gateway-1', log));
+    await second.lead('matrix-sync', recordedWork('matrix on gateway-2', log));
+    await second.lead('slack-socket', recordedWork('slack on gateway-2', log));
+    await severalRenewals();
+    expect(log).toEqual(['slack on gateway-1 started', 'matrix on gateway-2 started']);
+    await Promise.all([first.stop(), second.stop()]);
+  });
+});
