@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { asc, getTableColumns } from 'drizzle-orm';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POSTGRES_SKIP_REASON, startPostgres, temporaryPostgresRegister } from '../helpers/postgres-server.js';
 import { copyRegister } from '../../src/db/register-copy.js';
 import type { RegisterTables, RegisterTx } from '../../src/db/register-tx.js';
 import { openSqliteRegister, type SqliteRegister } from '../../src/db/sqlite-register.js';
@@ -91,6 +92,28 @@ describe('copying a register whole', () => {
     expect(copy).toMatchObject({ ok: true, checked: 3, problems: [] });
     expect(copy).toEqual(original);
   });
+
+  it.skipIf(POSTGRES_SKIP_REASON)('copies into an empty PostgreSQL register: the same rows, the same chain, and new ids go on from the copied ones', async () => {
+    const postgres = await startPostgres();
+    try {
+      const target = await temporaryPostgresRegister(await postgres.createDatabase());
+      await copyRegister({ from: source.register, to: target });
+      expect(await everyRow(target)).toEqual(await everyRow(source.register));
+      const { publicKey } = loadOrCreateSigningKey({ dataDir: test.dataDir });
+      const copy = await target.read((tx) => verifyRegister({ tx, publicKey }));
+      expect(copy).toMatchObject({ ok: true, checked: 3, problems: [] });
+      expect(copy).toEqual(await source.register.read((tx) => verifyRegister({ tx, publicKey })));
+      // PostgreSQL's identities continue after the copied rows instead of colliding with them.
+      const newest = await target.write(async (tx) => {
+        const [row] = await tx.db.insert(tx.tables.letterEvents).values({ letterId: 1, type: 'noted', at: new Date('2026-03-02T09:00:00Z') }).returning({ id: tx.tables.letterEvents.id });
+        return row!.id;
+      });
+      const copiedEvents = (await everyRow(source.register))['letterEvents']!.length;
+      expect(newest).toBe(copiedEvents + 1);
+    } finally {
+      await postgres.stop();
+    }
+  }, 60_000);
 
   it('refuses a target that already holds rows, and leaves it as it was', async () => {
     const target = emptyRegister();
