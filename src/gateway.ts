@@ -5,6 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { WaslError } from './errors.js';
 import { adapterDefinitions } from './channels/registry.js';
 import type { AdapterDefinition, ChannelAdapter, GatewayPort, GatewaySettings } from './channels/port.js';
 import type { WaslConfig } from './config/config.load.js';
@@ -64,6 +65,10 @@ export function createGateway({
 }): Gateway {
   const dataDir = resolve(config.dataDir);
   makePrivateDirectory(dataDir);
+  // Refused rather than ignored: gateways told to share a PostgreSQL register must not each keep a SQLite one of their own.
+  if (config.database.url !== undefined) {
+    throw new WaslError('config.invalid', 'database.url: this version cannot run the gateway on PostgreSQL yet; unset database.url and WASL_DATABASE_URL to use the embedded SQLite register');
+  }
   const dataDirLock = config.database.lockDataDir ? lockDataDirectory(dataDir) : undefined;
   const registerFile = join(dataDir, 'wasl.sqlite');
   // The backlog is read on scrape only, long after the register below is open.

@@ -1,5 +1,5 @@
 /** The `wasl` command as an operator uses it: start, list, show, and clear failures. */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,15 @@ describe('wasl start on a data directory where a gateway runs', () => {
     expect(third.code).toBeUndefined();
     third.child.kill('SIGTERM');
     expect(await third.exited).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses to start on a PostgreSQL register it cannot run on yet (exit 2, naming database.url), instead of quietly keeping a SQLite one', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wasl-pg-url-'));
+    const refused = await startOn(dataDir, { WASL_DATABASE_URL: 'postgres://wasl@127.0.0.1:1/wasl' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr()).toContain('database.url: this version cannot run the gateway on PostgreSQL yet');
+    expect(existsSync(join(dataDir, 'wasl.sqlite'))).toBe(false);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
