@@ -51,7 +51,7 @@ export type CommitOptions<T> = WriteOptions<T>;
 /**
  * The SQLite register's group commit, whose writes get the connection. A write may be asynchronous:
  * its batch's transaction then stays open across its awaits, and `whenNoBatchOpen` lets readers of
- * the same connection wait until it is committed or rolled back. Synchronous writes run the batch
+ * the same connection run once it is committed or rolled back. Synchronous writes run the batch
  * in one turn, as before.
  */
 export type GroupCommit = BatchCommit<Db>;
@@ -102,7 +102,8 @@ export interface BatchConnection<Tx> {
 }
 
 export type BatchCommit<Tx> = (<T>(run: (tx: Tx) => T | Promise<T>, options?: CommitOptions<T>) => Promise<T>) & {
-  whenNoBatchOpen(): Promise<void> | undefined;
+  /** Runs `then` once no batch's transaction is open, at once if none is: no turn passes between the last check and `then`. */
+  whenNoBatchOpen<T>(then: () => T | Promise<T>): Promise<T>;
 };
 
 export interface BatchCommitOptions {
@@ -347,7 +348,11 @@ export function createBatchCommit<Tx>(connection: BatchConnection<Tx>, { flushTo
       else if (wait === 'disk' && flushing) commitAfterFlush = true;
       else immediate = setImmediate(commitBatch);
     });
-  return Object.assign(commit, { whenNoBatchOpen: () => openBatch });
+  async function whenNoBatchOpen<T>(then: () => T | Promise<T>): Promise<T> {
+    while (openBatch) await openBatch;
+    return then();
+  }
+  return Object.assign(commit, { whenNoBatchOpen });
 }
 
 /**

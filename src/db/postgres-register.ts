@@ -99,8 +99,7 @@ export async function openPostgresRegister({
       }
     },
     async close() {
-      for (let open = commit.whenNoBatchOpen(); open; open = commit.whenNoBatchOpen()) await open;
-      await Promise.all([writer.close(), pool.end()]);
+      await commit.whenNoBatchOpen(() => Promise.all([writer.close(), pool.end()]));
     },
   };
 }

@@ -38,20 +38,14 @@ function sqliteRegister(db: Db, { flushToDisk, onBatch }: Pick<Options, 'flushTo
   const commit = createBatchCommit(sqliteTransactions(db, tx), { flushToDisk: disk, ...(onBatch ? { onBatch } : {}) });
   const ping = db.$client.prepare('SELECT 1');
 
-  /** Runs `then` once no batch is open, at once if none is: no turn passes between the last check and `then`. */
-  async function whenNoBatchOpen<T>(then: () => T | Promise<T>): Promise<T> {
-    for (let open = commit.whenNoBatchOpen(); open; open = commit.whenNoBatchOpen()) await open;
-    return then();
-  }
-
   return {
     write: commit,
-    read: (run) => whenNoBatchOpen(() => run(tx)),
+    read: (run) => commit.whenNoBatchOpen(() => run(tx)),
     async ping() {
       ping.get();
     },
     close: () =>
-      whenNoBatchOpen(() => {
+      commit.whenNoBatchOpen(() => {
         db.$client.close();
         disk.close?.();
       }),
