@@ -3,8 +3,6 @@
  * events, transfers, deliveries, receipt allowances) is copied into an empty one, and the copy is
  * the same register: every row, the same hash chain, verified.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asc, getTableColumns } from 'drizzle-orm';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
@@ -17,21 +15,9 @@ import type { UnitOfWork } from '../../src/db/unit-of-work.js';
 import { loadOrCreateSigningKey } from '../../src/evidence/signing-key.js';
 import { verifyRegister } from '../../src/receipts/register-verify.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { temporarySqliteRegister } from '../helpers/register-file.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
-
-const opened: SqliteRegister[] = [];
-const directories: string[] = [];
-function openRegisterFile(file: string): { register: SqliteRegister } {
-  const register = openSqliteRegister({ file });
-  opened.push(register);
-  return { register };
-}
-function emptyRegister(): { register: SqliteRegister } {
-  const directory = mkdtempSync(join(tmpdir(), 'wasl-copy-'));
-  directories.push(directory);
-  return openRegisterFile(join(directory, 'wasl.sqlite'));
-}
 
 /** Every row of every table, in key order: what two registers must share to be the same. */
 async function everyRow(register: UnitOfWork<RegisterTx>): Promise<Record<string, unknown[]>> {
@@ -47,7 +33,7 @@ async function everyRow(register: UnitOfWork<RegisterTx>): Promise<Record<string
 
 describe('copying a register whole', () => {
   let test: TestGateway;
-  let source: ReturnType<typeof openRegisterFile>;
+  let source: SqliteRegister;
 
   beforeAll(async () => {
     test = await startTestGateway();
@@ -67,28 +53,27 @@ describe('copying a register whole', () => {
     await test.gateway.port.recordAction({ number: numbers[1]!, action: 'transferred', actor: { channel: 'email', id: 'clerk@wasl.local' }, toDepartment: 'RH' });
     await test.gateway.outbox.idle();
     await test.stopGateway();
-    source = openRegisterFile(join(test.dataDir, 'wasl.sqlite'));
+    source = openSqliteRegister({ file: join(test.dataDir, 'wasl.sqlite') });
   });
 
   afterAll(async () => {
-    for (const database of opened) await database.close().catch(() => undefined);
-    for (const directory of directories) rmSync(directory, { recursive: true, force: true });
+    await source.close();
     await test.stop();
   });
 
   it('copies every row into an empty register, and the copy verifies with the same chain', async () => {
-    const target = emptyRegister();
-    const report = await copyRegister({ from: source.register, to: target.register });
+    const target = temporarySqliteRegister();
+    const report = await copyRegister({ from: source, to: target });
 
-    const rows = await everyRow(source.register);
+    const rows = await everyRow(source);
     expect(rows['letters']).toHaveLength(3);
     expect(rows['attachments']).toHaveLength(1);
     expect(report).toEqual(Object.fromEntries(Object.entries(rows).map(([name, tableRows]) => [name, tableRows.length])));
-    expect(await everyRow(target.register)).toEqual(rows);
+    expect(await everyRow(target)).toEqual(rows);
 
     const { publicKey } = loadOrCreateSigningKey({ dataDir: test.dataDir });
-    const original = await source.register.read((tx) => verifyRegister({ tx, publicKey }));
-    const copy = await target.register.read((tx) => verifyRegister({ tx, publicKey }));
+    const original = await source.read((tx) => verifyRegister({ tx, publicKey }));
+    const copy = await target.read((tx) => verifyRegister({ tx, publicKey }));
     expect(copy).toMatchObject({ ok: true, checked: 3, problems: [] });
     expect(copy).toEqual(original);
   });
@@ -97,18 +82,18 @@ describe('copying a register whole', () => {
     const postgres = await startPostgres();
     try {
       const target = await temporaryPostgresRegister(await postgres.createDatabase());
-      await copyRegister({ from: source.register, to: target });
-      expect(await everyRow(target)).toEqual(await everyRow(source.register));
+      await copyRegister({ from: source, to: target });
+      expect(await everyRow(target)).toEqual(await everyRow(source));
       const { publicKey } = loadOrCreateSigningKey({ dataDir: test.dataDir });
       const copy = await target.read((tx) => verifyRegister({ tx, publicKey }));
       expect(copy).toMatchObject({ ok: true, checked: 3, problems: [] });
-      expect(copy).toEqual(await source.register.read((tx) => verifyRegister({ tx, publicKey })));
+      expect(copy).toEqual(await source.read((tx) => verifyRegister({ tx, publicKey })));
       // PostgreSQL's identities continue after the copied rows instead of colliding with them.
       const newest = await target.write(async (tx) => {
         const [row] = await tx.db.insert(tx.tables.letterEvents).values({ letterId: 1, type: 'noted', at: new Date('2026-03-02T09:00:00Z') }).returning({ id: tx.tables.letterEvents.id });
         return row!.id;
       });
-      const copiedEvents = (await everyRow(source.register))['letterEvents']!.length;
+      const copiedEvents = (await everyRow(source))['letterEvents']!.length;
       expect(newest).toBe(copiedEvents + 1);
     } finally {
       await postgres.stop();
@@ -116,24 +101,24 @@ describe('copying a register whole', () => {
   }, 60_000);
 
   it('refuses a target that already holds rows, and leaves it as it was', async () => {
-    const target = emptyRegister();
-    await copyRegister({ from: source.register, to: target.register });
-    const before = await everyRow(target.register);
-    await expect(copyRegister({ from: source.register, to: target.register })).rejects.toMatchObject({ code: 'copy.target_not_empty' });
-    expect(await everyRow(target.register)).toEqual(before);
+    const target = temporarySqliteRegister();
+    await copyRegister({ from: source, to: target });
+    const before = await everyRow(target);
+    await expect(copyRegister({ from: source, to: target })).rejects.toMatchObject({ code: 'copy.target_not_empty' });
+    expect(await everyRow(target)).toEqual(before);
   });
 
   it('leaves the target empty when the copy fails part way', async () => {
-    const target = emptyRegister();
+    const target = temporarySqliteRegister();
     let pages = 0;
     // The source stops answering after a few pages (a disk error, a lost server).
     const failing: UnitOfWork<RegisterTx> = {
-      ...source.register,
-      read: (run) => (++pages > 4 ? Promise.reject(new Error('source unreadable')) : source.register.read(run)),
+      ...source,
+      read: (run) => (++pages > 4 ? Promise.reject(new Error('source unreadable')) : source.read(run)),
     };
-    await expect(copyRegister({ from: failing, to: target.register })).rejects.toThrow('source unreadable');
+    await expect(copyRegister({ from: failing, to: target })).rejects.toThrow('source unreadable');
     expect(pages).toBeGreaterThan(4);
-    const rows = await everyRow(target.register);
+    const rows = await everyRow(target);
     expect(Object.values(rows).every((tableRows) => tableRows.length === 0)).toBe(true);
   });
 });

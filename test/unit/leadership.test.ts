@@ -20,10 +20,6 @@ function manualClock(start = '2026-03-02T09:00:00Z') {
   return { now: () => new Date(at), advance: (ms: number) => void (at += ms) };
 }
 
-function sharedRegister(): UnitOfWork<RegisterTx> {
-  return temporarySqliteRegister(async () => {});
-}
-
 /** The work of one gateway, recording when it starts and stops. */
 function recordedWork(gateway: string, log: string[]): LeadWork & { readonly running: boolean } {
   let running = false;
@@ -47,7 +43,7 @@ const severalRenewals = () => new Promise((resolve) => setTimeout(resolve, renew
 
 describe('work led by one gateway at a time', () => {
   it('is done by the first gateway to ask, never by a second while the first holds it, and moves at once when the first stops', async () => {
-    const register = sharedRegister();
+    const register = temporarySqliteRegister(async () => {});
     const clock = manualClock();
     const log: string[] = [];
     const first = createLeadership({ register, holder: 'gateway-1', now: clock.now, logger, ttlMs, renewEveryMs });
@@ -68,7 +64,7 @@ describe('work led by one gateway at a time', () => {
   });
 
   it('moves to another gateway once the lease of a holder that died has expired, and not before', async () => {
-    const register = sharedRegister();
+    const register = temporarySqliteRegister(async () => {});
     const clock = manualClock();
     const log: string[] = [];
     let firstAlive = true;
@@ -100,7 +96,7 @@ describe('work led by one gateway at a time', () => {
   });
 
   it('keeps separate works apart: each lease has its own holder', async () => {
-    const register = sharedRegister();
+    const register = temporarySqliteRegister(async () => {});
     const clock = manualClock();
     const log: string[] = [];
     const first = createLeadership({ register, holder: 'gateway-1', now: clock.now, logger, ttlMs, renewEveryMs });
