@@ -131,7 +131,6 @@ export function createGateway({
     keepInMailbox: (message) => database.write((tx) => keepMessage(tx, { message, at: now() })),
   };
 
-  // Reads the schema page: a closed or unreadable register file fails it.
   const web = createWebServer({ config, database, router, templates, signingKey, publicUrl, logger, metrics });
   const settings: GatewaySettings = {
     domain: config.mail.domain,
