@@ -10,7 +10,9 @@ import type { RegisterTx } from './register-tx.js';
 import * as tables from './schema.js';
 import type { UnitOfWork } from './unit-of-work.js';
 
-export type SqliteRegister = UnitOfWork<RegisterTx>;
+export interface SqliteRegister extends UnitOfWork<RegisterTx> {
+  readonly engine: 'sqlite';
+}
 
 interface Options {
   file: string;
@@ -39,6 +41,7 @@ function sqliteRegister(db: Db, { flushToDisk, onBatch }: Pick<Options, 'flushTo
   const ping = db.$client.prepare('SELECT 1');
 
   return {
+    engine: 'sqlite',
     write: commit,
     read: (run) => commit.whenNoBatchOpen(() => run(tx)),
     async ping() {
