@@ -53,6 +53,7 @@ export async function createGateway({
   env = process.env,
   adapters: definitions = adapterDefinitions,
   flushToDisk,
+  metricsAcrossWorkers = false,
 }: {
   config: WaslConfig;
   logger?: Logger;
@@ -62,13 +63,15 @@ export async function createGateway({
   adapters?: readonly AdapterDefinition[];
   /** How the SQLite register's commits reach the disk; fdatasync on its WAL by default (tests hold or fail it). */
   flushToDisk?: FlushToDisk | undefined;
+  /** A worker of `wasl start --workers N`: /metrics answers for all the workers. */
+  metricsAcrossWorkers?: boolean;
 }): Promise<Gateway> {
   const dataDir = resolve(config.dataDir);
   makePrivateDirectory(dataDir);
   // One gateway per SQLite register unless meant; gateways on PostgreSQL share the data directory's keys by design.
   const dataDirLock = config.database.lockDataDir && config.database.url === undefined ? lockDataDirectory(dataDir) : undefined;
   // The backlog is read on scrape only, long after the register below is open.
-  const metrics = createGatewayMetrics({ pendingDeliveries: () => database.read((tx) => pendingByChannel(tx)), now });
+  const metrics = createGatewayMetrics({ pendingDeliveries: () => database.read((tx) => pendingByChannel(tx)), now, acrossWorkers: metricsAcrossWorkers });
   let database: EngineRegister;
   try {
     database = await openGatewayRegister({ config, flushToDisk, onBatch: metrics.commitBatch });

@@ -85,23 +85,39 @@ const json = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 };
 
+/** `--workers`: a whole number, or `auto` for one per core. */
+function workersOption(text: string): number | 'auto' {
+  return text === 'auto' ? 'auto' : wholeNumber(text);
+}
+
 program
   .command('start')
   .description('run the gateway (SMTP, web, chat adapters, outbox) until SIGTERM or SIGINT')
-  .action(async () => {
+  .option('--workers <n>', 'gateway processes sharing the ports, or auto for one per core (config workers; more than one needs PostgreSQL)', workersOption)
+  .action(async (options: { workers?: number | 'auto' }) => {
     const settings = await fullConfig();
-    const { createGateway } = await import('../gateway.js');
-    const gateway = await createGateway({ config: settings });
+    const { gatewayProcesses, reportStarted, runPrimary, workerNumber } = await import('./workers.js');
+    const count = gatewayProcesses({ setting: options.workers ?? settings.workers });
+    const worker = workerNumber();
+    if (count > 1 && worker === undefined) return runPrimary({ count, configSource: settings.source });
+    const [{ createGateway }, { createLogger }] = await Promise.all([import('../gateway.js'), import('../logger.js')]);
+    const me = worker === undefined ? 'wasl' : `wasl: worker ${worker}`;
+    const gateway = await createGateway({
+      config: settings,
+      ...(worker === undefined ? {} : { logger: createLogger(settings.log.level).child({ worker }), metricsAcrossWorkers: true }),
+    });
     let stopping = false;
-    const stop = async (signal: string) => {
+    const stop = async (reason: string) => {
       if (stopping) return;
       stopping = true;
-      process.stderr.write(`wasl: ${signal} received, stopping intake and draining deliveries\n`);
+      process.stderr.write(`${me}: ${reason}, stopping intake and draining deliveries\n`);
       await gateway.stop();
       process.exit(0);
     };
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM received'));
+    process.on('SIGINT', () => void stop('SIGINT received'));
+    // A worker whose primary is gone (killed) stops too: nothing would restart or stop it any more.
+    if (worker !== undefined) process.on('disconnect', () => void stop('the primary process ended'));
     try {
       await gateway.start();
     } catch (error) {
@@ -112,11 +128,12 @@ program
           : failure.code === 'EACCES'
             ? `no permission to listen on ${failure.address}:${failure.port}`
             : failure.message;
-      process.stderr.write(`wasl: cannot start: ${reason}\n`);
+      process.stderr.write(`${me}: cannot start: ${reason}\n`);
       await gateway.stop().catch(() => undefined);
       process.exit(1);
     }
     const smtpPort = gateway.adapters.get('email')?.listeningPort;
+    if (worker !== undefined) return reportStarted({ httpUrl: gateway.httpUrl, smtpPort });
     process.stderr.write(`wasl: registering letters. Web ${gateway.httpUrl}${smtpPort ? `, SMTP port ${smtpPort}` : ''}; config ${settings.source}\n`);
   });
 

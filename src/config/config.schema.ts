@@ -91,6 +91,11 @@ export const coreConfigSchema = z.strictObject({
       readConnections: z.number().int().min(1).max(100).default(10),
     })
     .prefault({}),
+  /**
+   * Gateway processes `wasl start` runs on this machine, sharing its SMTP and HTTP ports: a number,
+   * or `auto` for one per core. More than one needs the PostgreSQL register (database.url).
+   */
+  workers: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
   /** The language of receipts and pages when nothing else decides. */
   language: languageSchema.default('fr'),
   /** IANA time zone for dates shown to people and for the year of registration numbers. */
@@ -202,4 +207,5 @@ export const coreEnvironment: Record<string, { key: string; type: 'string' | 'nu
   WASL_HTTP_PORT: { key: 'http.port', type: 'number' },
   WASL_PUBLIC_URL: { key: 'publicUrl', type: 'string' },
   WASL_LOG_LEVEL: { key: 'log.level', type: 'string' },
+  WASL_WORKERS: { key: 'workers', type: 'string' },
 };

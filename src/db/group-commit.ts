@@ -115,8 +115,12 @@ export interface BatchCommitOptions {
   flushToDisk?: FlushToDisk | undefined;
   /** How long a write that waits only for its commit lingers for company, in milliseconds. */
   lingerMs?: number;
-  /** Told how many writes each committed transaction held (/metrics). */
-  onBatch?: ((size: number) => void) | undefined;
+  /**
+   * Told, for each committed transaction, how many writes it held and how long it held the
+   * register, in seconds: from its BEGIN answered (PostgreSQL: the register lock taken) to its
+   * COMMIT answered (/metrics).
+   */
+  onBatch?: ((size: number, heldSeconds: number) => void) | undefined;
 }
 
 /**
@@ -265,14 +269,26 @@ export function createBatchCommit<Tx>(connection: BatchConnection<Tx>, { flushTo
     return outcomes;
   }
 
+  /** How long the last transaction committed held the register, in seconds. */
+  let heldSeconds = 0;
+
   /** One transaction for the batch: committed if every write (or, isolated, the batch) came through, else rolled back. */
   function runBatch(batch: Work[], { isolated }: { isolated: boolean }): Outcome[] | Promise<Outcome[]> {
     const fail = (error: unknown): never => {
       throw error;
     };
+    let begun = 0;
     return whenSettled(
-      () => andThen(connection.begin(), () => runWrites(batch, isolated)),
-      (outcomes) => andThen(connection.commit(), () => outcomes),
+      () =>
+        andThen(connection.begin(), () => {
+          begun = performance.now();
+          return runWrites(batch, isolated);
+        }),
+      (outcomes) =>
+        andThen(connection.commit(), () => {
+          heldSeconds = (performance.now() - begun) / 1000;
+          return outcomes;
+        }),
       // The batch's own failure is what its writers hear, not a rollback that failed after it (a connection gone).
       (error) => whenSettled(() => connection.rollback(), () => fail(error), () => fail(error)),
     );
@@ -304,7 +320,7 @@ export function createBatchCommit<Tx>(connection: BatchConnection<Tx>, { flushTo
         ),
       (outcomes) => {
         ended();
-        onBatch?.(batch.length);
+        onBatch?.(batch.length, heldSeconds);
         batch.forEach((work, index) => {
           const outcome = outcomes[index]!;
           if ('error' in outcome) work.reject(outcome.error);

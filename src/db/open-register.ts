@@ -51,7 +51,7 @@ export async function openGatewayRegister({
 }: {
   config: WaslConfig;
   flushToDisk?: FlushToDisk | undefined;
-  onBatch?: (size: number) => void;
+  onBatch?: (size: number, heldSeconds: number) => void;
 }): Promise<EngineRegister> {
   const { database } = config;
   if (database.url !== undefined) {

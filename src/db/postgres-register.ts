@@ -39,8 +39,8 @@ export interface PostgresRegisterOptions {
   readConnections?: number;
   /** How long a write that waits only for its commit lingers for company, in milliseconds. */
   lingerMs?: number;
-  /** Told how many writes each committed transaction held (/metrics). */
-  onBatch?: (size: number) => void;
+  /** Told how many writes each committed transaction held, and how long it held the register lock (/metrics). */
+  onBatch?: (size: number, heldSeconds: number) => void;
   /**
    * Bring the register to the code's schema (a gateway starting), or only check it is current
    * (a command beside running gateways, which must not change the schema under them).

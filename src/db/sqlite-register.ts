@@ -20,7 +20,7 @@ interface Options {
   /** How commits reach the disk; fdatasync on the WAL by default (tests hold or fail it). */
   flushToDisk?: FlushToDisk | undefined;
   /** Told how many writes each committed transaction held (/metrics). */
-  onBatch?: (size: number) => void;
+  onBatch?: (size: number, heldSeconds: number) => void;
 }
 
 /** The gateway's register: made if missing, and brought to the code's schema. */

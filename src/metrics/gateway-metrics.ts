@@ -7,6 +7,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AdapterMetrics } from '../channels/port.js';
+import { scrapeAcrossWorkers } from './worker-metrics.js';
 
 /** Deliveries waiting on one channel, as the outbox's query gives them. */
 export interface PendingDeliveries {
@@ -20,8 +21,8 @@ export interface GatewayMetrics {
   letterRegistered(labels: { channel: string; direction: 'incoming' | 'outgoing' }): void;
   /** A delivery given up on (marked failed for the mail office). */
   deliveryFailed(labels: { channel: string; kind: string }): void;
-  /** Writes committed together by one group commit. */
-  commitBatch(size: number): void;
+  /** Writes committed together by one group commit, and how long its transaction held the register. */
+  commitBatch(size: number, heldSeconds: number): void;
   forChannel(channel: string): AdapterMetrics;
   readonly contentType: string;
   scrape(): Promise<string>;
@@ -30,6 +31,8 @@ export interface GatewayMetrics {
 /** Seconds, from a millisecond (a commit, a cached DNS answer) to the DNS budget's scale. */
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+/** Finer below 10 ms, where a write transaction's time sits: the hold time bounds how many commits a second the register takes. */
+const HOLD_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const METRIC_NAME_PART = /^[a-z][a-z0-9_]*$/;
 
 let processRegistry: Registry | undefined;
@@ -42,17 +45,34 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
-export function createGatewayMetrics({ pendingDeliveries, now }: { pendingDeliveries: () => Promise<readonly PendingDeliveries[]>; now: () => Date }): GatewayMetrics {
+export function createGatewayMetrics({
+  pendingDeliveries,
+  now,
+  acrossWorkers = false,
+}: {
+  pendingDeliveries: () => Promise<readonly PendingDeliveries[]>;
+  now: () => Date;
+  /** A worker of `wasl start --workers N`: each scrape answers for every worker (worker-metrics.ts). */
+  acrossWorkers?: boolean;
+}): GatewayMetrics {
   const registry = new Registry();
   const registered = new Counter({ name: 'wasl_letters_registered_total', help: 'Letters registered (duplicates not counted), by channel and direction', labelNames: ['channel', 'direction'] as const, registers: [registry] });
   const failed = new Counter({ name: 'wasl_deliveries_failed_total', help: 'Deliveries given up on and marked failed for the mail office, by channel and kind (forward, receipt, answer)', labelNames: ['channel', 'kind'] as const, registers: [registry] });
   const batches = new Histogram({ name: 'wasl_commit_batch_size', help: 'Writes committed together in one transaction and one disk flush', buckets: BATCH_BUCKETS, registers: [registry] });
+  const held = new Histogram({
+    name: 'wasl_register_write_seconds',
+    help: "How long each write transaction held the register, from its start (PostgreSQL: the register lock taken) to its commit; PostgreSQL's commit includes its disk flush, SQLite's flush follows it",
+    buckets: HOLD_BUCKETS,
+    registers: [registry],
+  });
 
   new Gauge({
     name: 'wasl_outbox_pending_deliveries',
     help: 'Deliveries queued and not yet sent, by channel',
     labelNames: ['channel'] as const,
     registers: [registry],
+    // Every worker reads the same register: across workers the figure is theirs, not their sum.
+    aggregator: 'max',
     async collect() {
       this.reset();
       for (const row of await pendingDeliveries()) this.set({ channel: row.channel }, row.pending);
@@ -63,6 +83,7 @@ export function createGatewayMetrics({ pendingDeliveries, now }: { pendingDelive
     help: 'Age of the oldest delivery queued and not yet sent, by channel',
     labelNames: ['channel'] as const,
     registers: [registry],
+    aggregator: 'max',
     async collect() {
       this.reset();
       for (const row of await pendingDeliveries()) this.set({ channel: row.channel }, Math.max(0, (now().getTime() - row.oldestQueuedAt.getTime()) / 1000));
@@ -73,7 +94,10 @@ export function createGatewayMetrics({ pendingDeliveries, now }: { pendingDelive
   return {
     letterRegistered: (labels) => registered.inc(labels),
     deliveryFailed: (labels) => failed.inc(labels),
-    commitBatch: (size) => batches.observe(size),
+    commitBatch(size, heldSeconds) {
+      batches.observe(size);
+      held.observe(heldSeconds);
+    },
     forChannel(channel) {
       return {
         duration(name, help) {
@@ -92,6 +116,6 @@ export function createGatewayMetrics({ pendingDeliveries, now }: { pendingDelive
       };
     },
     contentType: registry.contentType,
-    scrape: () => Registry.merge([processMetrics(), registry]).metrics(),
+    scrape: acrossWorkers ? scrapeAcrossWorkers([processMetrics(), registry]) : () => Registry.merge([processMetrics(), registry]).metrics(),
   };
 }
