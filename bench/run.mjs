@@ -7,9 +7,11 @@
  *   BENCH_LETTERS=20000        letters per run
  *   BENCH_SESSIONS="1 10 50"   concurrent SMTP sessions, one run each
  *   BENCH_MODES="reuse new"    reuse: many letters per connection (smtp-source -d); new: one per connection
- *   BENCH_SYSTEMS="cli sink wasl postfix"   what to measure (cli: the command line's start, once; sink:
- *                              smtp-sink alone, the ceiling; floor, asked for by name: the libraries wasl
- *                              is built on doing the least a mail office must)
+ *   BENCH_SYSTEMS="cli sink wasl wasl-pg wasl-pg×CORES postfix"   what to measure (cli: the command line's
+ *                              start, once; sink: smtp-sink alone, the ceiling; wasl: on SQLite; wasl-pg: one
+ *                              gateway on PostgreSQL; wasl-pg×N (or wasl-pgxN): `--workers N` on PostgreSQL;
+ *                              floor, asked for by name: the libraries wasl is built on doing the least a mail
+ *                              office must; wasl×N, asked for by name: `--workers N` on SQLite, for a tree that allows it)
  *   BENCH_CLI_RUNS=10          how many times each command of the command-line step runs
  *   BENCH_FLOOR_MESSAGES=2     what the libraries alone send a letter: 2 forward and receipt, 1 forward, 0 nothing
  *   BENCH_RUN_SECONDS=150      a run's load stops after this long (slow configurations are measured on what they did)
@@ -22,7 +24,7 @@
  *   BENCH_WASL_ROOT=DIR        the built checkout whose bin/wasl.js is measured (default: this one), to compare a change
  */
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, totalmem } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
@@ -32,6 +34,8 @@ import { directoryBytes, familyCpuSeconds, freePort, percentile, sampleFamilyMem
 import { timeCommandLine } from './lib/command-line.mjs';
 import { preparePostfix } from './lib/postfix.mjs';
 import { openProbe } from './lib/probe.mjs';
+import { histogramPercentile, histogramSince, scrapeHistogram } from './lib/histogram.mjs';
+import { findPostgresBinaries, startPostgres } from './lib/postgres.mjs';
 import { formatTable } from './lib/report.mjs';
 import { startSink } from './lib/sink.mjs';
 import { startStackFloor } from './lib/stack-floor.mjs';
@@ -60,12 +64,16 @@ function settings(env) {
   const sessions = list('BENCH_SESSIONS', '1 10 50').map(Number);
   if (sessions.some((count) => !Number.isInteger(count) || count < 1)) fail('BENCH_SESSIONS must list whole numbers ≥ 1');
   const floorMessages = integer('BENCH_FLOOR_MESSAGES', 2);
+  const systems = list('BENCH_SYSTEMS', `cli sink wasl wasl-pg wasl-pg×${availableParallelism()} postfix`).map((name) => name.replace(/^(wasl(?:-pg)?)x(\d+)$/, '$1×$2'));
+  for (const system of systems) {
+    if (!['cli', 'sink', 'floor', 'postfix'].includes(system) && !waslVariant(system)) fail(`BENCH_SYSTEMS: "${system}" is not one of cli, sink, floor, wasl, wasl-pg, wasl-pg×N, wasl×N, postfix`);
+  }
   if (floorMessages > 2) fail(`BENCH_FLOOR_MESSAGES must be 0, 1 or 2, got ${floorMessages}`);
   return {
     letters: Math.max(1, integer('BENCH_LETTERS', 20_000)),
     sessions,
     modes: list('BENCH_MODES', 'reuse new', ['reuse', 'new']),
-    systems: list('BENCH_SYSTEMS', 'cli sink wasl postfix', ['cli', 'sink', 'floor', 'wasl', 'postfix']),
+    systems,
     cliRuns: Math.max(1, integer('BENCH_CLI_RUNS', 10)),
     floorMessages,
     runSeconds: integer('BENCH_RUN_SECONDS', 150),
@@ -76,6 +84,15 @@ function settings(env) {
     nodeOptions: (env.BENCH_NODE_OPTIONS || '').split(/\s+/).filter(Boolean),
     jsonFile: env.BENCH_JSON || join(benchDir, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
   };
+}
+
+/**
+ * A gateway system's register and processes from its name: `wasl` (SQLite), `wasl-pg` (PostgreSQL),
+ * `wasl-pg×N` and `wasl×N` (`wasl start` with N workers); undefined for other systems.
+ */
+function waslVariant(system) {
+  const match = /^wasl(-pg)?(?:×([1-9]\d{0,2}))?$/.exec(system);
+  return match ? { postgres: match[1] !== undefined, workers: Number(match[2] ?? 1) } : undefined;
 }
 
 /** Postfix's programs live in /usr/sbin, which a non-login shell's PATH may lack. */
@@ -118,7 +135,13 @@ function checkPrerequisites(config) {
   if (config.systems.includes('postfix') && process.getuid?.() !== 0) {
     fail('Postfix runs as the peer, an instance of its own whose daemons switch to the postfix user: run as root (or BENCH_SYSTEMS="cli sink wasl" to leave it out)');
   }
-  if (config.systems.includes('wasl') || config.systems.includes('cli')) {
+  if (config.systems.some((system) => waslVariant(system)?.postgres) && !findPostgresBinaries()) {
+    fail(
+      'the wasl-pg systems register on a PostgreSQL server the benchmark starts (initdb, pg_ctl), and none was found ' +
+        '(/usr/lib/postgresql/*/bin, pg_config --bindir); install it with `apt-get install -y postgresql`, or leave them out of BENCH_SYSTEMS',
+    );
+  }
+  if (config.systems.some((system) => waslVariant(system)) || config.systems.includes('cli')) {
     const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
     if (!existsSync(cli)) fail('the gateway is not built: run `npm run build` first');
     const sources = Math.max(newestModification(join(repoRoot, 'src')), newestModification(join(repoRoot, 'adapters')));
@@ -147,7 +170,10 @@ async function probeIdle({ config, target, tag }) {
  */
 async function measureRun({ config, system, mode, sessions, sink, target }) {
   const baseline = sink.count;
-  const cpuBefore = familyCpuSeconds(target.pid);
+  // CPU seconds by part: the system's processes, and for wasl-pg the PostgreSQL server's too.
+  const cpuParts = target.cpuSeconds ?? (() => ({ [system]: familyCpuSeconds(target.pid) }));
+  const cpuBefore = cpuParts();
+  const writesBefore = await target.registerWrites?.();
   const probe = await openProbe({ port: target.port, recipient: target.recipient, letterFile: LETTER_FILE, tag: `${system}-${mode}-${sessions}-${process.pid}-load` });
   const probeEvery = Math.max(1, Math.floor(config.letters / config.latencySamples));
   let nextProbe = probeEvery;
@@ -172,7 +198,9 @@ async function measureRun({ config, system, mode, sessions, sink, target }) {
   const owed = baseline + target.messagesPerLetter * lettersDuringLoad;
   // A system that sends nothing (the libraries alone with BENCH_FLOOR_MESSAGES=0) is done at its last 250.
   const completeAt = target.messagesPerLetter === 0 ? load.lastAt : await sink.reached({ target: owed, timeoutMs: config.drainSeconds * 1000 });
-  const cpuSeconds = familyCpuSeconds(target.pid) - cpuBefore;
+  const cpuAfter = cpuParts();
+  const cpuMsPerLetterBy = Object.fromEntries(Object.entries(cpuAfter).map(([part, seconds]) => [part, completeAt === null ? Number.NaN : (1000 * (seconds - cpuBefore[part])) / lettersDuringLoad]));
+  const writes = target.registerWrites && completeAt !== null ? histogramSince(await target.registerWrites(), writesBefore) : undefined;
   // A fresh session: the drain may have outlasted the server's idle timeout on the first one.
   const idleLatencies = completeAt === null ? [] : await probeIdle({ config, target, tag: `${system}-${mode}-${sessions}-${process.pid}-idle` });
   const allOwed = baseline + target.messagesPerLetter * (lettersDuringLoad + idleLatencies.length);
@@ -193,7 +221,16 @@ async function measureRun({ config, system, mode, sessions, sink, target }) {
     sinkMessages: sink.count - baseline,
     sinkMessagesOwed: allOwed - baseline,
     // Everything the system did for the letters of the load and the probe, per letter.
-    cpuMsPerLetter: completeAt === null ? Number.NaN : (1000 * cpuSeconds) / lettersDuringLoad,
+    cpuMsPerLetter: Object.values(cpuMsPerLetterBy).reduce((sum, ms) => sum + ms, 0),
+    cpuMsPerLetterBy,
+    // The register's write transactions during the load and the drain: how long each held the register, how many a letter took.
+    registerWrite: writes && {
+      p50Ms: 1000 * histogramPercentile(writes, 50),
+      p99Ms: 1000 * histogramPercentile(writes, 99),
+      meanMs: writes.count > 0 ? (1000 * writes.sum) / writes.count : Number.NaN,
+      transactions: writes.count,
+      perLetter: writes.count / lettersDuringLoad,
+    },
     loadLatency: latencyFigures(loadLatencies),
     idleLatency: latencyFigures(idleLatencies),
   };
@@ -213,7 +250,9 @@ async function runSink({ config, mode, sessions, sink }) {
   };
 }
 
-async function runWasl({ config, mode, sessions, sink }) {
+/** A gateway system (`wasl`, `wasl-pg`, `wasl-pg×N`, `wasl×N`), fresh for the run: on PostgreSQL, on a fresh database. */
+async function runWasl({ config, system, mode, sessions, sink, postgres }) {
+  const { postgres: onPostgres, workers } = waslVariant(system);
   const gateway = await startWasl({
     repoRoot,
     sinkPort: sink.port,
@@ -221,14 +260,35 @@ async function runWasl({ config, mode, sessions, sink }) {
     maxSeconds: config.runSeconds + config.drainSeconds + 300,
     maxSessions: sessions,
     nodeOptions: config.nodeOptions,
+    databaseUrl: onPostgres ? postgres.createDatabase() : undefined,
+    workers,
   });
   try {
-    const run = await measureRun({ config, system: 'wasl', mode, sessions, sink, target: { port: gateway.smtpPort, pid: gateway.pid, recipient: WASL_RECIPIENT, messagesPerLetter: 2 } });
-    const peakMemoryBytes = gateway.peakResidentBytes();
+    const target = {
+      port: gateway.smtpPort,
+      pid: gateway.pid,
+      recipient: WASL_RECIPIENT,
+      messagesPerLetter: 2,
+      cpuSeconds: () => ({ gateway: familyCpuSeconds(gateway.pid), ...(onPostgres ? { postgres: familyCpuSeconds(postgres.pid) } : {}) }),
+      registerWrites: () => scrapeHistogram({ url: gateway.metricsUrl, name: 'wasl_register_write_seconds' }),
+    };
+    const run = await measureRun({ config, system, mode, sessions, sink, target });
+    const peak = gateway.peakResidentBytes();
     await gateway.stop();
     const facts = gateway.registerFacts();
-    const dataBytes = directoryBytes(gateway.dataDir);
-    return { ...run, peakMemoryBytes, ...facts, dataBytes, diskBytesPerLetter: facts.registered > 0 ? dataBytes / facts.registered : Number.NaN };
+    // On PostgreSQL the data directory keeps only the keys: the register's size is the server's.
+    const dataBytes = onPostgres ? Number.NaN : directoryBytes(gateway.dataDir);
+    return {
+      ...run,
+      workers,
+      // Per gateway process: the largest of the workers'; the primary, which runs no gateway, apart.
+      peakMemoryBytes: Math.max(...peak.gateways),
+      peakMemoryBytesEach: peak.gateways,
+      peakMemoryPrimaryBytes: peak.primary,
+      ...facts,
+      dataBytes,
+      diskBytesPerLetter: facts.registered > 0 ? dataBytes / facts.registered : Number.NaN,
+    };
   } finally {
     // A no-op after a normal run; after a failed one, the failure being thrown is what matters, not the stop's.
     await gateway.stop().catch(() => undefined);
@@ -292,7 +352,7 @@ const reasonOf = (error) => String(error?.message ?? error).split('\n')[0];
 
 function describeRun(run) {
   if (run.error) return `FAILED: ${run.error}`;
-  const extra = run.system === 'wasl' ? `, registered ${run.registered}, failed deliveries ${run.failedDeliveries}` : '';
+  const extra = waslVariant(run.system) ? `, registered ${run.registered}, failed deliveries ${run.failedDeliveries}` : '';
   return (
     `${run.accepted} letters${run.truncated ? ' (stopped at the time limit)' : ''}, ` +
     `intake ${Math.round(run.intakeRate)}/s${run.endToEndRate !== undefined ? `, end to end ${Math.round(run.endToEndRate)}/s` : ''}${extra}`
@@ -329,6 +389,7 @@ async function main() {
   if (loadAtStart > 0.5) process.stderr.write(`bench: warning: the machine is busy (load average ${loadAtStart}); other work shares the CPU with what is measured\n`);
   const sink = await startSink({ port: await freePort(), maxSeconds: budgetSeconds + 60, runningAsRoot: process.getuid?.() === 0 });
   const commandLine = config.systems.includes('cli') ? await measureCommandLine({ config, sink }) : undefined;
+  const postgres = loadSystems.some((system) => waslVariant(system)?.postgres) ? startPostgres({ binaries: findPostgresBinaries(), port: await freePort() }) : undefined;
   const postfix = loadSystems.includes('postfix') ? preparePostfix({ port: await freePort(), sinkPort: sink.port, maxSessions: Math.max(...config.sessions) }) : undefined;
 
   const runs = new Map();
@@ -342,7 +403,7 @@ async function main() {
         try {
           if (system === 'sink') results.sink = await runSink({ config, mode, sessions, sink });
           if (system === 'floor') results.floor = await runFloor({ config, mode, sessions, sink });
-          if (system === 'wasl') results.wasl = await runWasl({ config, mode, sessions, sink });
+          if (waslVariant(system)) results[system] = await runWasl({ config, system, mode, sessions, sink, postgres });
           if (system === 'postfix') results.postfix = await runPostfix({ config, mode, sessions, sink, postfix });
         } catch (error) {
           results[system] = { system, mode, sessions, error: reasonOf(error) };
@@ -354,6 +415,7 @@ async function main() {
     }
   }
   await postfix?.stop();
+  postgres?.stop();
   sink.stop();
   clearTimeout(watchdog);
 
@@ -371,11 +433,11 @@ async function main() {
     ...measured.filter((run) => run.error).map((run) => `${run.system} ${run.mode}/${run.sessions} failed: ${run.error}`),
     ...measured
       .filter((run) => !run.error && run.system !== 'sink')
-      .filter((run) => run.sinkMessages < run.sinkMessagesOwed || (run.system === 'wasl' && !registerMatches(run)))
+      .filter((run) => run.sinkMessages < run.sinkMessagesOwed || (waslVariant(run.system) && !registerMatches(run)))
       .map(
         (run) =>
           `${run.system} ${run.mode}/${run.sessions}: ${run.sinkMessages} of ${run.sinkMessagesOwed} messages reached the sink` +
-          (run.system === 'wasl' ? `, ${run.registered} registered for ${run.lettersSent} letters 250-ed, ${run.failedDeliveries} failed deliveries` : ''),
+          (waslVariant(run.system) ? `, ${run.registered} registered for ${run.lettersSent} letters 250-ed, ${run.failedDeliveries} failed deliveries` : ''),
       ),
   ];
   mkdirSync(dirname(config.jsonFile), { recursive: true });
