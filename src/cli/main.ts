@@ -97,7 +97,7 @@ program
   .action(async (options: { workers?: number | 'auto' }) => {
     const settings = await fullConfig();
     const { gatewayProcesses, reportStarted, runPrimary, workerNumber } = await import('./workers.js');
-    const count = gatewayProcesses({ setting: options.workers ?? settings.workers });
+    const count = gatewayProcesses({ setting: options.workers ?? settings.workers, fromCommandLine: options.workers !== undefined, config: settings });
     const worker = workerNumber();
     if (count > 1 && worker === undefined) return runPrimary({ count, configSource: settings.source });
     const [{ createGateway }, { createLogger }] = await Promise.all([import('../gateway.js'), import('../logger.js')]);

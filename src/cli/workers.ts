@@ -13,6 +13,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { CoreConfig } from '../config/config.schema.js';
+import { ConfigError } from '../config/config.load.js';
 import { gatherMetricsForWorkers } from '../metrics/worker-metrics.js';
 
 /** What a worker tells the primary once its gateway listens. */
@@ -29,9 +30,20 @@ const HEALTHY_RUN_MS = 60_000;
 const FIRST_RESTART_DELAY_MS = 1000;
 const LONGEST_RESTART_DELAY_MS = 30_000;
 
-/** How many gateway processes to run, from `--workers` or the configuration's `workers`. */
-export function gatewayProcesses({ setting }: { setting: CoreConfig['workers'] }): number {
-  return setting === 'auto' ? availableParallelism() : setting;
+/**
+ * How many gateway processes to run, from `--workers` or the configuration's `workers`. Several
+ * need the PostgreSQL register: on SQLite, two writer processes were measured slower than one, at
+ * more CPU a letter (bench/README.md, "Several workers"), so they are refused, naming the key.
+ */
+export function gatewayProcesses({ setting, fromCommandLine, config }: { setting: CoreConfig['workers']; fromCommandLine: boolean; config: CoreConfig }): number {
+  const count = setting === 'auto' ? availableParallelism() : setting;
+  if (count > 1 && config.database.url === undefined) {
+    const asked = setting === 'auto' ? `auto (${count} cores)` : String(count);
+    throw new ConfigError([
+      `${fromCommandLine ? '--workers' : 'workers'}: ${asked} gateway processes need the PostgreSQL register (database.url or WASL_DATABASE_URL); on the SQLite register several writer processes were measured slower than one (bench/README.md), so run 1 there`,
+    ]);
+  }
+  return count;
 }
 
 /** This process's worker number under `--workers`, or undefined when it is the only gateway process. */

@@ -2,7 +2,7 @@
  * `wasl start --workers N` as an operator runs it: real processes (a primary and its workers), real
  * SMTP on one shared port, a real PostgreSQL 15 register.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,27 @@ import { waitFor } from '../helpers/wait.js';
 
 const NUMBER = /\d{4}-A-\d{6}/;
 const START_LINE = /registering letters with 2 workers \(pids (\d+), (\d+)\)\. Web (http:\/\/[\d.:]+), SMTP port (\d+)/;
+
+describe('wasl start --workers on the SQLite register', () => {
+  it('refuses several workers with exit 2, naming the key and saying to use PostgreSQL, before opening any socket', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wasl-workers-sqlite-'));
+    try {
+      const env = { WASL_DATA_DIR: dataDir, WASL_HTTP_PORT: '0', WASL_SMTP_PORT: '0' };
+      const fromCommandLine = await runWasl({ args: ['start', '--workers', '2'], env });
+      expect({ code: fromCommandLine.code, stderr: fromCommandLine.stderr }).toEqual({
+        code: 2,
+        stderr:
+          'wasl: invalid configuration:\n  --workers: 2 gateway processes need the PostgreSQL register (database.url or WASL_DATABASE_URL); on the SQLite register several writer processes were measured slower than one (bench/README.md), so run 1 there\n',
+      });
+      const fromConfiguration = await runWasl({ args: ['start'], env: { ...env, WASL_WORKERS: '3' } });
+      expect(fromConfiguration.code).toBe(2);
+      expect(fromConfiguration.stderr).toContain('  workers: 3 gateway processes need the PostgreSQL register');
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl start --workers 2 on a PostgreSQL register', () => {
   let postgres: PostgresServer;

@@ -111,3 +111,16 @@ describe('the PostgreSQL register URL (database.url)', () => {
     expect(problemsOf({}, { WASL_DATABASE_URL: 'sqlite:///var/lib/wasl' })).toEqual([`database.url: ${refusal}`]);
   });
 });
+
+describe('the gateway processes of `wasl start` (workers)', () => {
+  it('is 1 by default, and takes a number or auto, from the file or WASL_WORKERS', () => {
+    expect(parseConfig({ raw: {}, adapters }).workers).toBe(1);
+    expect(parseConfig({ raw: { workers: 4 }, adapters }).workers).toBe(4);
+    expect(parseConfig({ raw: { workers: 'auto' }, adapters }).workers).toBe('auto');
+    expect(parseConfig({ raw: {}, env: { WASL_WORKERS: '3' }, adapters }).workers).toBe(3);
+  });
+
+  it('refuses anything else, naming the key', () => {
+    for (const workers of [0, 1.5, 'all', -2]) expect(problemsOf({ workers })[0]).toMatch(/^workers: /);
+  });
+});
