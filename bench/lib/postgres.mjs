@@ -6,24 +6,12 @@
  * One server for the whole invocation, a fresh database for each run; stopped and removed at the end.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onCleanup, removeOnExit } from './cleanup.mjs';
 
-/** The folder of initdb and pg_ctl: Debian's newest versioned folder, else pg_config's; undefined when there is none. */
-export function findPostgresBinaries() {
-  const debian = '/usr/lib/postgresql';
-  const versions = existsSync(debian) ? readdirSync(debian).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const version of versions) if (existsSync(join(debian, version, 'bin', 'pg_ctl'))) return join(debian, version, 'bin');
-  try {
-    const bindir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    if (existsSync(join(bindir, 'pg_ctl'))) return bindir;
-  } catch {
-    // no pg_config: no server
-  }
-  return undefined;
-}
+export { findPostgresBinaries } from './postgres-binaries.mjs';
 
 export function startPostgres({ binaries, port }) {
   const asServerUser = (binary, args) => {

@@ -5,9 +5,9 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runWasl, spawnWasl } from '../helpers/cli.js';
-import { POSTGRES_SKIP_REASON, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { POSTGRES_SKIP_REASON, postgresForTheseTests } from '../helpers/postgres-server.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -36,17 +36,11 @@ describe('wasl start --workers on the SQLite register', () => {
 });
 
 describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl start --workers 2 on a PostgreSQL register', () => {
-  let postgres: PostgresServer;
-  beforeAll(async () => {
-    postgres = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await postgres?.stop();
-  });
+  const postgres = postgresForTheseTests();
 
   it('serves SMTP from both workers on one port, keeps taking letters while a killed worker is replaced, numbers them gaplessly, and exits 0 on SIGTERM', { timeout: 120_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'wasl-workers-'));
-    const env = { WASL_DATABASE_URL: await postgres.createDatabase(), WASL_DATA_DIR: dataDir, WASL_HTTP_PORT: '0', WASL_SMTP_PORT: '0', WASL_LOG_LEVEL: 'info' };
+    const env = { WASL_DATABASE_URL: await postgres().createDatabase(), WASL_DATA_DIR: dataDir, WASL_HTTP_PORT: '0', WASL_SMTP_PORT: '0', WASL_LOG_LEVEL: 'info' };
     const primary = spawnWasl({ args: ['start', '--workers', '2'], env });
     let stderr = '';
     primary.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -9,32 +9,19 @@
  * WASL_REQUIRE_POSTGRES=1 (CI): then starting one fails.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { onTestFinished } from 'vitest';
+import { findPostgresBinaries } from '../../bench/lib/postgres-binaries.mjs';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import { openPostgresRegister, type PostgresRegister, type PostgresRegisterOptions } from '../../src/db/postgres-register.js';
 
 const run = promisify(execFile);
 
-/** The folder of initdb, pg_ctl and postgres: Debian's versioned folder, else pg_config's. */
-function findBinaries(): string | undefined {
-  const debian = '/usr/lib/postgresql';
-  const versions = existsSync(debian) ? readdirSync(debian).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const version of versions) if (existsSync(join(debian, version, 'bin', 'pg_ctl'))) return join(debian, version, 'bin');
-  try {
-    const bindir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    if (existsSync(join(bindir, 'pg_ctl'))) return bindir;
-  } catch {
-    // no pg_config: no server
-  }
-  return undefined;
-}
-
-const BINARIES = findBinaries();
+const BINARIES = findPostgresBinaries();
 const REQUIRED = process.env['WASL_REQUIRE_POSTGRES'] === '1';
 
 /** Why the PostgreSQL tests are skipped here, or undefined when they run (or must, and fail). */
@@ -158,4 +145,16 @@ export async function temporaryPostgresRegister(url: string, options: Omit<Postg
   const register = await openPostgresRegister({ url, ...options });
   onTestFinished(() => register.close());
   return register;
+}
+
+/** One server for the tests of a describe block (or file): started before them, stopped after them; the getter gives it. */
+export function postgresForTheseTests(): () => PostgresServer {
+  let server: PostgresServer | undefined;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => server!;
 }
