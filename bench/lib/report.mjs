@@ -24,6 +24,8 @@ const FIGURES = [
   { label: 'register write transaction, p50 ms', pick: (run) => run.registerWrite?.p50Ms ?? Number.NaN, format: (v) => number(v, 2) },
   { label: 'register write transaction, p99 ms', pick: (run) => run.registerWrite?.p99Ms ?? Number.NaN, format: (v) => number(v, 2) },
   { label: 'register write transactions per letter', pick: (run) => run.registerWrite?.perLetter ?? Number.NaN, format: (v) => number(v, 2) },
+  // What bounds every gateway on one register together: at most 1000 / this letters a second, whatever the gateways.
+  { label: 'register held per letter, ms (mean × transactions)', pick: (run) => (run.registerWrite ? run.registerWrite.meanMs * run.registerWrite.perLetter : Number.NaN), format: (v) => number(v, 2) },
   { label: 'on disk per letter, KB', pick: (run) => run.diskBytesPerLetter / 1024, format: (v) => number(v, 1) },
 ];
 
