@@ -33,7 +33,7 @@ async function sendLetters(test: TestGateway, count: number): Promise<void> {
 }
 
 describe('GET /metrics', () => {
-  it('counts the letters registered, times each one from DATA to 250 and its sender check, and counts commit batches', async () => {
+  it('counts the letters registered, times each one from DATA to 250 and its sender check, and counts commit batches and how long each held the register', async () => {
     const test = await start({ relay: false, adapters: offline() });
     const before = await scrape(test);
     expect(before.get('wasl_letters_registered_total{channel="email",direction="incoming"}')).toBeUndefined();
@@ -49,6 +49,9 @@ describe('GET /metrics', () => {
     // Three letters, then their forwards' and receipts' marks: however they were batched, every write was committed.
     expect(after.get('wasl_commit_batch_size_count')).toBeGreaterThan(before.get('wasl_commit_batch_size_count')!);
     expect(after.get('wasl_commit_batch_size_sum')).toBeGreaterThanOrEqual(3 + 6);
+    // Each of those transactions says how long it held the register.
+    expect(after.get('wasl_register_write_seconds_count')).toBe(after.get('wasl_commit_batch_size_count'));
+    expect(after.get('wasl_register_write_seconds_sum')).toBeGreaterThan(0);
     // The process's own figures come along.
     expect(after.get('process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(after.has('nodejs_heap_size_used_bytes')).toBe(true);
