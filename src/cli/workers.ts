@@ -56,8 +56,9 @@ export function reportStarted({ httpUrl, smtpPort }: Omit<Started, 'type'>): voi
 
 /**
  * The primary: forks `count` workers (each runs this same command, which finds itself a worker),
- * keeps that many running, and stops them on SIGTERM or SIGINT. Resolves never; exits the process:
- * 0 once every worker stopped cleanly, else 1 (a worker that failed to start: the others are stopped).
+ * keeps that many running, and stops them on SIGTERM or SIGINT. Returns at once; the process then
+ * lives on its workers and exits 0 once every one stopped cleanly, else 1 (as when one could not
+ * start: the others are stopped).
  */
 export function runPrimary({ count, configSource }: { count: number; configSource: string }): void {
   gatherMetricsForWorkers();
