@@ -15,6 +15,7 @@
  */
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { WaslError } from '../errors.js';
 import { createBatchCommit, type BatchConnection } from './group-commit.js';
 import { describePostgresUrl } from './open-register.js';
 import { checkPostgresRegisterCurrent, migratePostgresRegister } from './postgres-migrations.js';
@@ -174,7 +175,15 @@ function reconnectingWriter(connection: pg.ClientConfig): BatchConnection<Regist
       await current.client.query(`BEGIN; SELECT pg_advisory_xact_lock(${REGISTER_LOCK})`);
     },
     async commit() {
-      const result = await open().client.query('COMMIT');
+      const writer = open();
+      let result: pg.QueryResult;
+      try {
+        result = await writer.client.query('COMMIT');
+      } catch (error) {
+        discard(writer);
+        // Sent but not answered: the server may have committed it. A sender told to try again is safe, as the same message is the letter it repeats.
+        throw new WaslError('register.outcome_unknown', `the register's server did not confirm the commit: ${(error as Error).message}`, { temporary: true, cause: error });
+      }
       // PostgreSQL answers COMMIT with ROLLBACK when a statement of the transaction failed and a write carried on.
       if (result.command !== 'COMMIT') {
         throw new Error('the transaction was rolled back: a statement failed and its write went on (on PostgreSQL a write must not carry on after a failed query)');
