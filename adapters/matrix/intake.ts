@@ -82,10 +82,10 @@ export function createMatrixIntake({
 
   /**
    * Retries what failed for now (homeserver away, register unreachable) until it works or the
-   * gateway stops: the event stays in hand meanwhile, so nothing is dropped. `waiting` runs once,
-   * at the first failure (to tell the sender).
+   * gateway stops: the event stays in hand meanwhile, so nothing is dropped. `waiting` is told of
+   * the first failure (to tell the sender).
    */
-  async function persist<T>(what: string, work: () => Promise<T>, { waiting }: { waiting?: () => Promise<unknown> } = {}): Promise<T> {
+  async function persist<T>(what: string, work: () => Promise<T>, { waiting }: { waiting?: (error: WaslError) => Promise<unknown> } = {}): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       if (stopping.signal.aborted) throw new Stopping();
       try {
@@ -93,7 +93,7 @@ export function createMatrixIntake({
       } catch (caught) {
         const error = toWaslError(caught);
         if (!error.temporary) throw error;
-        if (attempt === 1) await waiting?.().catch((failure: unknown) => logger.warn({ phase: 'intake', err: failure }, 'could not tell the sender the letter waits'));
+        if (attempt === 1) await waiting?.(error).catch((failure: unknown) => logger.warn({ phase: 'intake', err: failure }, 'could not tell the sender the letter waits'));
         const delay = Math.max(error.retryAfterMs ?? 0, Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (attempt - 1)));
         logger.warn({ phase: 'intake', code: error.code, attempt, delayMs: delay }, `${what} failed for now; trying again`);
         await pause(delay, stopping.signal);
@@ -174,8 +174,13 @@ export function createMatrixIntake({
     return download([...earlierFiles, event]);
   }
 
-  /** Tells the sender their letter waits for the register; one transaction id per event, so saying it twice posts it once. */
-  function tellWaiting(event: MatrixEventFacts): Promise<unknown> {
+  /**
+   * Tells the sender their letter waits for the register; one transaction id per event, so saying
+   * it twice posts it once. Not when the letter is registered and only its flush failed: the next
+   * try finds it, and its number is the answer.
+   */
+  async function tellWaiting(event: MatrixEventFacts, error: WaslError): Promise<unknown> {
+    if (error.code === 'register.not_confirmed') return;
     return homeserver.sendEvent({ roomId: event.room_id, content: noticeContent({ text: registerAwayText(language), thread: threadOfAnswer(event) }), txnId: waitingTransactionId(event.event_id) });
   }
 
@@ -183,7 +188,7 @@ export function createMatrixIntake({
     try {
       const letter = await persist('reading the letter', build);
       if (!letter) return refuse(event, { reason: 'empty' });
-      const acceptance = await persist('registering the letter', () => port.accept(letter), { waiting: () => tellWaiting(event) });
+      const acceptance = await persist('registering the letter', () => port.accept(letter), { waiting: (error) => tellWaiting(event, error) });
       // Duplicates are the SDK replaying recent events after a restart: worth a debug line only.
       logger[acceptance.duplicate ? 'debug' : 'info']({ phase: 'intake', letter: acceptance.number, duplicate: acceptance.duplicate, answers: acceptance.answers }, acceptance.duplicate ? 'letter already registered' : 'letter registered');
     } catch (error) {
@@ -247,7 +252,7 @@ export function createMatrixIntake({
     const command = parseCommand({ text: writtenText(event.content), prefix: config.commandPrefix });
     // Known before anything is fetched: after a restart the SDK is served each room's recent events again.
     const registered = await persist('looking the event up in the register', () => port.registeredFrom({ channel: 'matrix', senderId: event.sender, externalId: event.event_id }), {
-      ...(command?.kind === 'send' ? { waiting: () => tellWaiting(event) } : {}),
+      ...(command?.kind === 'send' ? { waiting: (error) => tellWaiting(event, error) } : {}),
     });
     if (registered) {
       logger.debug({ phase: 'intake', event: event.event_id, letter: registered, duplicate: true }, 'letter already registered');

@@ -122,7 +122,7 @@ describe.each(cases)('the $channel adapter on $register', ({ driver: makeDriver,
     expect(await channel.test.gateway.port.listLetters({})).toEqual([]);
   });
 
-  it.runIf(register === 'PostgreSQL')('with the register server down, tells the sender at once (try again later, or the letter is kept); once it is back, takes the letter without a restart', async () => {
+  it.runIf(register === 'PostgreSQL')('with the register server down, tells the sender at once (try again later, or the letter is kept); once it is back, takes the letter without a restart', { timeout: 90_000 }, async () => {
     const channel = await started();
     await postgres!.halt();
     let refused;
