@@ -59,6 +59,9 @@ function readNamedFile(file: string, what: string): Buffer {
   }
 }
 
+/** The registers this command opened, closed as it ends: a PostgreSQL register's connections would keep the process running. */
+const openedRegisters: { close(): Promise<void> }[] = [];
+
 /**
  * The register without the gateway around it, for commands that only read or re-queue: it needs
  * no signing key and no answer secret, so these commands never make one. Nor do they migrate it:
@@ -68,6 +71,7 @@ async function openRegister(given?: WaslConfig) {
   const settings = given ?? (await coreConfig());
   const [{ openExistingRegister }, { createRegisterReader }] = await Promise.all([import('../db/open-register.js'), import('../letters/letters.reader.js')]);
   const database = await openExistingRegister(settings);
+  openedRegisters.push(database);
   const publicUrl = () => (settings.publicUrl ?? `http://${settings.http.host}:${settings.http.port}`).replace(/\/$/, '');
   return { settings, database, register: createRegisterReader({ database, publicUrl }) };
 }
@@ -368,7 +372,11 @@ program
   });
 
 try {
-  await program.parseAsync(process.argv);
+  try {
+    await program.parseAsync(process.argv);
+  } finally {
+    await Promise.allSettled(openedRegisters.map((register) => register.close()));
+  }
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   if (isWaslError(error)) {

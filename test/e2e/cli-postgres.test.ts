@@ -1,0 +1,152 @@
+/**
+ * The `wasl` command on a PostgreSQL register, as an office running its gateways on one uses it:
+ * every register command answers as it does on SQLite, a database that is no register (yet) is
+ * said as such, and `wasl register copy` moves an office's SQLite register to PostgreSQL whole.
+ */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { openPostgresRegister } from '../../src/db/postgres-register.js';
+import { copyRegister } from '../../src/db/register-copy.js';
+import { openSqliteRegister } from '../../src/db/sqlite-register.js';
+import { runWasl } from '../helpers/cli.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { keepUntilExit } from '../helpers/keep-alive.js';
+import { composeMessage } from '../helpers/messages.js';
+import { POSTGRES_SKIP_REASON, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { sendLetter } from '../helpers/smtp-client.js';
+
+const NUMBER = /\d{4}-A-\d{6}/;
+
+/** A URL with a password the test server does not ask for (trust), to see that no answer shows it. */
+const withPassword = (url: string) => url.replace('postgres://postgres@', 'postgres://postgres:hunter2@');
+
+describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL register', () => {
+  let postgres: PostgresServer;
+  beforeAll(async () => {
+    postgres = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await postgres?.stop();
+  });
+
+  describe('the register commands', () => {
+    let test: TestGateway;
+    let url: string;
+    let configFile: string;
+    let sqliteDataDir: string;
+    let numbers: string[];
+    /** The same command on the PostgreSQL register (the gateway's data directory for its key) and on a SQLite copy of it. */
+    const onBoth = (...args: string[]) =>
+      Promise.all([
+        runWasl({ args: ['--config', configFile, ...args], env: { WASL_DATABASE_URL: withPassword(url) } }),
+        runWasl({ args: ['--config', configFile, ...args], env: { WASL_DATA_DIR: sqliteDataDir } }),
+      ]);
+
+    beforeAll(async () => {
+      url = await postgres.createDatabase();
+      // No relay: outgoing mail is kept in the built-in mailbox, for `mailbox` to show.
+      test = await startTestGateway({ relay: false, config: { database: { url } } });
+      const withAttachment = await composeMessage({ from: 'Nadia <nadia@citizen.test>', to: 'rh@wasl.local', subject: 'Attestation', text: 'Ci-joint.', attachments: [{ filename: 'a.txt', content: 'abc' }] });
+      const replies = [
+        await sendLetter({ port: test.smtpPort, from: 'nadia@citizen.test', to: ['rh@wasl.local'], message: withAttachment }),
+        await sendLetter({ port: test.smtpPort, from: 'omar@citizen.test', to: ['urbanisme@wasl.local'], message: 'From: omar@citizen.test\r\nSubject: Permis\r\n\r\nDemande de permis.\r\n' }),
+      ];
+      numbers = replies.map((reply) => NUMBER.exec(reply.data!.text)![0]);
+      await test.gateway.outbox.idle();
+      // Omar's receipt bounced: one failed delivery, for `deliveries list --failed` and `retry`.
+      const omar = await test.gateway.database.read((tx) => tx.db.select().from(tx.tables.deliveries));
+      const receipt = omar.find((delivery) => delivery.kind === 'receipt' && delivery.targetId === 'omar@citizen.test')!;
+      await test.gateway.port.reportUndeliverable({ deliveryIds: [receipt.id], reason: '550 5.1.1 no such user' });
+      await test.stopGateway();
+
+      // The same rows in a SQLite register, with the same key: what the commands answer there is the reference.
+      sqliteDataDir = mkdtempSync(join(tmpdir(), 'wasl-cli-pg-'));
+      cpSync(join(test.dataDir, 'keys'), join(sqliteDataDir, 'keys'), { recursive: true });
+      const sqlite = openSqliteRegister({ file: join(sqliteDataDir, 'wasl.sqlite') });
+      keepUntilExit(sqlite);
+      const source = await openPostgresRegister({ url });
+      await copyRegister({ from: source, to: sqlite });
+      await Promise.all([source.close(), sqlite.close()]);
+
+      configFile = join(test.dataDir, 'wasl.yaml');
+      const { url: _url, ...sqliteDatabase } = test.config.database;
+      writeFileSync(configFile, stringify({ ...test.config, database: sqliteDatabase, publicUrl: 'https://courrier.example.gov' }));
+    }, 60_000);
+    afterAll(async () => {
+      await test?.stop();
+      if (sqliteDataDir) rmSync(sqliteDataDir, { recursive: true, force: true });
+    });
+
+    it('letters, deliveries and the mailbox list and show as on SQLite', { timeout: 60_000 }, async () => {
+      const commands = [
+        ['letters', 'list'],
+        ['letters', 'list', '--json'],
+        ['letters', 'list', '--department', 'URB', '--json'],
+        ['letters', 'show', numbers[0]!],
+        ['letters', 'show', numbers[1]!, '--json'],
+        ['deliveries', 'list'],
+        ['deliveries', 'list', '--failed', '--json'],
+        ['mailbox', 'list', '--json'],
+        ['mailbox', 'show', '1'],
+      ];
+      for (const args of commands) {
+        const [onPostgres, onSqlite] = await onBoth(...args);
+        expect({ args, ...onPostgres }).toEqual({ args, ...onSqlite, code: 0, stderr: '' });
+      }
+      const [listed] = await onBoth('letters', 'list', '--json');
+      expect((JSON.parse(listed.stdout) as { number: string }[]).map((letter) => letter.number)).toEqual([...numbers].reverse());
+    });
+
+    it('register verify passes, with the same count', async () => {
+      const [onPostgres, onSqlite] = await onBoth('register', 'verify');
+      expect(onPostgres).toEqual({ code: 0, stdout: 'register intact: 2 entries checked\n', stderr: '' });
+      expect(onPostgres).toEqual(onSqlite);
+    });
+
+    it('deliveries retry queues the failed delivery again, and says so as on SQLite', async () => {
+      const [onPostgres, onSqlite] = await onBoth('deliveries', 'retry');
+      expect(onPostgres).toEqual({ code: 0, stdout: '1 delivery queued again\n', stderr: '' });
+      expect(onPostgres).toEqual(onSqlite);
+      const [pending] = await onBoth('deliveries', 'list', '--pending', '--json');
+      expect(JSON.parse(pending.stdout)).toEqual([expect.objectContaining({ kind: 'receipt', targetId: 'omar@citizen.test', status: 'pending' })]);
+    });
+  });
+
+  describe('a database that is not a register the code can read', () => {
+    it('one no gateway has started on: "no register at" the URL without its password, exit 1', async () => {
+      const url = await postgres.createDatabase();
+      const result = await runWasl({ args: ['letters', 'list'], env: { WASL_DATABASE_URL: withPassword(url) } });
+      expect(result).toEqual({ code: 1, stdout: '', stderr: `wasl: no register at ${url}: no gateway has started on this database yet (database.url, WASL_DATABASE_URL)\n` });
+    });
+
+    it('one older than the code: start the gateway to upgrade it, exit 1', async () => {
+      const url = await postgres.createDatabase();
+      await (await openPostgresRegister({ url })).close();
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query('DELETE FROM drizzle.__drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM drizzle.__drizzle_migrations)');
+      await client.end();
+      for (const args of [['register', 'verify'], ['deliveries', 'retry']]) {
+        const result = await runWasl({ args, env: { WASL_DATABASE_URL: withPassword(url) } });
+        expect({ args, ...result }).toEqual({ args, code: 1, stdout: '', stderr: `wasl: the register at ${url} is from an older version; start the gateway once to upgrade it\n` });
+      }
+    });
+
+    it('a server that does not answer: "cannot open the register at" the URL without its password, exit 1', async () => {
+      const result = await runWasl({ args: ['letters', 'list'], env: { WASL_DATABASE_URL: 'postgres://wasl:hunter2@127.0.0.1:1/wasl' } });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^wasl: cannot open the register at postgres:\/\/wasl@127\.0\.0\.1:1\/wasl: .+\n$/);
+      expect(result.stderr).not.toContain('hunter2');
+    });
+
+    it('backup says to use pg_dump', async () => {
+      const result = await runWasl({ args: ['backup', join(tmpdir(), 'never-written.sqlite')], env: { WASL_DATABASE_URL: 'postgres://wasl:hunter2@127.0.0.1:1/wasl' } });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('back it up with pg_dump');
+    });
+  });
+});
