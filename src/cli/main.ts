@@ -18,7 +18,7 @@ import { printTable } from './output.js';
  * Error codes answered with exit 2: the command was not given what it needs, or (data.locked) must
  * not run as given; a service manager does not restart on them (config/wasl.service).
  */
-const USAGE_ERRORS = new Set(['config.invalid', 'cli.usage', 'data.locked', 'backup.target_exists', 'backup.target_is_register']);
+const USAGE_ERRORS = new Set(['config.invalid', 'cli.usage', 'data.locked', 'backup.target_exists', 'backup.target_is_register', 'copy.target_exists', 'copy.target_not_empty']);
 
 const program = new Command()
   .name('wasl')
@@ -83,6 +83,11 @@ async function ownPublicKeyPem(settings: WaslConfig): Promise<string> {
   const { publicKeyPath } = defaultSigningKeyPaths(settings.dataDir);
   if (!existsSync(publicKeyPath)) throw new WaslError('evidence.no_key', `no public key at ${publicKeyPath}: give the office's public key with --key FILE`);
   return readFileSync(publicKeyPath, 'utf8');
+}
+
+/** What a copy of the register does not hold and an office must keep: where this configuration has them. */
+function keysAndSecret(settings: WaslConfig): string {
+  return `the signing key (${settings.receipts.signingKeyPath ?? join(settings.dataDir, 'keys')}) and the answer secret (${join(settings.dataDir, 'secret.key')} or WASL_SECRET)`;
 }
 
 const json = (value: unknown): void => {
@@ -323,9 +328,8 @@ program
     if (!verdict.ok) process.exitCode = 1;
   });
 
-program
-  .command('register')
-  .description('the register as a whole')
+const wholeRegister = program.command('register').description('the register as a whole');
+wholeRegister
   .command('verify')
   .description("walk the register's hash chain; report the first entry altered, removed or reordered (exit 1)")
   .option('--key <file>', "the office's public key (PEM); default: this gateway's own key")
@@ -344,6 +348,44 @@ program
     if (!report.ok) process.exitCode = 1;
   });
 
+wholeRegister
+  .command('copy <target>')
+  .description('copy the register whole into an empty one: a postgres:// URL (made to the schema) or a new SQLite file; to move an office, stop its gateways first')
+  .action(async (target: string) => {
+    const settings = await coreConfig();
+    const [{ describeRegister, openNewRegister }, { lockDataDirectory }, { copyRegister }] = await Promise.all([
+      import('../db/open-register.js'),
+      import('../db/data-dir-lock.js'),
+      import('../db/register-copy.js'),
+    ]);
+    const { database: source } = await openRegister(settings);
+    // The copy reads the source page by page, not as one transaction: only a register nobody writes meanwhile is copied as it stands.
+    // On SQLite the data directory's lock says whether a gateway runs there, and keeps one from starting until the copy is done.
+    const lock =
+      settings.database.url === undefined
+        ? lockDataDirectory(settings.dataDir, (holder) => `a gateway (${holder}) is running on the data directory ${settings.dataDir}: stop it first, so that the copy is the register as it stands; nothing was copied`)
+        : undefined;
+    try {
+      const copy = await openNewRegister(target, settings);
+      let copied: Record<string, number>;
+      try {
+        copied = await copyRegister({ from: source, to: copy.register });
+      } catch (error) {
+        await copy.discard();
+        throw error;
+      }
+      await copy.register.close();
+      process.stdout.write(`register ${describeRegister(settings)} copied to ${copy.where}:\n`);
+      printTable(['TABLE', 'ROWS'], Object.entries(copied).map(([table, rows]) => [table, String(rows)]));
+      const nextStep = copy.file
+        ? `make ${copy.file} the register of a data directory (its wasl.sqlite), leave database.url unset, and start the gateway there`
+        : `set WASL_DATABASE_URL (or database.url) to ${copy.where}, with its password, on every gateway, and start them`;
+      process.stdout.write(`next: ${nextStep}, with ${keysAndSecret(settings)} of this office (the chain and the receipt links were made with them); then run wasl register verify\n`);
+    } finally {
+      lock?.release();
+    }
+  });
+
 program
   .command('backup <file>')
   .description('copy the register while the gateway runs (SQLite online backup), check the copy, and keep it as FILE (mode 0600)')
@@ -357,7 +399,7 @@ program
     const report = await backupSqliteRegister({ registerFile, target: file, force: options.force ?? false, busyTimeoutMs: settings.database.busyTimeoutMs });
     process.stdout.write(
       `register ${registerFile} copied to ${report.target}: ${report.letters} letters, ${report.bytes} bytes, quick_check ok, mode 0600\n` +
-        `not in it: the signing key (${settings.receipts.signingKeyPath ?? join(settings.dataDir, 'keys')}) and the answer secret (${join(settings.dataDir, 'secret.key')} or WASL_SECRET); keep copies of them apart\n`,
+        `not in it: ${keysAndSecret(settings)}; keep copies of them apart\n`,
     );
   });
 

@@ -81,7 +81,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL regist
       if (sqliteDataDir) rmSync(sqliteDataDir, { recursive: true, force: true });
     });
 
-    it('letters, deliveries and the mailbox list and show as on SQLite', { timeout: 60_000 }, async () => {
+    it('letters, deliveries and the mailbox list and show as on SQLite', { timeout: 120_000 }, async () => {
       const commands = [
         ['letters', 'list'],
         ['letters', 'list', '--json'],
@@ -113,6 +113,99 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL regist
       expect(onPostgres).toEqual(onSqlite);
       const [pending] = await onBoth('deliveries', 'list', '--pending', '--json');
       expect(JSON.parse(pending.stdout)).toEqual([expect.objectContaining({ kind: 'receipt', targetId: 'omar@citizen.test', status: 'pending' })]);
+    });
+  });
+
+  describe('wasl register copy, moving an office from SQLite to PostgreSQL', () => {
+    let office: TestGateway;
+    let configFile: string;
+    let numbers: string[];
+    let hashesBefore: unknown[];
+    const wasl = (args: string[], env: Record<string, string> = {}) => runWasl({ args: ['--config', configFile, ...args], env });
+    /** The register's chain as a gateway reads it: each letter's entry hash. */
+    const entryHashes = ({ gateway }: TestGateway) =>
+      gateway.database.read((tx) => tx.db.select({ number: tx.tables.letters.number, entryHash: tx.tables.letters.entryHash }).from(tx.tables.letters).orderBy(tx.tables.letters.id));
+
+    beforeAll(async () => {
+      office = await startTestGateway();
+      const replies = [];
+      for (const index of [1, 2, 3]) {
+        replies.push(await sendLetter({ port: office.smtpPort, from: `c${index}@citizen.test`, to: ['rh@wasl.local'], message: `From: c${index}@citizen.test\r\nSubject: Lettre ${index}\r\n\r\nBonjour ${index}\r\n` }));
+      }
+      numbers = replies.map((reply) => NUMBER.exec(reply.data!.text)![0]);
+      await office.gateway.outbox.idle();
+      hashesBefore = await entryHashes(office);
+      configFile = join(office.dataDir, 'wasl.yaml');
+      writeFileSync(configFile, stringify(office.config));
+    }, 60_000);
+    afterAll(async () => {
+      await office?.stop();
+    });
+
+    it('refuses while the gateway runs on the register, and copies nothing', async () => {
+      const url = await postgres.createDatabase();
+      const refused = await wasl(['register', 'copy', url]);
+      expect(refused).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `wasl: a gateway (pid ${process.pid}) is running on the data directory ${office.dataDir}: stop it first, so that the copy is the register as it stands; nothing was copied\n`,
+      });
+      expect((await wasl(['letters', 'list'], { WASL_DATABASE_URL: url })).stderr).toContain(`no register at ${url}`);
+    });
+
+    it('copies the stopped office whole: a gateway on the copy verifies the same chain, numbers on without a gap, and opens the old receipt links', { timeout: 90_000 }, async () => {
+      await office.stopGateway();
+      const url = await postgres.createDatabase();
+      const copied = await wasl(['register', 'copy', withPassword(url)]);
+      expect(copied.stderr).toBe('');
+      expect(copied.code).toBe(0);
+      expect(copied.stdout).toContain(`register ${join(office.dataDir, 'wasl.sqlite')} copied to ${url}:\n`);
+      expect(copied.stdout).toMatch(/^letters +3$/m);
+      expect(copied.stdout).toMatch(/^deliveries +6$/m);
+      expect(copied.stdout).toContain(`next: set WASL_DATABASE_URL (or database.url) to ${url}, with its password, on every gateway, and start them, with the signing key (${join(office.dataDir, 'keys')})`);
+      expect(copied.stdout).not.toContain('hunter2');
+
+      // The office's gateway on the copy, with its data directory (its signing key and answer secret).
+      const moved = await startTestGateway({ config: { database: { url } }, dataDir: office.dataDir });
+      try {
+        expect(await wasl(['register', 'verify'], { WASL_DATABASE_URL: url })).toEqual({ code: 0, stdout: 'register intact: 3 entries checked\n', stderr: '' });
+        const reply = await sendLetter({ port: moved.smtpPort, from: 'c4@citizen.test', to: ['rh@wasl.local'], message: 'From: c4@citizen.test\r\nSubject: Lettre 4\r\n\r\nBonjour 4\r\n' });
+        expect(NUMBER.exec(reply.data!.text)![0]).toBe(`${numbers[0]!.slice(0, 4)}-A-000004`);
+        await moved.gateway.outbox.idle();
+        expect(await wasl(['register', 'verify'], { WASL_DATABASE_URL: url })).toEqual({ code: 0, stdout: 'register intact: 4 entries checked\n', stderr: '' });
+        expect((await entryHashes(moved)).slice(0, 3)).toEqual(hashesBefore);
+
+        const old = await moved.gateway.port.findLetter(numbers[0]!);
+        const page = await fetch(old!.receiptUrl);
+        expect(page.status).toBe(200);
+        expect(await page.text()).toContain(numbers[0]!);
+
+        // The target now holds the office: a second copy into it is refused and changes nothing.
+        const again = await wasl(['register', 'copy', url]);
+        expect(again).toEqual({ code: 2, stdout: '', stderr: 'wasl: the target register is not empty (its table blobs has rows): copy only into a new, empty register\n' });
+        expect((await wasl(['letters', 'list', '--json'], { WASL_DATABASE_URL: url })).stdout).toContain(`${numbers[0]!.slice(0, 4)}-A-000004`);
+      } finally {
+        await moved.stop();
+      }
+    });
+
+    it('copies into a new SQLite file, which verifies, and refuses a file that exists', { timeout: 60_000 }, async () => {
+      await office.stopGateway();
+      const folder = mkdtempSync(join(tmpdir(), 'wasl-copy-'));
+      try {
+        const file = join(folder, 'wasl.sqlite');
+        const copied = await wasl(['register', 'copy', file]);
+        expect(copied.code).toBe(0);
+        expect(copied.stdout).toContain(`next: make ${file} the register of a data directory`);
+        expect(await runWasl({ args: ['register', 'verify', '--key', join(office.dataDir, 'keys', 'receipt-signing.pub')], env: { WASL_DATA_DIR: folder } })).toEqual({
+          code: 0,
+          stdout: 'register intact: 3 entries checked\n',
+          stderr: '',
+        });
+        expect(await wasl(['register', 'copy', file])).toEqual({ code: 2, stdout: '', stderr: `wasl: ${file} exists: nothing was copied; name a new file, or a postgres:// URL\n` });
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
     });
   });
 
