@@ -16,7 +16,7 @@ import { runWasl } from '../helpers/cli.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { keepUntilExit } from '../helpers/keep-alive.js';
 import { composeMessage } from '../helpers/messages.js';
-import { POSTGRES_SKIP_REASON, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { POSTGRES_SKIP_REASON, postgresForTests } from '../helpers/postgres-server.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
 const NUMBER = /\d{4}-A-\d{6}/;
@@ -25,13 +25,7 @@ const NUMBER = /\d{4}-A-\d{6}/;
 const withPassword = (url: string) => url.replace('postgres://postgres@', 'postgres://postgres:hunter2@');
 
 describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL register', () => {
-  let postgres: PostgresServer;
-  beforeAll(async () => {
-    postgres = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await postgres?.stop();
-  });
+  const postgres = postgresForTests();
 
   describe('the register commands', () => {
     let test: TestGateway;
@@ -47,7 +41,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL regist
       ]);
 
     beforeAll(async () => {
-      url = await postgres.createDatabase();
+      url = await postgres().createDatabase();
       // No relay: outgoing mail is kept in the built-in mailbox, for `mailbox` to show.
       test = await startTestGateway({ relay: false, config: { database: { url } } });
       const withAttachment = await composeMessage({ from: 'Nadia <nadia@citizen.test>', to: 'rh@wasl.local', subject: 'Attestation', text: 'Ci-joint.', attachments: [{ filename: 'a.txt', content: 'abc' }] });
@@ -143,7 +137,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL regist
     });
 
     it('refuses while the gateway runs on the register, and copies nothing', async () => {
-      const url = await postgres.createDatabase();
+      const url = await postgres().createDatabase();
       const refused = await wasl(['register', 'copy', url]);
       expect(refused).toEqual({
         code: 2,
@@ -155,7 +149,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL regist
 
     it('copies the stopped office whole: a gateway on the copy verifies the same chain, numbers on without a gap, and opens the old receipt links', { timeout: 90_000 }, async () => {
       await office.stopGateway();
-      const url = await postgres.createDatabase();
+      const url = await postgres().createDatabase();
       const copied = await wasl(['register', 'copy', withPassword(url)]);
       expect(copied.stderr).toBe('');
       expect(copied.code).toBe(0);
@@ -211,13 +205,13 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL regist
 
   describe('a database that is not a register the code can read', () => {
     it('one no gateway has started on: "no register at" the URL without its password, exit 1', async () => {
-      const url = await postgres.createDatabase();
+      const url = await postgres().createDatabase();
       const result = await runWasl({ args: ['letters', 'list'], env: { WASL_DATABASE_URL: withPassword(url) } });
       expect(result).toEqual({ code: 1, stdout: '', stderr: `wasl: no register at ${url}: no gateway has started on this database yet (database.url, WASL_DATABASE_URL)\n` });
     });
 
     it('one older than the code: start the gateway to upgrade it, exit 1', async () => {
-      const url = await postgres.createDatabase();
+      const url = await postgres().createDatabase();
       await (await openPostgresRegister({ url })).close();
       const client = new pg.Client({ connectionString: url });
       await client.connect();
