@@ -90,7 +90,9 @@ export async function openExistingRegister(config: WaslConfig): Promise<EngineRe
  * failed copy and removes a file it made, so that the same command can be run again.
  */
 export async function openNewRegister(target: string, config: WaslConfig): Promise<{ register: EngineRegister; where: string; file?: string; discard(): Promise<void> }> {
-  if (isPostgresUrl(target)) {
+  if (/^postgres(ql)?:/i.test(target)) {
+    // Not echoed: a URL that does not parse may still hold a password.
+    if (!isPostgresUrl(target)) throw new WaslError('cli.usage', 'the target is not a valid postgres:// URL (postgres://user:password@host:port/database; percent-encode @, : and / in the password)');
     const { openPostgresRegister } = await import('./postgres-register.js');
     const register = await reached(target, openPostgresRegister({ url: target, ...postgresSettings(config.database), readConnections: 1 }));
     // A failed copy is rolled back: the database is left an empty register.
@@ -100,7 +102,12 @@ export async function openNewRegister(target: string, config: WaslConfig): Promi
   if (existsSync(file)) throw new WaslError('copy.target_exists', `${file} exists: nothing was copied; name a new file, or a postgres:// URL`);
   const { openSqliteRegister } = await import('./sqlite-register.js');
   const files = [file, `${file}-wal`, `${file}-shm`];
-  const register = openSqliteRegister({ file, busyTimeoutMs: config.database.busyTimeoutMs });
+  let register: SqliteRegister;
+  try {
+    register = openSqliteRegister({ file, busyTimeoutMs: config.database.busyTimeoutMs });
+  } catch (error) {
+    throw new WaslError('copy.target_unwritable', `cannot make ${file}: ${(error as Error).message}`);
+  }
   restrictFilesToOwner(files);
   return {
     register,

@@ -201,6 +201,14 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL regist
         rmSync(folder, { recursive: true, force: true });
       }
     });
+    it('refuses a target that is not a valid postgres:// URL without repeating it (it may hold a password)', async () => {
+      await office.stopGateway();
+      expect(await wasl(['register', 'copy', 'postgres://wasl:hunter2@'])).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: 'wasl: the target is not a valid postgres:// URL (postgres://user:password@host:port/database; percent-encode @, : and / in the password)\n',
+      });
+    });
   });
 
   describe('a database that is not a register the code can read', () => {
