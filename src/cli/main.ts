@@ -1,6 +1,6 @@
 /**
  * The `wasl` command. `start` runs the gateway; the other commands read the register directly
- * (SQLite allows it beside a running gateway), each with `--json` for scripts.
+ * (SQLite allows it beside a running gateway, PostgreSQL beside all of them), each with `--json` for scripts.
  * Exit codes: 0 done, 1 a check failed or nothing found, 2 bad configuration or usage.
  *
  * Each command loads what it needs as it runs (`await import`): the gateway's libraries (Slack,
@@ -359,11 +359,12 @@ wholeRegister
       import('../db/register-copy.js'),
     ]);
     const { database: source } = await openRegister(settings);
-    // The copy reads the source page by page, not as one transaction: only a register nobody writes meanwhile is copied as it stands.
-    // On SQLite the data directory's lock says whether a gateway runs there, and keeps one from starting until the copy is done.
+    // The copy is the register at one moment whatever runs (register-copy.ts), but a letter a gateway registers after it would
+    // stay behind in the old register. On SQLite the data directory's lock says whether a gateway runs there, and keeps one from
+    // starting until the copy is done; gateways on PostgreSQL, maybe on other machines, cannot be seen (docs/operations.md says to stop them).
     const lock =
       settings.database.url === undefined
-        ? lockDataDirectory(settings.dataDir, (holder) => `a gateway (${holder}) is running on the data directory ${settings.dataDir}: stop it first, so that the copy is the register as it stands; nothing was copied`)
+        ? lockDataDirectory(settings.dataDir, (holder) => `a gateway (${holder}) is running on the data directory ${settings.dataDir}: stop it first, or the letters it registers after the copy are left behind; nothing was copied`)
         : undefined;
     try {
       const copy = await openNewRegister(target, settings);

@@ -142,7 +142,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL regist
       expect(refused).toEqual({
         code: 2,
         stdout: '',
-        stderr: `wasl: a gateway (pid ${process.pid}) is running on the data directory ${office.dataDir}: stop it first, so that the copy is the register as it stands; nothing was copied\n`,
+        stderr: `wasl: a gateway (pid ${process.pid}) is running on the data directory ${office.dataDir}: stop it first, or the letters it registers after the copy are left behind; nothing was copied\n`,
       });
       expect((await wasl(['letters', 'list'], { WASL_DATABASE_URL: url })).stderr).toContain(`no register at ${url}`);
     });
