@@ -147,7 +147,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL regist
       expect((await wasl(['letters', 'list'], { WASL_DATABASE_URL: url })).stderr).toContain(`no register at ${url}`);
     });
 
-    it('copies the stopped office whole: a gateway on the copy verifies the same chain, numbers on without a gap, and opens the old receipt links', { timeout: 90_000 }, async () => {
+    it('copies the stopped office whole: a gateway on the copy verifies the same chain, numbers on without a gap, opens the old receipt links, and copies back into SQLite', { timeout: 90_000 }, async () => {
       await office.stopGateway();
       const url = await postgres().createDatabase();
       const copied = await wasl(['register', 'copy', withPassword(url)]);
@@ -173,6 +173,16 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL regist
         const page = await fetch(old!.receiptUrl);
         expect(page.status).toBe(200);
         expect(await page.text()).toContain(numbers[0]!);
+
+        // And back (as the documentation says to move back), here beside the running gateway: a copy is the register at one moment.
+        const folder = mkdtempSync(join(tmpdir(), 'wasl-copy-back-'));
+        try {
+          expect((await wasl(['register', 'copy', join(folder, 'wasl.sqlite')], { WASL_DATABASE_URL: url })).code).toBe(0);
+          const verified = await runWasl({ args: ['register', 'verify', '--key', join(office.dataDir, 'keys', 'receipt-signing.pub')], env: { WASL_DATA_DIR: folder } });
+          expect(verified).toEqual({ code: 0, stdout: 'register intact: 4 entries checked\n', stderr: '' });
+        } finally {
+          rmSync(folder, { recursive: true, force: true });
+        }
 
         // The target now holds the office: a second copy into it is refused and changes nothing.
         const again = await wasl(['register', 'copy', url]);
