@@ -248,6 +248,19 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL regist
       expect(result.stderr).not.toContain('hunter2');
     });
 
+    it('a server that takes connections but answers nothing: "cannot open the register at", exit 1, after the connect timeout', { timeout: 60_000 }, async () => {
+      const url = await postgres().createDatabase();
+      await (await openPostgresRegister({ url })).close();
+      const frozen = await postgres().freeze();
+      try {
+        const result = await runWasl({ args: ['letters', 'list'], env: { WASL_DATABASE_URL: withPassword(url) } });
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(new RegExp(`^wasl: cannot open the register at ${url.replace(/[.]/g, '\\.')}: .+\n$`));
+      } finally {
+        frozen.thaw();
+      }
+    });
+
     it('backup says to use pg_dump', async () => {
       const result = await runWasl({ args: ['backup', join(tmpdir(), 'never-written.sqlite')], env: { WASL_DATABASE_URL: 'postgres://wasl:hunter2@127.0.0.1:1/wasl' } });
       expect(result.code).toBe(1);
