@@ -241,7 +241,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL regist
       }
     });
 
-    it('a server that does not answer: "cannot open the register at" the URL without its password, exit 1', async () => {
+    it('a server that refuses the connection: "cannot open the register at" the URL without its password, exit 1', async () => {
       const result = await runWasl({ args: ['letters', 'list'], env: { WASL_DATABASE_URL: 'postgres://wasl:hunter2@127.0.0.1:1/wasl' } });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/^wasl: cannot open the register at postgres:\/\/wasl@127\.0\.0\.1:1\/wasl: .+\n$/);
