@@ -38,7 +38,8 @@ export const departmentSchema = z.strictObject({
 
 export type DepartmentConfig = z.output<typeof departmentSchema>;
 
-function isPostgresUrl(text: string): boolean {
+/** A PostgreSQL register's address, as database.url and `wasl register copy` take it. */
+export function isPostgresUrl(text: string): boolean {
   return /^postgres(ql)?:\/\//i.test(text) && URL.canParse(text);
 }
 

@@ -3,27 +3,21 @@
  * gateways for availability runs them: real gateways, real SMTP, a real PostgreSQL 15 server.
  */
 import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadOrCreateSigningKey } from '../../src/evidence/signing-key.js';
 import { verifyRegister } from '../../src/receipts/register-verify.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { POSTGRES_SKIP_REASON, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { POSTGRES_SKIP_REASON, postgresForTests } from '../helpers/postgres-server.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
 const NUMBER = /\d{4}-A-\d{6}/;
 
 describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('gateways sharing one PostgreSQL register', () => {
-  let postgres: PostgresServer;
-  beforeAll(async () => {
-    postgres = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await postgres?.stop();
-  });
+  const postgres = postgresForTests();
 
   /** Two gateways on a fresh database, the second with the first's keys and secret (the same files on every gateway). */
   async function twoGateways(): Promise<[TestGateway, TestGateway]> {
-    const url = await postgres.createDatabase();
+    const url = await postgres().createDatabase();
     const first = await startTestGateway({ config: { database: { url } } });
     const second = await startTestGateway({ config: { database: { url } }, dataDir: first.dataDir });
     return [first, second];

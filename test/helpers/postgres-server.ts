@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { onTestFinished } from 'vitest';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import { openPostgresRegister, type PostgresRegister, type PostgresRegisterOptions } from '../../src/db/postgres-register.js';
 import { freePort } from './free-port.js';
 
@@ -140,6 +140,18 @@ export async function startPostgres(): Promise<PostgresServer> {
       rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** One server for the tests of the file (or of the describe) that calls it: started before them, stopped after. */
+export function postgresForTests(): () => PostgresServer {
+  let server: PostgresServer | undefined;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => server!;
 }
 
 /** The register as a gateway opens it on the database at `url` (from `createDatabase`), closed when the test ends. */
