@@ -77,13 +77,15 @@ export async function openPostgresRegister({
   pool.on('error', () => {
     // An idle connection broke (the server restarted): the pool drops it and the next read connects anew.
   });
-  const readTx = postgresRegisterTx(drizzle({ client: pool, schema }));
+  const pooled = drizzle({ client: pool, schema });
+  const readTx = postgresRegisterTx(pooled);
   const writer = reconnectingWriter(connection);
   const commit = createBatchCommit(writer, { ...(lingerMs === undefined ? {} : { lingerMs }), onBatch });
 
   return {
     engine: 'postgres',
     write: commit,
+    writeAlone: (run) => pooled.transaction((tx) => run(postgresRegisterTx(tx))),
     async read(run) {
       return run(readTx);
     },

@@ -10,7 +10,9 @@ import type { RegisterTx } from './register-tx.js';
 import * as tables from './schema.js';
 import type { UnitOfWork } from './unit-of-work.js';
 
-export type SqliteRegister = UnitOfWork<RegisterTx>;
+export interface SqliteRegister extends UnitOfWork<RegisterTx> {
+  readonly engine: 'sqlite';
+}
 
 interface Options {
   file: string;
@@ -39,7 +41,10 @@ function sqliteRegister(db: Db, { flushToDisk, onBatch }: Pick<Options, 'flushTo
   const ping = db.$client.prepare('SELECT 1');
 
   return {
+    engine: 'sqlite',
     write: commit,
+    // One connection and one writer: a write of the group commit takes no lock another could hold.
+    writeAlone: (run) => commit(run, { wait: 'commit' }),
     read: (run) => commit.whenNoBatchOpen(() => run(tx)),
     async ping() {
       ping.get();

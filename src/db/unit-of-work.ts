@@ -1,3 +1,5 @@
+import type { Engine } from './register-tx.js';
+
 /**
  * The register as the core sees it, whatever engine keeps it: work is handed over as a function
  * of a transaction handle, and the engine decides how it is run (SQLite: the group commit, one
@@ -19,7 +21,16 @@ export interface WriteOptions<T> {
  * another write of its batch failed), so it must do nothing but database work.
  */
 export interface UnitOfWork<Tx> {
+  readonly engine: Engine;
   write<T>(run: (tx: Tx) => T | Promise<T>, options?: WriteOptions<T>): Promise<T>;
+  /**
+   * A short write in a transaction of its own, committed at once and never batched with others:
+   * for a hot row that several gateways take at once (a rate bucket). In a batch, its lock would
+   * be held until the whole batch commits, and two gateways' batches taking it and the counter row
+   * in opposite orders would deadlock; alone, it holds one row for one statement. Waits for the
+   * commit, not the disk.
+   */
+  writeAlone<T>(run: (tx: Tx) => Promise<T>): Promise<T>;
   /** Reads committed state only: never the writes of a batch still open. */
   read<T>(run: (tx: Tx) => T | Promise<T>): Promise<T>;
   /** Resolves when the register answers a query; rejects when it does not. */
