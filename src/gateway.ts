@@ -21,6 +21,7 @@ import { keepMessage } from './mailbox/mailbox.repository.js';
 import { recordBounces } from './outbox/bounces.js';
 import { createComposer } from './outbox/compose.js';
 import { deliveryByExternalId, pendingByChannel } from './outbox/outbox.repository.js';
+import { createRateLimits } from './limits/rate-limits.js';
 import { createGatewayMetrics } from './metrics/gateway-metrics.js';
 import { createOutboxWorker, type OutboxWorker } from './outbox/outbox.worker.js';
 import { adapterTokens, createAnswerTokens, loadOrCreateSecret } from './receipts/tokens.js';
@@ -153,6 +154,7 @@ export function createGateway({
       now,
       tokens: (purpose) => adapterTokens(secret, purpose),
       metrics: metrics.forChannel(definition.name),
+      limits: createRateLimits({ database, now, channel: definition.name }),
     });
     if ('off' in created) channelsOff.set(definition.name, created.off);
     else adapters.set(definition.name, created);
