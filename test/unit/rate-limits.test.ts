@@ -5,23 +5,15 @@
  * tokens at once, and a server that does not answer.
  */
 import { count } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RegisterTx } from '../../src/db/register-tx.js';
 import type { UnitOfWork } from '../../src/db/unit-of-work.js';
 import { createRateLimits, registerRateLimits } from '../../src/limits/rate-limits.js';
-import { POSTGRES_SKIP_REASON, startPostgres, temporaryPostgresRegister, type PostgresServer } from '../helpers/postgres-server.js';
+import { POSTGRES_SKIP_REASON, temporaryPostgresRegister } from '../helpers/postgres-server.js';
+import { registerEngines } from '../helpers/register-engines.js';
 import { temporarySqliteRegister } from '../helpers/register-file.js';
 
-let postgres: PostgresServer | undefined;
-beforeAll(async () => {
-  if (!POSTGRES_SKIP_REASON) postgres = await startPostgres();
-}, 60_000);
-afterAll(() => postgres?.stop());
-
-const engines: { name: string; open: () => Promise<UnitOfWork<RegisterTx>> }[] = [
-  { name: 'SQLite', open: async () => temporarySqliteRegister(async () => {}) },
-  ...(POSTGRES_SKIP_REASON ? [] : [{ name: 'PostgreSQL', open: async () => temporaryPostgresRegister(await postgres!.createDatabase()) }]),
-];
+const { engines, postgres } = registerEngines();
 
 const START = Date.parse('2026-03-02T09:00:00Z');
 const HOUR = 3_600_000;
@@ -111,7 +103,7 @@ describe('the gateway', () => {
 
 describe.skipIf(POSTGRES_SKIP_REASON)('rate limits shared by gateways on one PostgreSQL register', () => {
   it('let exactly `limit` through when two gateways take the last tokens at once', async () => {
-    const url = await postgres!.createDatabase();
+    const url = await postgres().createDatabase();
     const gateways = [await temporaryPostgresRegister(url), await temporaryPostgresRegister(url)];
     const rate = { kind: 'letters-per-sender', limit: 10, windowMs: HOUR, trackedKeys: 100 };
     const buckets = gateways.map((database) => limitsOn(database).limits.buckets(rate));
@@ -122,21 +114,21 @@ describe.skipIf(POSTGRES_SKIP_REASON)('rate limits shared by gateways on one Pos
   });
 
   it('refuse to answer rather than let through while the server does not answer, and answer again once it does', async () => {
-    const database = await temporaryPostgresRegister(await postgres!.createDatabase());
+    const database = await temporaryPostgresRegister(await postgres().createDatabase());
     const limits = registerRateLimits({ database, now: () => START, channel: 'email', answerWithinMs: 300 });
     const buckets = limits.buckets({ kind: 'connections-per-client', limit: 5, windowMs: 60_000, trackedKeys: 100 });
     expect(await buckets.take('127.0.0.2')).toEqual(taken);
-    const frozen = await postgres!.freeze();
+    const frozen = await postgres().freeze();
     try {
       await expect(buckets.take('127.0.0.2')).rejects.toThrow('the register did not answer the rate limit within 300 ms');
     } finally {
       frozen.thaw();
     }
-    await postgres!.halt();
+    await postgres().halt();
     try {
       await expect(buckets.take('127.0.0.2')).rejects.toThrow();
     } finally {
-      await postgres!.start();
+      await postgres().start();
     }
     expect(await buckets.take('127.0.0.2')).toEqual(taken);
   });
