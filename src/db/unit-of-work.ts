@@ -24,11 +24,12 @@ export interface UnitOfWork<Tx> {
   readonly engine: Engine;
   write<T>(run: (tx: Tx) => T | Promise<T>, options?: WriteOptions<T>): Promise<T>;
   /**
-   * A short write in a transaction of its own, committed at once and never batched with others:
-   * for a hot row that several gateways take at once (a rate bucket). In a batch, its lock would
-   * be held until the whole batch commits, and two gateways' batches taking it and the counter row
-   * in opposite orders would deadlock; alone, it holds one row for one statement. Waits for the
-   * commit, not the disk.
+   * A short write whose locks must not outlive it: for a hot row that several gateways take at once
+   * (a rate bucket). Where gateways share the register (PostgreSQL) it runs in a transaction of its
+   * own, committed at once, never in a batch: there its lock would be held until the whole batch
+   * commits, and two gateways' batches taking it and the counter row in opposite orders would
+   * deadlock. Where one writer holds the register (SQLite) no other can wait on it, and it may ride
+   * a batch. Waits for the commit, not the disk.
    */
   writeAlone<T>(run: (tx: Tx) => Promise<T>): Promise<T>;
   /** Reads committed state only: never the writes of a batch still open. */
