@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { SMTPConnection, SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
 import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
-import type { AdapterMetrics, GatewayPort, GatewaySettings, RateBuckets, RateLimits } from '../../src/channels/port.js';
+import type { AdapterMetrics, GatewayPort, GatewaySettings, RateBuckets, RateLimits, TokenTaken } from '../../src/channels/port.js';
 import { toWaslError } from '../../src/errors.js';
 import type { SenderAuthenticator } from './authentication.js';
 import { MAX_BOUNCE_RECIPIENTS, readDeliveryStatus, returnedDelivery, type DeliveryStatusNotice } from './bounces.js';
@@ -201,7 +201,7 @@ export function createSmtpIntake({
    * Takes a token, or says why the register could not be asked: refused for now (4.3.0), since
    * letting the client through would lift the limit for as long as the register is away.
    */
-  async function takeFrom(buckets: RateBuckets, key: string): Promise<{ allowed: boolean; waitMs: number }> {
+  async function takeFrom(buckets: RateBuckets, key: string): Promise<TokenTaken> {
     try {
       return await buckets.take(key);
     } catch (error) {

@@ -307,10 +307,16 @@ export interface RateLimits {
 
 export interface RateBuckets {
   /**
-   * Takes a token for `key`: `allowed`, or how long until one is there. Rejects when the register
-   * does not answer in time: the caller refuses for now (a temporary error), never lets it through.
+   * Takes a token for `key`. Rejects when the register does not answer in time: the caller refuses
+   * for now (a temporary error), never lets it through.
    */
-  take(key: string): Promise<{ allowed: boolean; waitMs: number }>;
+  take(key: string): Promise<TokenTaken>;
+}
+
+export interface TokenTaken {
+  allowed: boolean;
+  /** Milliseconds until the key has a token again: 0 when one was taken. */
+  waitMs: number;
 }
 
 export interface AdapterContext<Config> {

@@ -5,17 +5,12 @@
  * one share of the window, `windowMs / limit`.
  */
 import { and, desc, eq, lte, or, sql } from 'drizzle-orm';
+import type { TokenTaken } from '../channels/port.js';
 import type { RegisterTx } from '../db/register-tx.js';
 
 export interface Rate {
   limit: number;
   windowMs: number;
-}
-
-export interface TokenTaken {
-  allowed: boolean;
-  /** Milliseconds until the key has a token again: 0 when one was taken. */
-  waitMs: number;
 }
 
 /**

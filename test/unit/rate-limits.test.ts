@@ -6,6 +6,7 @@
  */
 import { count } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import type { RateBuckets } from '../../src/channels/port.js';
 import type { RegisterTx } from '../../src/db/register-tx.js';
 import type { UnitOfWork } from '../../src/db/unit-of-work.js';
 import { createRateLimits, registerRateLimits } from '../../src/limits/rate-limits.js';
@@ -26,7 +27,7 @@ function limitsOn(database: UnitOfWork<RegisterTx>) {
   return { clock, limits };
 }
 
-async function takeSeveral(buckets: { take(key: string): Promise<{ allowed: boolean; waitMs: number }> }, key: string, times: number) {
+async function takeSeveral(buckets: RateBuckets, key: string, times: number) {
   const answers = [];
   for (let index = 0; index < times; index += 1) answers.push(await buckets.take(key));
   return answers;
