@@ -3,15 +3,14 @@
  * every channel adapter that has settings. `start` opens the doors; `stop` closes intake first,
  * lets sends in flight finish, then closes the register.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { WaslError } from './errors.js';
 import { adapterDefinitions } from './channels/registry.js';
 import type { AdapterDefinition, ChannelAdapter, GatewayPort, GatewaySettings } from './channels/port.js';
 import type { WaslConfig } from './config/config.load.js';
 import { lockDataDirectory } from './db/data-dir-lock.js';
 import type { FlushToDisk } from './db/group-commit.js';
-import { openSqliteRegister, type SqliteRegister } from './db/sqlite-register.js';
+import { describeRegister, openGatewayRegister, type EngineRegister } from './db/open-register.js';
 import * as letterRepository from './letters/letters.repository.js';
 import { createRegister, type Register } from './letters/letters.usecases.js';
 import { olderTimeZoneDataWarning, shippedTimeZoneData } from './letters/time-zone-data.js';
@@ -28,12 +27,12 @@ import { adapterTokens, createAnswerTokens, loadOrCreateSecret } from './receipt
 import { createRouter } from './routing/routing.js';
 import { loadTemplates } from './templates/templates.js';
 import { createWebServer, isLoopbackHost } from './web/server.js';
-import { makePrivateDirectory, restrictFilesToOwner } from './paths.js';
+import { makePrivateDirectory } from './paths.js';
 
 export interface Gateway {
   config: WaslConfig;
   /** The register, as a unit of work: every read and write of the core goes through it. */
-  database: SqliteRegister;
+  database: EngineRegister;
   port: GatewayPort;
   register: Register;
   outbox: OutboxWorker;
@@ -47,7 +46,8 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-export function createGateway({
+/** Opens the register (migrating it) and builds everything on it; `start` opens the doors. */
+export async function createGateway({
   config,
   logger = createLogger(config.log.level),
   now = () => new Date(),
@@ -61,22 +61,23 @@ export function createGateway({
   env?: NodeJS.ProcessEnv;
   /** The channel adapters to run; the registry's by default (tests hand in one with an offline DNS). */
   adapters?: readonly AdapterDefinition[];
-  /** How the register's commits reach the disk; fdatasync on its WAL by default (tests hold or fail it). */
+  /** How the SQLite register's commits reach the disk; fdatasync on its WAL by default (tests hold or fail it). */
   flushToDisk?: FlushToDisk | undefined;
-}): Gateway {
+}): Promise<Gateway> {
   const dataDir = resolve(config.dataDir);
   makePrivateDirectory(dataDir);
-  // Refused rather than ignored: gateways told to share a PostgreSQL register must not each keep a SQLite one of their own.
-  if (config.database.url !== undefined) {
-    throw new WaslError('config.invalid', 'database.url: this version cannot run the gateway on PostgreSQL yet; unset database.url and WASL_DATABASE_URL to use the embedded SQLite register');
-  }
-  const dataDirLock = config.database.lockDataDir ? lockDataDirectory(dataDir) : undefined;
-  const registerFile = join(dataDir, 'wasl.sqlite');
+  // One gateway per SQLite register unless meant; gateways on PostgreSQL share the data directory's keys by design.
+  const dataDirLock = config.database.lockDataDir && config.database.url === undefined ? lockDataDirectory(dataDir) : undefined;
   // The backlog is read on scrape only, long after the register below is open.
   const metrics = createGatewayMetrics({ pendingDeliveries: () => database.read((tx) => pendingByChannel(tx)), now });
-  const database = openSqliteRegister({ file: registerFile, busyTimeoutMs: config.database.busyTimeoutMs, flushToDisk, onBatch: metrics.commitBatch });
-  // SQLite gives the -wal and -shm it makes later the mode of the database file (os_unix.c, findCreateFileMode).
-  restrictFilesToOwner([registerFile, `${registerFile}-wal`, `${registerFile}-shm`]);
+  let database: EngineRegister;
+  try {
+    database = await openGatewayRegister({ config, flushToDisk, onBatch: metrics.commitBatch });
+  } catch (error) {
+    dataDirLock?.release();
+    throw error;
+  }
+  const registerPlace = describeRegister(config);
   const secret = loadOrCreateSecret({ dataDir, env });
   const answerTokens = createAnswerTokens(secret);
   const signingKey = loadOrCreateSigningKey({ dataDir, privateKeyPath: config.receipts.signingKeyPath });
@@ -199,7 +200,7 @@ export function createGateway({
       const calendar = { timezone: config.timezone, tzdata: process.versions.tz };
       const olderCalendar = olderTimeZoneDataWarning({ running: process.versions.tz, shipped: shippedTimeZoneData(), overridden: env.ICU_TIMEZONE_FILES_DIR });
       if (olderCalendar) logger.warn({ phase: 'start', calendar }, olderCalendar);
-      logger.info({ phase: 'start', http: httpUrl, publicUrl: publicUrl(), channels: [...adapters.keys()], calendar }, 'wasl gateway started');
+      logger.info({ phase: 'start', http: httpUrl, publicUrl: publicUrl(), channels: [...adapters.keys()], register: { engine: database.engine, at: registerPlace }, calendar }, 'wasl gateway started');
     },
     async stop() {
       // Intake first: nothing new is accepted while the rest winds down.

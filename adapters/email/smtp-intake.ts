@@ -124,8 +124,11 @@ export function smtpReplyFor(error: unknown): Error & { responseCode: number } {
   if (coded.code === 'register.not_confirmed') {
     return smtpError(451, `4.3.0 The letter is registered as ${String(coded.details?.number)}, but the disk did not confirm it; please try again later: the same message gets the same number`);
   }
+  if (coded.code === 'register.outcome_unknown') {
+    return smtpError(451, '4.3.0 The register did not confirm the letter; please try again later: if it was registered, the same message gets the same number');
+  }
   if (!coded.temporary) return smtpError(554, coded.message);
-  return smtpError(451, 'The letter could not be stored right now; nothing was registered. Please try again later');
+  return smtpError(451, '4.3.0 The letter could not be stored right now; nothing was registered. Please try again later');
 }
 
 /** What RCPT TO learnt in one mail transaction (MAIL FROM to the end of DATA), so DATA need not route the recipients again. */

@@ -66,20 +66,10 @@ function readNamedFile(file: string, what: string): Buffer {
  */
 async function openRegister(given?: WaslConfig) {
   const settings = given ?? (await coreConfig());
-  const file = existingRegisterFile(settings);
-  const [{ openExistingSqliteRegister }, { createRegisterReader }] = await Promise.all([import('../db/sqlite-register.js'), import('../letters/letters.reader.js')]);
-  const database = openExistingSqliteRegister({ file, busyTimeoutMs: settings.database.busyTimeoutMs });
+  const [{ openExistingRegister }, { createRegisterReader }] = await Promise.all([import('../db/open-register.js'), import('../letters/letters.reader.js')]);
+  const database = await openExistingRegister(settings);
   const publicUrl = () => (settings.publicUrl ?? `http://${settings.http.host}:${settings.http.port}`).replace(/\/$/, '');
   return { settings, database, register: createRegisterReader({ database, publicUrl }) };
-}
-
-/** The register file of the data directory; none is made: on a mistyped dataDir, an empty one would answer "no letters". */
-function existingRegisterFile(settings: WaslConfig): string {
-  const file = join(settings.dataDir, 'wasl.sqlite');
-  if (!existsSync(file)) {
-    throw new WaslError('register.missing', `no register at ${file}: the gateway has not run with this data directory yet (dataDir); check --config and WASL_DATA_DIR`);
-  }
-  return file;
 }
 
 /** This gateway's public key, read only: verifying must never make a key. */
@@ -101,7 +91,7 @@ program
   .action(async () => {
     const settings = await fullConfig();
     const { createGateway } = await import('../gateway.js');
-    const gateway = createGateway({ config: settings });
+    const gateway = await createGateway({ config: settings });
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -357,10 +347,9 @@ program
   .action(async (file: string, options: { force?: boolean }) => {
     const settings = await coreConfig();
     // The PostgreSQL register (database.url) has its own tool, which knows its server's consistency.
-    const { url: databaseUrl } = settings.database as { url?: string };
-    if (databaseUrl) throw new WaslError('backup.postgres', 'the register is on PostgreSQL (database.url): back it up with pg_dump, e.g. pg_dump --format=custom --file=FILE "$WASL_DATABASE_URL"');
-    const registerFile = existingRegisterFile(settings);
-    const { backupSqliteRegister } = await import('../db/sqlite-backup.js');
+    if (settings.database.url !== undefined) throw new WaslError('backup.postgres', 'the register is on PostgreSQL (database.url): back it up with pg_dump, e.g. pg_dump --format=custom --file=FILE "$WASL_DATABASE_URL"');
+    const [{ existingSqliteRegisterFile }, { backupSqliteRegister }] = await Promise.all([import('../db/open-register.js'), import('../db/sqlite-backup.js')]);
+    const registerFile = existingSqliteRegisterFile(settings.dataDir);
     const report = await backupSqliteRegister({ registerFile, target: file, force: options.force ?? false, busyTimeoutMs: settings.database.busyTimeoutMs });
     process.stdout.write(
       `register ${registerFile} copied to ${report.target}: ${report.letters} letters, ${report.bytes} bytes, quick_check ok, mode 0600\n` +

@@ -83,6 +83,12 @@ export const coreConfigSchema = z.strictObject({
         .string()
         .refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL, e.g. postgres://wasl@db.example:5432/wasl')
         .optional(),
+      /** PostgreSQL: how long opening a connection may take before the write fails (SMTP 451), in milliseconds. */
+      connectTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+      /** PostgreSQL: how long one statement may run before the server cancels it, in milliseconds. */
+      statementTimeoutMs: z.number().int().min(1000).max(300_000).default(15_000),
+      /** PostgreSQL: connections this gateway keeps for reads (pages, commands, the outbox's looks); writes have one of their own. */
+      readConnections: z.number().int().min(1).max(100).default(10),
     })
     .prefault({}),
   /** The language of receipts and pages when nothing else decides. */

@@ -4,13 +4,13 @@
  * commit (group-commit.ts) flushes the WAL itself, off the event loop, before `accept()` resolves,
  * which is what lets the SMTP adapter answer 250.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { WaslError } from '../errors.js';
 import { MIGRATIONS_DIR } from '../paths.js';
+import { newestMigrationShipped, outdatedRegister } from './migration-journal.js';
 import * as schema from './schema.js';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -30,9 +30,9 @@ export function openDatabase({ file, busyTimeoutMs = 5000 }: { file: string; bus
  */
 export function openExistingDatabase({ file, busyTimeoutMs = 5000 }: { file: string; busyTimeoutMs?: number }): Db {
   const db = connect(new Database(file, { fileMustExist: true }), busyTimeoutMs);
-  if (newestMigrationApplied(db.$client) < newestMigrationShipped()) {
+  if (newestMigrationApplied(db.$client) < newestMigrationShipped(MIGRATIONS_DIR)) {
     db.$client.close();
-    throw new WaslError('register.outdated', `the register at ${file} is from an older version; start the gateway once to upgrade it`);
+    throw outdatedRegister(file);
   }
   return db;
 }
@@ -43,12 +43,6 @@ function newestMigrationApplied(client: Database.Database): number {
   if (!table) return 0;
   const row = client.prepare('SELECT max(created_at) AS newest FROM __drizzle_migrations').get() as { newest: number | string | null };
   return Number(row.newest ?? 0);
-}
-
-/** When the newest migration this code ships was written: the last entry of drizzle's journal. */
-function newestMigrationShipped(): number {
-  const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: { when: number }[] };
-  return Math.max(...journal.entries.map((entry) => entry.when));
 }
 
 function connect(client: Database.Database, busyTimeoutMs: number): Db {

@@ -3,7 +3,8 @@
  *
  * Writes go through the batch commit (group-commit.ts) on one connection of this gateway's own:
  * what arrives while a transaction commits is committed together in the next one, so the hot
- * counter row costs one commit (one WAL flush) per batch, not per letter. A COMMIT is on disk when
+ * counter row costs one commit (one WAL flush) per batch, not per letter.
+ * Write transactions of all gateways take one advisory lock first (REGISTER_LOCK) and so run one at a time. A COMMIT is on disk when
  * it returns (synchronous_commit on, PostgreSQL's default), so there is no flush of our own.
  * Prepared statements live per connection, which is one more reason for a writer of its own.
  * Reads go to a pool (read committed): they never see a batch before its COMMIT.
@@ -17,8 +18,10 @@
 import { sql } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { WaslError } from '../errors.js';
 import { createBatchCommit, type BatchConnection } from './group-commit.js';
-import { migratePostgresRegister } from './postgres-migrations.js';
+import { describePostgresUrl } from './open-register.js';
+import { checkPostgresRegisterCurrent, migratePostgresRegister } from './postgres-migrations.js';
 import type { QueryBuilder, RegisterTables, RegisterTx } from './register-tx.js';
 import * as schema from './schema.pg.js';
 import type { UnitOfWork } from './unit-of-work.js';
@@ -42,6 +45,11 @@ export interface PostgresRegisterOptions {
   lingerMs?: number;
   /** Told how many writes each committed transaction held (/metrics). */
   onBatch?: (size: number) => void;
+  /**
+   * Bring the register to the code's schema (a gateway starting), or only check it is current
+   * (a command beside running gateways, which must not change the schema under them).
+   */
+  migrate?: boolean;
 }
 
 /**
@@ -62,6 +70,7 @@ export async function openPostgresRegister({
   readConnections = 10,
   lingerMs,
   onBatch,
+  migrate = true,
 }: PostgresRegisterOptions): Promise<PostgresRegister> {
   const connection: pg.ClientConfig = {
     connectionString: url,
@@ -74,7 +83,8 @@ export async function openPostgresRegister({
     // A gateway stopped mid-transaction (SIGSTOP, a lost network) must not hold the counter row for ever.
     idle_in_transaction_session_timeout: statementTimeoutMs * 2,
   };
-  await migratePostgresRegister(connection);
+  if (migrate) await migratePostgresRegister(connection);
+  else await checkPostgresRegisterCurrent(connection, describePostgresUrl(url));
 
   const pool = new pg.Pool({ ...connection, max: readConnections });
   pool.on('error', () => {
@@ -113,6 +123,18 @@ export async function openPostgresRegister({
     },
   };
 }
+
+/**
+ * Every write transaction of every gateway on the register takes this lock first, so they run one
+ * after another, as SQLite's one writer does. That is what keeps the register one: each entry of
+ * the chain links to the one committed just before it (the counter rows alone would not order an
+ * incoming letter and an answer), a duplicate check sees the letter another gateway has just
+ * registered, a receipt allowance is never spent twice at once, and with one lock taken first by
+ * all, transactions cannot deadlock on each other's rows. It costs little the counter row would not
+ * cost anyway: each gateway commits what arrived meanwhile in one batch.
+ * ("wasm": one past "wasl", the migration lock.)
+ */
+const REGISTER_LOCK = 0x7761736d;
 
 /**
  * The writer's transaction statements on one connection, made at the first write and made again
@@ -159,10 +181,19 @@ function reconnectingWriter(connection: pg.ClientConfig): BatchConnection<Regist
       if (closed) throw new Error('the register is closed');
       if (current?.broken) discard(current);
       current ??= await connect();
-      await current.client.query('BEGIN');
+      // One statement string, one round trip: the lock is the transaction's, released by COMMIT or ROLLBACK.
+      await current.client.query(`BEGIN; SELECT pg_advisory_xact_lock(${REGISTER_LOCK})`);
     },
     async commit() {
-      const result = await open().client.query('COMMIT');
+      const writer = open();
+      let result: pg.QueryResult;
+      try {
+        result = await writer.client.query('COMMIT');
+      } catch (error) {
+        discard(writer);
+        // Sent but not answered: the server may have committed it. A sender told to try again is safe, as the same message is the letter it repeats.
+        throw new WaslError('register.outcome_unknown', `the register's server did not confirm the commit: ${(error as Error).message}`, { temporary: true, cause: error });
+      }
       // PostgreSQL answers COMMIT with ROLLBACK when a statement of the transaction failed and a write carried on.
       if (result.command !== 'COMMIT') {
         throw new Error('the transaction was rolled back: a statement failed and its write went on (on PostgreSQL a write must not carry on after a failed query)');

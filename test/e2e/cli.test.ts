@@ -123,11 +123,12 @@ describe('wasl start on a data directory where a gateway runs', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('refuses to start on a PostgreSQL register it cannot run on yet (exit 2, naming database.url), instead of quietly keeping a SQLite one', async () => {
+  it('given a PostgreSQL register it cannot reach, says where (without the password) and stops, instead of quietly keeping a SQLite one', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'wasl-pg-url-'));
-    const refused = await startOn(dataDir, { WASL_DATABASE_URL: 'postgres://wasl@127.0.0.1:1/wasl' });
-    expect(refused.code).toBe(2);
-    expect(refused.stderr()).toContain('database.url: this version cannot run the gateway on PostgreSQL yet');
+    const refused = await startOn(dataDir, { WASL_DATABASE_URL: 'postgres://wasl:hunter2@127.0.0.1:1/wasl' });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr()).toContain('cannot open the register at postgres://wasl@127.0.0.1:1/wasl');
+    expect(refused.stderr()).not.toContain('hunter2');
     expect(existsSync(join(dataDir, 'wasl.sqlite'))).toBe(false);
     rmSync(dataDir, { recursive: true, force: true });
   });

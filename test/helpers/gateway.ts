@@ -77,6 +77,7 @@ export async function startTestGateway({
   adapters = adapterDefinitions,
   flushToDisk,
   logger = pino({ level: 'silent' }),
+  dataDir: sharedDataDir,
 }: {
   config?: PartialConfig;
   env?: Record<string, string>;
@@ -89,11 +90,13 @@ export async function startTestGateway({
   flushToDisk?: FlushToDisk;
   /** Silent unless a test reads what the gateway logs. */
   logger?: Logger;
+  /** Another gateway's data directory, for its signing key and answer secret (gateways sharing a PostgreSQL register); kept at stop. */
+  dataDir?: string;
 } = {}): Promise<TestGateway> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wasl-test-'));
+  const dataDir = sharedDataDir ?? mkdtempSync(join(tmpdir(), 'wasl-test-'));
   const sink = relay ? await startMailSink() : undefined;
   const settings = parseConfig({ raw: deepMerge(testConfig(sink?.url ?? null, dataDir), config), env, adapters });
-  let gateway = createGateway({ config: settings, logger, env, now, adapters, flushToDisk });
+  let gateway = await createGateway({ config: settings, logger, env, now, adapters, flushToDisk });
   await gateway.start();
   let running = true;
   const smtpPortOf = (current: Gateway) => current.adapters.get('email')?.listeningPort ?? 0;
@@ -122,7 +125,7 @@ export async function startTestGateway({
       await handle.stopGateway();
       const port = Number(new URL(httpUrl).port);
       const again = deepMerge(settings as unknown as PartialConfig, { http: { port }, adapters: { email: { smtp: { port: smtpPort } } } });
-      gateway = createGateway({ config: parseConfig({ raw: again, env, adapters }), logger, env, now, adapters, flushToDisk });
+      gateway = await createGateway({ config: parseConfig({ raw: again, env, adapters }), logger, env, now, adapters, flushToDisk });
       await gateway.start();
       running = true;
       smtpPort = smtpPortOf(gateway);
@@ -131,7 +134,7 @@ export async function startTestGateway({
     async stop() {
       await handle.stopGateway();
       await sink?.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!sharedDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return handle;

@@ -10,13 +10,13 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { onTestFinished } from 'vitest';
 import { openPostgresRegister, type PostgresRegister, type PostgresRegisterOptions } from '../../src/db/postgres-register.js';
+import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 
@@ -57,17 +57,6 @@ export interface PostgresServer {
   freeze(): Promise<{ thaw(): void }>;
   /** Stops the server and removes its directory. */
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** A server binary's command line, as `postgres` when we are root (PostgreSQL refuses to run as root). */
