@@ -9,7 +9,7 @@
  * Prepared statements live per connection, which is one more reason for a writer of its own.
  * Reads go to a pool (read committed): they never see a batch before its COMMIT.
  * A write that must not ride a batch (writeAlone: a rate bucket) goes to the pool too, in a
- * transaction of its own.
+ * transaction of its own without the advisory lock: it touches one row no batch writes.
  *
  * The server may go away: every connection has connect and statement timeouts, so a write or a
  * ping rejects rather than hangs, and the writer connects again at the next write once the server

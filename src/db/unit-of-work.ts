@@ -24,12 +24,12 @@ export interface UnitOfWork<Tx> {
   readonly engine: Engine;
   write<T>(run: (tx: Tx) => T | Promise<T>, options?: WriteOptions<T>): Promise<T>;
   /**
-   * A short write whose locks must not outlive it: for a hot row that several gateways take at once
-   * (a rate bucket). Where gateways share the register (PostgreSQL) it runs in a transaction of its
-   * own, committed at once, never in a batch: there its lock would be held until the whole batch
-   * commits, and two gateways' batches taking it and the counter row in opposite orders would
-   * deadlock. Where one writer holds the register (SQLite) no other can wait on it, and it may ride
-   * a batch. Waits for the commit, not the disk.
+   * A short write of one row that every intake path takes (a rate bucket, at each SMTP connection),
+   * which needs neither the register's order nor the disk. Where gateways share the register
+   * (PostgreSQL) it runs in a transaction of its own, committed at once, never in a batch: a batch
+   * waits for the lock every gateway's writes take in turn and holds its rows until it commits, so
+   * each connection would wait for the gateways' commits. Where one writer holds the register
+   * (SQLite) it may ride a batch. Waits for the commit, not the disk; its row is the one lock it holds.
    */
   writeAlone<T>(run: (tx: Tx) => Promise<T>): Promise<T>;
   /** Reads committed state only: never the writes of a batch still open. */
