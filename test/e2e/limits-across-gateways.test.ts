@@ -1,18 +1,16 @@
 /**
  * The SMTP limits of gateways that share a PostgreSQL register hold together: a sender's hourly
- * allowance spent on one gateway is spent on the other. While the register does not answer, the
- * limits are not waved: new sessions get 421 4.3.0 and letters 451 4.3.0, and mail flows again
- * once it is back. Each gateway here keeps its letters in a SQLite register of its own; their
- * email adapters take their limits from one real PostgreSQL register.
+ * allowance spent on one gateway is spent on the other, and so is a client's. While the register
+ * does not answer, the limits are not waved: a new session gets 421 4.3.0 and a letter 451 4.3.0
+ * at MAIL FROM, and mail flows again once it is back. Real gateways on a real PostgreSQL 15.
  */
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import type { AdapterDefinition, RateLimits } from '../../src/channels/port.js';
-import { registerRateLimits } from '../../src/limits/rate-limits.js';
 import { connectFrom, type BoundClient } from '../fixtures/email/bound-client.js';
 import { dnsFromRecords, offlineAdapters } from '../fixtures/email/offline-dns.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { composeMessage } from '../helpers/messages.js';
-import { POSTGRES_SKIP_REASON, startPostgres, temporaryPostgresRegister, type PostgresServer } from '../helpers/postgres-server.js';
+import { POSTGRES_SKIP_REASON, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
 
 let postgres: PostgresServer | undefined;
 beforeAll(async () => {
@@ -20,21 +18,18 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => postgres?.stop());
 
-/** The registry's adapters (DNS answered offline), the email adapter taking its limits from `limits`. */
-function adaptersWithLimits(limits: RateLimits): readonly AdapterDefinition[] {
-  return offlineAdapters(dnsFromRecords({})).map((definition) =>
-    definition.name === 'email' ? { ...definition, create: (context) => definition.create({ ...context, limits }) } : definition,
-  );
-}
-
-/** A gateway whose email limits live in the shared register; stopped when the test ends. */
-async function gatewaySharing(limits: RateLimits, emailLimits: Record<string, unknown>): Promise<TestGateway> {
-  const gateway = await startTestGateway({
-    config: { adapters: { email: { limits: { exemptClients: [], ...emailLimits } } } },
-    adapters: adaptersWithLimits(limits),
+/** Gateways on one fresh PostgreSQL database, sharing the first's data directory (its keys and secret); stopped when the test ends. */
+async function gatewaysSharingOneRegister(count: number, limits: Record<string, unknown>): Promise<TestGateway[]> {
+  const url = await postgres!.createDatabase();
+  const config = { database: { url }, adapters: { email: { limits: { exemptClients: [], ...limits } } } };
+  const adapters = offlineAdapters(dnsFromRecords({}));
+  const gateways = [await startTestGateway({ config, adapters })];
+  while (gateways.length < count) gateways.push(await startTestGateway({ config, adapters, dataDir: gateways[0]!.dataDir }));
+  onTestFinished(async () => {
+    for (const gateway of gateways.reverse()) await gateway.stop();
+    rmSync(gateways[0]!.dataDir, { recursive: true, force: true });
   });
-  onTestFinished(() => gateway.stop());
-  return gateway;
+  return gateways;
 }
 
 async function client(gateway: TestGateway, localAddress: string): Promise<BoundClient> {
@@ -46,11 +41,9 @@ async function client(gateway: TestGateway, localAddress: string): Promise<Bound
 const letterFrom = async (client: BoundClient, from: string) =>
   client.send({ from, to: 'rh@wasl.local', message: await composeMessage({ from, to: 'rh@wasl.local', subject: 'Demande', text: 'Bonjour' }) });
 
-describe.skipIf(POSTGRES_SKIP_REASON)('SMTP limits kept in a PostgreSQL register', () => {
+describe.skipIf(POSTGRES_SKIP_REASON)('SMTP limits of gateways sharing one PostgreSQL register', () => {
   it("a sender's hourly allowance is spent across both gateways, while another sender still gets 250", async () => {
-    const shared = await temporaryPostgresRegister(await postgres!.createDatabase());
-    const limits = registerRateLimits({ database: shared, now: Date.now, channel: 'email' });
-    const [first, second] = [await gatewaySharing(limits, { lettersPerSenderPerHour: 3 }), await gatewaySharing(limits, { lettersPerSenderPerHour: 3 })];
+    const [first, second] = await gatewaysSharingOneRegister(2, { lettersPerSenderPerHour: 3 });
     const onFirst = await client(first!, '127.0.0.2');
     const onSecond = await client(second!, '127.0.0.3');
     const codes = [];
@@ -61,25 +54,31 @@ describe.skipIf(POSTGRES_SKIP_REASON)('SMTP limits kept in a PostgreSQL register
     expect((await letterFrom(onSecond, 'quiet@citizen.test')).code).toBe(250);
   });
 
+  it("a client's new sessions are counted across both gateways", async () => {
+    const [first, second] = await gatewaysSharingOneRegister(2, { connectionsPerClientPerMinute: 3 });
+    const greetings = [];
+    for (const gateway of [first, second, first, second]) greetings.push((await client(gateway!, '127.0.0.4')).greeting);
+    expect(greetings.map((reply) => reply.code)).toEqual([220, 220, 220, 421]);
+    expect(greetings[3]!.text).toMatch(/4\.7\.0 Too many new sessions from 127\.0\.0\.4; please try again in \d+ seconds/);
+  });
+
   it('while the register does not answer: 421 4.3.0 to a new session, 451 4.3.0 to a letter, and mail again once it is back', async () => {
-    const shared = await temporaryPostgresRegister(await postgres!.createDatabase());
-    const limits = registerRateLimits({ database: shared, now: Date.now, channel: 'email', answerWithinMs: 500 });
-    const gateway = await gatewaySharing(limits, {});
-    const open = await client(gateway, '127.0.0.2');
+    const [gateway] = await gatewaysSharingOneRegister(1, {});
+    const open = await client(gateway!, '127.0.0.2');
     expect(open.greeting.code).toBe(220);
 
     await postgres!.halt();
     try {
       const letter = await letterFrom(open, 'amina@citizen.test');
       expect(letter.text).toMatch(/^451 4\.3\.0 The limits on new mail cannot be checked right now/);
-      const session = await client(gateway, '127.0.0.3');
+      const session = await client(gateway!, '127.0.0.3');
       expect(session.greeting.code).toBe(421);
       expect(session.greeting.text).toContain('4.3.0 The limits on new mail cannot be checked right now');
     } finally {
       await postgres!.start();
     }
 
-    const again = await client(gateway, '127.0.0.4');
+    const again = await client(gateway!, '127.0.0.4');
     expect(again.greeting.code).toBe(220);
     expect((await letterFrom(again, 'amina@citizen.test')).code).toBe(250);
   });
