@@ -20,6 +20,7 @@ import { keepMessage } from './mailbox/mailbox.repository.js';
 import { recordBounces } from './outbox/bounces.js';
 import { createComposer } from './outbox/compose.js';
 import { deliveryByExternalId, pendingByChannel } from './outbox/outbox.repository.js';
+import { createRateLimits } from './limits/rate-limits.js';
 import { createGatewayMetrics } from './metrics/gateway-metrics.js';
 import { createOutboxWorker, type OutboxWorker } from './outbox/outbox.worker.js';
 import { adapterTokens, createAnswerTokens, loadOrCreateSecret } from './receipts/tokens.js';
@@ -154,6 +155,7 @@ export async function createGateway({
       now,
       tokens: (purpose) => adapterTokens(secret, purpose),
       metrics: metrics.forChannel(definition.name),
+      limits: createRateLimits({ database, now, channel: definition.name }),
     });
     if ('off' in created) channelsOff.set(definition.name, created.off);
     else adapters.set(definition.name, created);

@@ -8,11 +8,14 @@
  * it returns (synchronous_commit on, PostgreSQL's default), so there is no flush of our own.
  * Prepared statements live per connection, which is one more reason for a writer of its own.
  * Reads go to a pool (read committed): they never see a batch before its COMMIT.
+ * A write that must not ride a batch (writeAlone: a rate bucket) goes to the pool too, in a
+ * transaction of its own without the advisory lock: it touches one row no batch writes.
  *
  * The server may go away: every connection has connect and statement timeouts, so a write or a
  * ping rejects rather than hangs, and the writer connects again at the next write once the server
  * is back.
  */
+import { sql } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { WaslError } from '../errors.js';
@@ -87,13 +90,20 @@ export async function openPostgresRegister({
   pool.on('error', () => {
     // An idle connection broke (the server restarted): the pool drops it and the next read connects anew.
   });
-  const readTx = postgresRegisterTx(drizzle({ client: pool, schema }));
+  const pooled = drizzle({ client: pool, schema });
+  const readTx = postgresRegisterTx(pooled);
   const writer = reconnectingWriter(connection);
   const commit = createBatchCommit(writer, { ...(lingerMs === undefined ? {} : { lingerMs }), onBatch });
 
   return {
     engine: 'postgres',
     write: commit,
+    writeAlone: (run) =>
+      pooled.transaction(async (tx) => {
+        // It waits for its commit only: the server need not flush its WAL before answering.
+        await tx.execute(sql`set local synchronous_commit = off`);
+        return run(postgresRegisterTx(tx));
+      }),
     async read(run) {
       return run(readTx);
     },

@@ -46,6 +46,7 @@ const COPY_PLAN: { [Name in TableName]: TableCopy<Name> } = {
   mailboxMessages: { key: ['id'], pageRows: 16, identity: true },
   receiptAllowances: { key: ['channel', 'targetId', 'targetThread'], pageRows: 500 },
   leases: { key: ['name'], pageRows: 500 },
+  rateBuckets: { key: ['kind', 'key'], pageRows: 500 },
 };
 
 export type CopyReport = Record<TableName, number>;

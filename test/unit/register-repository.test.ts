@@ -4,9 +4,8 @@
  * `engines`.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RegisterTx } from '../../src/db/register-tx.js';
-import type { UnitOfWork } from '../../src/db/unit-of-work.js';
 import * as letters from '../../src/letters/letters.repository.js';
 import type { LetterRow } from '../../src/letters/letters.repository.js';
 import { newDelivery } from '../../src/letters/letters.usecases.js';
@@ -15,22 +14,10 @@ import { recordBounces } from '../../src/outbox/bounces.js';
 import * as outbox from '../../src/outbox/outbox.repository.js';
 import { createReceiptAllowance } from '../../src/receipts/receipt-allowance.js';
 import { verifyRegister } from '../../src/receipts/register-verify.js';
-import { POSTGRES_SKIP_REASON, startPostgres, temporaryPostgresRegister, type PostgresServer } from '../helpers/postgres-server.js';
-import { temporarySqliteRegister } from '../helpers/register-file.js';
-
-let postgres: PostgresServer | undefined;
-beforeAll(async () => {
-  if (!POSTGRES_SKIP_REASON) postgres = await startPostgres();
-}, 60_000);
-afterAll(() => postgres?.stop());
+import { registerEngines } from '../helpers/register-engines.js';
 
 /** Each engine's register, fresh for each test. */
-const engines: { name: string; open: () => Promise<UnitOfWork<RegisterTx>> }[] = [
-  { name: 'SQLite', open: async () => temporarySqliteRegister(async () => {}) },
-  ...(POSTGRES_SKIP_REASON
-    ? []
-    : [{ name: 'PostgreSQL', open: async () => temporaryPostgresRegister(await postgres!.createDatabase()) }]),
-];
+const { engines } = registerEngines();
 
 const at = new Date('2026-03-02T09:00:00Z');
 const later = (minutes: number) => new Date(at.getTime() + minutes * 60_000);
