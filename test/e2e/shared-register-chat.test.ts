@@ -9,13 +9,13 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { spawnWasl } from '../helpers/cli.js';
 import { startFakeSlack } from '../helpers/fake-slack.js';
 import { bodyOf, notices, SERVER_NAME, startMatrixWorld, type FakeMatrix, type MatrixWorld } from '../helpers/fake-matrix.js';
 import { startTestGateway, waitFor, type PartialConfig, type TestGateway } from '../helpers/gateway.js';
-import { POSTGRES_SKIP_REASON, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { POSTGRES_SKIP_REASON, postgresPerFile } from '../helpers/postgres-server.js';
 import { SLACK_DEPARTMENTS } from '../helpers/slack-world.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
@@ -29,13 +29,7 @@ const severalRenewals = () => new Promise((resolve) => setTimeout(resolve, LEADE
 const syncsWith = (fake: FakeMatrix, token: string) => fake.requests.filter((request) => request.path === '/_matrix/client/v3/sync' && request.token === token).length;
 
 describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('chat intake on gateways sharing one PostgreSQL register', () => {
-  let postgres: PostgresServer;
-  beforeAll(async () => {
-    postgres = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await postgres?.stop();
-  });
+  const postgres = postgresPerFile();
 
   /** A gateway beside the Matrix world's own, on the same register, keys and rooms, with its own login of the bot. */
   async function secondMatrixGateway(world: MatrixWorld, token: string, config: PartialConfig): Promise<TestGateway> {
@@ -56,7 +50,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('chat intake on gateways sha
   }
 
   it('the Matrix sync runs on one gateway; when it stops, the other syncs and the next message is registered, each once', { timeout: 60_000 }, async () => {
-    const config = { database: { url: await postgres.createDatabase() }, leadership: LEADERSHIP };
+    const config = { database: { url: await postgres().createDatabase() }, leadership: LEADERSHIP };
     const world = await startMatrixWorld({ config });
     const second = await secondMatrixGateway(world, 'syt_second_gateway', config);
     try {
@@ -80,7 +74,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('chat intake on gateways sha
   });
 
   it('a gateway that does not sync still posts to Matrix, and asks the homeserver before posting in a room that became encrypted', { timeout: 60_000 }, async () => {
-    const config = { database: { url: await postgres.createDatabase() }, leadership: LEADERSHIP };
+    const config = { database: { url: await postgres().createDatabase() }, leadership: LEADERSHIP };
     const world = await startMatrixWorld({ config });
     const second = await secondMatrixGateway(world, 'syt_sender_gateway', config);
     try {
@@ -115,7 +109,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('chat intake on gateways sha
   });
 
   it('when the syncing gateway is killed, another takes the sync once its lease has expired', { timeout: 90_000 }, async () => {
-    const config = { database: { url: await postgres.createDatabase() }, leadership: LEADERSHIP };
+    const config = { database: { url: await postgres().createDatabase() }, leadership: LEADERSHIP };
     // The world's own gateway is not started on the register: the killed one must hold the lease first.
     const world = await startMatrixWorld({ config: { leadership: LEADERSHIP } });
     let killed: ChildProcess | undefined;
@@ -157,7 +151,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('chat intake on gateways sha
 
   it('Slack’s Socket Mode connection is held by one gateway; when it stops, the other connects and takes the next command', { timeout: 60_000 }, async () => {
     const slack = await startFakeSlack({ botToken: 'xoxb-test-token', appToken: 'xapp-test-token' });
-    const config = { database: { url: await postgres.createDatabase() }, leadership: LEADERSHIP, departments: SLACK_DEPARTMENTS };
+    const config = { database: { url: await postgres().createDatabase() }, leadership: LEADERSHIP, departments: SLACK_DEPARTMENTS };
     const env = { WASL_SLACK_BOT_TOKEN: 'xoxb-test-token', WASL_SLACK_APP_TOKEN: 'xapp-test-token', WASL_SLACK_SOCKET_MODE: 'true', WASL_SLACK_API_URL: slack.apiUrl };
     const first = await startTestGateway({ config, env });
     const second = await startTestGateway({ config, env, dataDir: first.dataDir });

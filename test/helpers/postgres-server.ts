@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { onTestFinished } from 'vitest';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import { openPostgresRegister, type PostgresRegister, type PostgresRegisterOptions } from '../../src/db/postgres-register.js';
 
 const run = promisify(execFile);
@@ -74,6 +74,22 @@ function freePort(): Promise<number> {
 function asServerUser(binary: string, args: string[]): [string, string[]] {
   const path = join(BINARIES!, binary);
   return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
+}
+
+/**
+ * The test file's server: started before its first test, stopped after its last. Called inside a
+ * `describe.skipIf(POSTGRES_SKIP_REASON !== undefined)`; what it returns gives the server in a test.
+ */
+export function postgresPerFile(): () => PostgresServer {
+  let server: PostgresServer | undefined;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(() => server?.stop());
+  return () => {
+    if (!server) throw new Error('the PostgreSQL server of this file did not start');
+    return server;
+  };
 }
 
 export async function startPostgres(): Promise<PostgresServer> {
