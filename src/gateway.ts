@@ -14,6 +14,7 @@ import { lockDataDirectory } from './db/data-dir-lock.js';
 import type { FlushToDisk } from './db/group-commit.js';
 import { describeRegister, openGatewayRegister, type EngineRegister } from './db/open-register.js';
 import { createLeadership, type LeadWork } from './leases/leadership.js';
+import { forgetLeases } from './leases/leases.repository.js';
 import * as letterRepository from './letters/letters.repository.js';
 import { createRegister, type Register } from './letters/letters.usecases.js';
 import { olderTimeZoneDataWarning, shippedTimeZoneData } from './letters/time-zone-data.js';
@@ -202,6 +203,8 @@ export async function createGateway({
       }
       for (const [name, reason] of channelsOff) logger.info({ channel: name, phase: 'start' }, `channel off: ${reason}`);
       for (const adapter of adapters.values()) await adapter.start();
+      // Alone on the register (its data directory locked): a lease there is a killed predecessor's.
+      if (dataDirLock) await database.write((tx) => forgetLeases(tx), { wait: 'commit' });
       for (const { name, work } of led) await leadership.lead(name, work);
       await worker.start();
       // The office calendar follows the time-zone release ICU loaded as the process started (vendor/icu-tzdata/README.md).

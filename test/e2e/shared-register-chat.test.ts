@@ -1,7 +1,8 @@
 /**
  * Chat intake on gateways sharing one PostgreSQL register: the Matrix sync and Slack's Socket Mode
  * connection run on one gateway at a time (the holder of their lease) and move to another when it
- * stops or dies; every gateway sends. Real gateways, a real PostgreSQL 15 server, the local
+ * stops or dies; every gateway sends. Alone on SQLite, a gateway restarted after a crash takes its
+ * work back at once. Real gateways, a real PostgreSQL 15 server, the local
  * homeserver and Slack stand-ins speaking the platforms' APIs.
  */
 import { once } from 'node:events';
@@ -28,26 +29,77 @@ const severalRenewals = () => new Promise((resolve) => setTimeout(resolve, LEADE
 /** The sync requests the homeserver had with this access token: each gateway logs the bot in with its own. */
 const syncsWith = (fake: FakeMatrix, token: string) => fake.requests.filter((request) => request.path === '/_matrix/client/v3/sync' && request.token === token).length;
 
+/** A gateway beside the Matrix world's own, on the same register, keys and rooms, with its own login of the bot. */
+async function secondMatrixGateway(world: MatrixWorld, token: string, config: PartialConfig): Promise<TestGateway> {
+  world.fake.addUser(world.bot, { token });
+  return startTestGateway({
+    config: { ...config, departments: world.gateway.config.departments, adapters: { matrix: { allowedInviters: [SERVER_NAME] } } },
+    env: { ...world.matrixEnv, WASL_MATRIX_ACCESS_TOKEN: token },
+    dataDir: world.gateway.dataDir,
+  });
+}
+
+/** A citizen's `!courrier send` in her room with the bot; resolves with the number of its receipt. */
+async function sendFromMatrix(world: MatrixWorld, subject: string): Promise<string> {
+  const before = notices({ fake: world.fake, roomId: world.citizenRoom, sender: world.bot }).length;
+  world.fake.sendAs({ roomId: world.citizenRoom, sender: world.citizen, content: { msgtype: 'm.text', body: `!courrier send RH ${subject}\nBonjour.` } });
+  const receipts = await world.waitForNotices(world.citizenRoom, before + 1, { timeoutMs: 20_000 });
+  return NUMBER.exec(bodyOf(receipts[before]!))![0];
+}
+
+/**
+ * A `wasl start` process on the Matrix world's data directory and rooms, logged in with its own
+ * token, once it syncs: a gateway the test can kill with SIGKILL.
+ */
+async function spawnSyncingGateway(world: MatrixWorld, { token, config }: { token: string; config: PartialConfig }): Promise<ChildProcess> {
+  const configFile = join(world.gateway.dataDir, `${token}.yaml`);
+  writeFileSync(
+    configFile,
+    stringify({
+      ...config,
+      dataDir: world.gateway.dataDir,
+      http: { port: 0 },
+      log: { level: 'silent' },
+      departments: world.gateway.config.departments,
+      adapters: { email: { smtp: { port: 0 }, outbound: { url: world.gateway.relay!.url } }, matrix: { allowedInviters: [SERVER_NAME] } },
+    }),
+  );
+  world.fake.addUser(world.bot, { token });
+  const child = spawnWasl({ args: ['--config', configFile, 'start'], env: { ...world.matrixEnv, WASL_MATRIX_ACCESS_TOKEN: token } });
+  await waitFor(() => syncsWith(world.fake, token) > 1, { timeoutMs: 30_000, what: 'the spawned gateway to sync' });
+  return child;
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  child.kill('SIGKILL');
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'close');
+}
+
+describe('one gateway on its SQLite register', () => {
+  it('killed while it syncs, syncs again as soon as it is restarted, without waiting for its own lease to expire', { timeout: 90_000 }, async () => {
+    // A lease that would outlast the test: only knowing it is alone lets the restarted gateway sync.
+    const config = { leadership: { ttlMs: 300_000, renewEveryMs: 100_000 } };
+    const world = await startMatrixWorld({ config });
+    let killed: ChildProcess | undefined;
+    try {
+      await world.gateway.stopGateway();
+      killed = await spawnSyncingGateway(world, { token: 'syt_killed_gateway', config });
+      await kill(killed);
+
+      const syncsBefore = syncsWith(world.fake, world.matrixEnv.WASL_MATRIX_ACCESS_TOKEN!);
+      await world.gateway.restart();
+      await waitFor(() => syncsWith(world.fake, world.matrixEnv.WASL_MATRIX_ACCESS_TOKEN!) > syncsBefore, { what: 'the restarted gateway to sync' });
+      const number = await sendFromMatrix(world, 'Demande de congé');
+      expect((await world.gateway.gateway.port.listLetters({})).map((letter) => letter.number)).toEqual([number]);
+    } finally {
+      if (killed) await kill(killed);
+      await world.stop();
+    }
+  });
+});
+
 describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('chat intake on gateways sharing one PostgreSQL register', () => {
   const postgres = postgresPerFile();
-
-  /** A gateway beside the Matrix world's own, on the same register, keys and rooms, with its own login of the bot. */
-  async function secondMatrixGateway(world: MatrixWorld, token: string, config: PartialConfig): Promise<TestGateway> {
-    world.fake.addUser(world.bot, { token });
-    return startTestGateway({
-      config: { ...config, departments: world.gateway.config.departments, adapters: { matrix: { allowedInviters: [SERVER_NAME] } } },
-      env: { ...world.matrixEnv, WASL_MATRIX_ACCESS_TOKEN: token },
-      dataDir: world.gateway.dataDir,
-    });
-  }
-
-  /** A citizen's `!courrier send` in her room with the bot; resolves with the number of its receipt. */
-  async function sendFromMatrix(world: MatrixWorld, subject: string): Promise<string> {
-    const before = notices({ fake: world.fake, roomId: world.citizenRoom, sender: world.bot }).length;
-    world.fake.sendAs({ roomId: world.citizenRoom, sender: world.citizen, content: { msgtype: 'm.text', body: `!courrier send RH ${subject}\nBonjour.` } });
-    const receipts = await world.waitForNotices(world.citizenRoom, before + 1, { timeoutMs: 20_000 });
-    return NUMBER.exec(bodyOf(receipts[before]!))![0];
-  }
 
   it('the Matrix sync runs on one gateway; when it stops, the other syncs and the next message is registered, each once', { timeout: 60_000 }, async () => {
     const config = { database: { url: await postgres().createDatabase() }, leadership: LEADERSHIP };
@@ -116,34 +168,19 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('chat intake on gateways sha
     let survivor: TestGateway | undefined;
     try {
       await world.gateway.stopGateway();
-      const configFile = join(world.gateway.dataDir, 'killed.yaml');
-      writeFileSync(
-        configFile,
-        stringify({
-          ...config,
-          dataDir: world.gateway.dataDir,
-          http: { port: 0 },
-          log: { level: 'silent' },
-          departments: world.gateway.config.departments,
-          adapters: { email: { smtp: { port: 0 }, outbound: { url: world.gateway.relay!.url } }, matrix: { allowedInviters: [SERVER_NAME] } },
-        }),
-      );
-      world.fake.addUser(world.bot, { token: 'syt_killed_gateway' });
-      killed = spawnWasl({ args: ['--config', configFile, 'start'], env: { ...world.matrixEnv, WASL_MATRIX_ACCESS_TOKEN: 'syt_killed_gateway' } });
-      await waitFor(() => syncsWith(world.fake, 'syt_killed_gateway') > 1, { timeoutMs: 30_000, what: 'the spawned gateway to sync' });
+      killed = await spawnSyncingGateway(world, { token: 'syt_killed_gateway', config });
 
       survivor = await secondMatrixGateway(world, 'syt_survivor_gateway', config);
       const first = await sendFromMatrix(world, 'Demande de congé');
       expect(syncsWith(world.fake, 'syt_survivor_gateway')).toBe(0);
 
-      killed.kill('SIGKILL');
-      await once(killed, 'close');
+      await kill(killed);
       await waitFor(() => syncsWith(world.fake, 'syt_survivor_gateway') > 0, { timeoutMs: 20_000, what: 'the surviving gateway to take the sync' });
       const next = await sendFromMatrix(world, 'Attestation de travail');
       expect((await survivor.gateway.port.listLetters({})).map((letter) => letter.number).sort()).toEqual([first, next].sort());
       expect(notices({ fake: world.fake, roomId: world.citizenRoom, sender: world.bot })).toHaveLength(2);
     } finally {
-      killed?.kill('SIGKILL');
+      if (killed) await kill(killed);
       await survivor?.stop();
       await world.stop();
     }
