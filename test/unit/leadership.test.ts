@@ -95,6 +95,35 @@ describe('work led by one gateway at a time', () => {
     await Promise.all([first.stop(), second.stop()]);
   });
 
+  it('keeps renewing while its work is slow to start, so no other gateway starts it meanwhile', async () => {
+    const register = temporarySqliteRegister(async () => {});
+    const clock = manualClock();
+    const log: string[] = [];
+    const first = createLeadership({ register, holder: 'gateway-1', now: clock.now, logger, ttlMs, renewEveryMs });
+    const second = createLeadership({ register, holder: 'gateway-2', now: clock.now, logger, ttlMs, renewEveryMs });
+    let connect: () => void = () => undefined;
+    // A connection that takes long to open (Slack backing off before it gives a socket).
+    const slowWork: LeadWork = {
+      start: () => new Promise<void>((resolve) => (connect = resolve)).then(() => void log.push('gateway-1 started')),
+      stop: async () => void log.push('gateway-1 stopped'),
+    };
+    const leading = first.lead('slack-socket', slowWork);
+    await second.lead('slack-socket', recordedWork('gateway-2', log));
+
+    // Twice the lease's length goes by, in steps shorter than it, each renewed by the first gateway.
+    const leaseUntil = async () => (await register.read((tx) => tx.db.select().from(tx.tables.leases)))[0]?.expiresAt.getTime();
+    for (let step = 0; step < 4; step++) {
+      clock.advance(ttlMs / 2);
+      await waitFor(async () => (await leaseUntil()) === clock.now().getTime() + ttlMs, { what: 'the first gateway to renew its lease' });
+    }
+    expect(log).toEqual([]);
+    connect();
+    await leading;
+    expect(log).toEqual(['gateway-1 started']);
+    await Promise.all([first.stop(), second.stop()]);
+    expect(log).toEqual(['gateway-1 started', 'gateway-1 stopped']);
+  });
+
   it('keeps separate works apart: each lease has its own holder', async () => {
     const register = temporarySqliteRegister(async () => {});
     const clock = manualClock();
