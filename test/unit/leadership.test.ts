@@ -41,13 +41,17 @@ function recordedWork(gateway: string, log: string[]): LeadWork & { readonly run
 /** Lets several renewal periods go by, so a wrong takeover would have happened. */
 const severalRenewals = () => new Promise((resolve) => setTimeout(resolve, renewEveryMs * 5));
 
+/** Two gateways on one register, with a clock the test moves and a log of what their works did. */
+function twoGateways() {
+  const register = temporarySqliteRegister(async () => {});
+  const clock = manualClock();
+  const leadership = (holder: string) => createLeadership({ register, holder, now: clock.now, logger, ttlMs, renewEveryMs });
+  return { register, clock, log: [] as string[], first: leadership('gateway-1'), second: leadership('gateway-2') };
+}
+
 describe('work led by one gateway at a time', () => {
   it('is done by the first gateway to ask, never by a second while the first holds it, and moves at once when the first stops', async () => {
-    const register = temporarySqliteRegister(async () => {});
-    const clock = manualClock();
-    const log: string[] = [];
-    const first = createLeadership({ register, holder: 'gateway-1', now: clock.now, logger, ttlMs, renewEveryMs });
-    const second = createLeadership({ register, holder: 'gateway-2', now: clock.now, logger, ttlMs, renewEveryMs });
+    const { log, first, second } = twoGateways();
     const firstWork = recordedWork('gateway-1', log);
     const secondWork = recordedWork('gateway-2', log);
 
@@ -96,11 +100,7 @@ describe('work led by one gateway at a time', () => {
   });
 
   it('keeps renewing while its work is slow to start, so no other gateway starts it meanwhile', async () => {
-    const register = temporarySqliteRegister(async () => {});
-    const clock = manualClock();
-    const log: string[] = [];
-    const first = createLeadership({ register, holder: 'gateway-1', now: clock.now, logger, ttlMs, renewEveryMs });
-    const second = createLeadership({ register, holder: 'gateway-2', now: clock.now, logger, ttlMs, renewEveryMs });
+    const { register, clock, log, first, second } = twoGateways();
     let connect: () => void = () => undefined;
     // A connection that takes long to open (Slack backing off before it gives a socket).
     const slowWork: LeadWork = {
@@ -125,11 +125,7 @@ describe('work led by one gateway at a time', () => {
   });
 
   it('keeps separate works apart: each lease has its own holder', async () => {
-    const register = temporarySqliteRegister(async () => {});
-    const clock = manualClock();
-    const log: string[] = [];
-    const first = createLeadership({ register, holder: 'gateway-1', now: clock.now, logger, ttlMs, renewEveryMs });
-    const second = createLeadership({ register, holder: 'gateway-2', now: clock.now, logger, ttlMs, renewEveryMs });
+    const { log, first, second } = twoGateways();
     await first.lead('slack-socket', recordedWork('slack on gateway-1', log));
     await second.lead('matrix-sync', recordedWork('matrix on gateway-2', log));
     await second.lead('slack-socket', recordedWork('slack on gateway-2', log));
