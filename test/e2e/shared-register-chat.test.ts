@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { spawnWasl } from '../helpers/cli.js';
@@ -121,6 +122,26 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('chat intake on gateways sha
       expect(notices({ fake: world.fake, roomId: world.citizenRoom, sender: world.bot })).toHaveLength(2);
     } finally {
       await second.stop();
+      await world.stop();
+    }
+  });
+
+  it('a gateway that gave up the sync while the register was away takes it back when it returns, and registers the message it dropped', { timeout: 60_000 }, async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const world = await startMatrixWorld({ config: { database: { url: await postgres().createDatabase() }, leadership: LEADERSHIP }, logger });
+    try {
+      await postgres().halt();
+      world.fake.sendAs({ roomId: world.citizenRoom, sender: world.citizen, content: { msgtype: 'm.text', body: '!courrier send RH Pendant la panne\nBonjour.' } });
+      // Unable to renew its lease, it stops syncing before another gateway could take over.
+      await waitFor(() => lines.some((line) => line.includes('this gateway stops the work of its lease')), { timeoutMs: 20_000, what: 'the gateway to stop syncing' });
+      await postgres().start();
+
+      const receipted = () => notices({ fake: world.fake, roomId: world.citizenRoom, sender: world.bot }).filter((event) => NUMBER.test(bodyOf(event)));
+      await waitFor(() => receipted().length > 0, { timeoutMs: 30_000, what: 'the receipt of the message sent while the register was away' });
+      const number = NUMBER.exec(bodyOf(receipted()[0]!))![0];
+      expect((await world.gateway.gateway.port.listLetters({})).map((letter) => letter.number)).toEqual([number]);
+    } finally {
       await world.stop();
     }
   });
