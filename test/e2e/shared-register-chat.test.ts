@@ -7,7 +7,8 @@
  */
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { pino } from 'pino';
@@ -16,7 +17,7 @@ import { stringify } from 'yaml';
 import { spawnWasl } from '../helpers/cli.js';
 import { startFakeSlack } from '../helpers/fake-slack.js';
 import { bodyOf, notices, SERVER_NAME, startMatrixWorld, type FakeMatrix, type MatrixWorld } from '../helpers/fake-matrix.js';
-import { startTestGateway, waitFor, type PartialConfig, type TestGateway } from '../helpers/gateway.js';
+import { deepMerge, startTestGateway, waitFor, type PartialConfig, type TestGateway } from '../helpers/gateway.js';
 import { POSTGRES_SKIP_REASON, postgresPerFile } from '../helpers/postgres-server.js';
 import { SLACK_DEPARTMENTS } from '../helpers/slack-world.js';
 import { sendLetter } from '../helpers/smtp-client.js';
@@ -48,25 +49,22 @@ async function sendFromMatrix(world: MatrixWorld, subject: string): Promise<stri
   return NUMBER.exec(bodyOf(receipts[before]!))![0];
 }
 
-/**
- * A `wasl start` process on the Matrix world's data directory and rooms, logged in with its own
- * token, once it syncs: a gateway the test can kill with SIGKILL.
- */
+/** A `wasl start` process on a data directory, with free ports: a gateway the test can kill with SIGKILL. */
+function spawnGateway({ dataDir, name, config, env }: { dataDir: string; name: string; config: PartialConfig; env: Record<string, string> }): ChildProcess {
+  const configFile = join(dataDir, `${name}.yaml`);
+  writeFileSync(configFile, stringify(deepMerge({ dataDir, http: { port: 0 }, log: { level: 'silent' }, adapters: { email: { smtp: { port: 0 } } } }, config)));
+  return spawnWasl({ args: ['--config', configFile, 'start'], env });
+}
+
+/** A gateway process on the Matrix world's data directory and rooms, logged in with its own token, once it syncs. */
 async function spawnSyncingGateway(world: MatrixWorld, { token, config }: { token: string; config: PartialConfig }): Promise<ChildProcess> {
-  const configFile = join(world.gateway.dataDir, `${token}.yaml`);
-  writeFileSync(
-    configFile,
-    stringify({
-      ...config,
-      dataDir: world.gateway.dataDir,
-      http: { port: 0 },
-      log: { level: 'silent' },
-      departments: world.gateway.config.departments,
-      adapters: { email: { smtp: { port: 0 }, outbound: { url: world.gateway.relay!.url } }, matrix: { allowedInviters: [SERVER_NAME] } },
-    }),
-  );
   world.fake.addUser(world.bot, { token });
-  const child = spawnWasl({ args: ['--config', configFile, 'start'], env: { ...world.matrixEnv, WASL_MATRIX_ACCESS_TOKEN: token } });
+  const child = spawnGateway({
+    dataDir: world.gateway.dataDir,
+    name: token,
+    config: { ...config, departments: world.gateway.config.departments, adapters: { email: { outbound: { url: world.gateway.relay!.url } }, matrix: { allowedInviters: [SERVER_NAME] } } },
+    env: { ...world.matrixEnv, WASL_MATRIX_ACCESS_TOKEN: token },
+  });
   await waitFor(() => syncsWith(world.fake, token) > 1, { timeoutMs: 30_000, what: 'the spawned gateway to sync' });
   return child;
 }
@@ -207,12 +205,12 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('chat intake on gateways sha
     }
   });
 
-  it('Slack’s Socket Mode connection is held by one gateway; when it stops, the other connects and takes the next command', { timeout: 60_000 }, async () => {
+  /** Slack in Socket Mode and the settings of a gateway using it on a fresh register. */
+  async function socketModeSetup() {
     const slack = await startFakeSlack({ botToken: 'xoxb-test-token', appToken: 'xapp-test-token' });
     const config = { database: { url: await postgres().createDatabase() }, leadership: LEADERSHIP, departments: SLACK_DEPARTMENTS };
     const env = { WASL_SLACK_BOT_TOKEN: 'xoxb-test-token', WASL_SLACK_APP_TOKEN: 'xapp-test-token', WASL_SLACK_SOCKET_MODE: 'true', WASL_SLACK_API_URL: slack.apiUrl };
-    const first = await startTestGateway({ config, env });
-    const second = await startTestGateway({ config, env, dataDir: first.dataDir });
+    /** A person's `/courrier send`, over the app's open socket; resolves with the number its acknowledgement gives. */
     const command = async (subject: string, triggerId: string) => {
       const ack = await slack.sendEnvelope({
         type: 'slash_commands',
@@ -220,6 +218,13 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('chat intake on gateways sha
       });
       return NUMBER.exec(String(ack.text))![0];
     };
+    return { slack, config, env, command };
+  }
+
+  it('Slack’s Socket Mode connection is held by one gateway; when it stops, the other connects and takes the next command', { timeout: 60_000 }, async () => {
+    const { slack, config, env, command } = await socketModeSetup();
+    const first = await startTestGateway({ config, env });
+    const second = await startTestGateway({ config, env, dataDir: first.dataDir });
     try {
       await severalRenewals();
       expect(slack.callsTo('apps.connections.open')).toHaveLength(1);
@@ -236,6 +241,29 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('chat intake on gateways sha
       await second.stop();
       await first.stop();
       await slack.stop();
+    }
+  });
+
+  it('when the gateway holding Slack’s socket is killed, another connects once its lease has expired and takes the next command', { timeout: 90_000 }, async () => {
+    const { slack, config, env, command } = await socketModeSetup();
+    const dataDir = mkdtempSync(join(tmpdir(), 'wasl-killed-'));
+    const killed = spawnGateway({ dataDir, name: 'killed', config, env });
+    let survivor: TestGateway | undefined;
+    try {
+      await waitFor(() => slack.openSockets === 1, { timeoutMs: 30_000, what: 'the spawned gateway to connect' });
+      survivor = await startTestGateway({ config, env, dataDir });
+      const one = await command('Attestation', '1.2.3');
+      expect(slack.callsTo('apps.connections.open')).toHaveLength(1);
+
+      await kill(killed);
+      await waitFor(() => slack.callsTo('apps.connections.open').length === 2 && slack.openSockets === 1, { timeoutMs: 20_000, what: 'the surviving gateway to connect' });
+      const other = await command('Mutation', '4.5.6');
+      expect((await survivor.gateway.port.listLetters({})).map((letter) => letter.number).sort()).toEqual([one, other].sort());
+    } finally {
+      await kill(killed);
+      await survivor?.stop();
+      await slack.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
