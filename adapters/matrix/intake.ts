@@ -349,6 +349,10 @@ export function createMatrixIntake({
       client.off(ClientEvent.Sync, onSync);
       pending = [];
       await Promise.allSettled([...inFlight]);
+      // The next start (this gateway taking the sync's lease again) reads each room's recent events
+      // anew, as a restarted gateway does: events dropped in hand by this stop are read again, and
+      // the register knows those it has. The store is only the SDK's memory of this sync.
+      await client.store.deleteAllData();
     },
   };
 }

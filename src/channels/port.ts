@@ -333,6 +333,15 @@ export interface AdapterContext<Config> {
   metrics: AdapterMetrics;
   /** Bound to the channel's name already. */
   limits: RateLimits;
+  /**
+   * Has `work` done by one gateway at a time among those sharing the register: a connection that
+   * receives every event of the channel (Slack Socket Mode, the Matrix sync), which two gateways
+   * would each take. Declared in `create`; from the gateway's start to its stop, `start` runs when
+   * this gateway holds the lease `name` (the channel's own: names of two channels never meet) and
+   * `stop` when it loses it, so a work may be started again after a stop. Sending must not depend
+   * on it: every gateway sends.
+   */
+  lead(name: string, work: { start(): Promise<void>; stop(): Promise<void> }): void;
 }
 
 /**

@@ -16,7 +16,7 @@ import { runWasl } from '../helpers/cli.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { keepUntilExit } from '../helpers/keep-alive.js';
 import { composeMessage } from '../helpers/messages.js';
-import { POSTGRES_SKIP_REASON, postgresForTests } from '../helpers/postgres-server.js';
+import { POSTGRES_SKIP_REASON, postgresPerFile } from '../helpers/postgres-server.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
 const NUMBER = /\d{4}-A-\d{6}/;
@@ -25,7 +25,7 @@ const NUMBER = /\d{4}-A-\d{6}/;
 const withPassword = (url: string) => url.replace('postgres://postgres@', 'postgres://postgres:hunter2@');
 
 describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl on a PostgreSQL register', () => {
-  const postgres = postgresForTests();
+  const postgres = postgresPerFile();
 
   describe('the register commands', () => {
     let test: TestGateway;

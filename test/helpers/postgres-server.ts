@@ -65,6 +65,22 @@ function asServerUser(binary: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
 }
 
+/**
+ * The test file's server: started before its first test, stopped after its last. Called inside a
+ * `describe.skipIf(POSTGRES_SKIP_REASON !== undefined)`; what it returns gives the server in a test.
+ */
+export function postgresPerFile(): () => PostgresServer {
+  let server: PostgresServer | undefined;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(() => server?.stop());
+  return () => {
+    if (!server) throw new Error('the PostgreSQL server of this file did not start');
+    return server;
+  };
+}
+
 export async function startPostgres(): Promise<PostgresServer> {
   if (!BINARIES) throw new Error('WASL_REQUIRE_POSTGRES=1 but no PostgreSQL server binaries were found (/usr/lib/postgresql/*/bin, pg_config --bindir)');
   const directory = mkdtempSync(join(tmpdir(), 'wasl-postgres-'));
@@ -140,18 +156,6 @@ export async function startPostgres(): Promise<PostgresServer> {
       rmSync(directory, { recursive: true, force: true });
     },
   };
-}
-
-/** One server for the tests of the file (or of the describe) that calls it: started before them, stopped after. */
-export function postgresForTests(): () => PostgresServer {
-  let server: PostgresServer | undefined;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
-  return () => server!;
 }
 
 /** The register as a gateway opens it on the database at `url` (from `createDatabase`), closed when the test ends. */
