@@ -12,6 +12,7 @@ import type {
   LetterSummary,
 } from '../channels/port.js';
 import type { WaslConfig } from '../config/config.load.js';
+import type { DeliveryClaim } from '../outbox/outbox.repository.js';
 import type { RegisterTx } from '../db/register-tx.js';
 import type { UnitOfWork } from '../db/unit-of-work.js';
 import type { SigningKey } from '../evidence/signing-key.js';
@@ -35,8 +36,11 @@ export interface Register extends RegisterReader {
 
 /** Takes deliveries that were stored already claimed, and sends them once `stored` (their commit on disk) resolves. */
 export interface DeliveryHandOff {
-  /** Whether it takes deliveries now: those stored while it is stopped wait in the register, unclaimed. */
-  taking(): boolean;
+  /**
+   * The claim deliveries are born with when it takes them now (its holder, and a lease from now);
+   * undefined while it is stopped: those stored then wait in the register, unclaimed.
+   */
+  taking(): DeliveryClaim | undefined;
   take(deliveries: readonly DeliveryRow[], stored: Promise<unknown>): void;
 }
 
@@ -152,11 +156,14 @@ export function createRegister(options: RegisterOptions): Register {
 
   /** Stores deliveries; those to send now are born claimed when an outbox takes them after the commit. */
   async function queueDeliveries(tx: RegisterTx, rows: NewDeliveryRow[]): Promise<DeliveryRow[]> {
-    if (!options.outbox?.taking()) {
+    const claim = options.outbox?.taking();
+    if (!claim) {
       await repository.insertDeliveries(tx, rows);
       return [];
     }
-    const born = rows.map((row): NewDeliveryRow => (row.status === 'pending' ? { ...row, status: 'sending', attempts: 1 } : row));
+    const born = rows.map((row): NewDeliveryRow =>
+      row.status === 'pending' ? { ...row, status: 'sending', attempts: 1, claimedBy: claim.holder, leaseUntil: claim.leaseUntil } : row,
+    );
     return (await repository.insertDeliveries(tx, born)).filter((row) => row.status === 'sending');
   }
 
@@ -351,6 +358,8 @@ export function newDelivery({
     lastErrorCode: null,
     lastError: null,
     externalId: null,
+    claimedBy: null,
+    leaseUntil: null,
     createdAt: at,
     updatedAt: at,
   };
