@@ -71,8 +71,8 @@ export function createOutboxWorker({
   let leaseTimer: NodeJS.Timeout | undefined;
   /** The renewal under way, which `stop` waits for. */
   let keepingLeases: Promise<void> | undefined;
-  /** A claim made now: this worker's, for a lease from now. */
-  const claim = (): DeliveryClaim => ({ holder, leaseUntil: new Date(now().getTime() + config.leaseMs) });
+  /** A claim made at `at`: this worker's, for a lease from then. */
+  const claimAt = (at: Date): DeliveryClaim => ({ holder, leaseUntil: new Date(at.getTime() + config.leaseMs) });
   let scheduled = false;
   /**
    * Each channel has its own `concurrency` slots, and channels with no adapter running share one
@@ -190,7 +190,7 @@ export function createOutboxWorker({
         async (tx) => {
           claimedAt = now();
           const claimedPerPool: DeliveryRow[][] = [];
-          for (const { pool, limit } of claims) claimedPerPool.push(await outbox.claimDue(tx, { at: claimedAt, limit, pool: pool.channels, ...claim() }));
+          for (const { pool, limit } of claims) claimedPerPool.push(await outbox.claimDue(tx, { at: claimedAt, limit, pool: pool.channels, ...claimAt(claimedAt) }));
           return claimedPerPool;
         },
         { wait: 'earlier' },
@@ -309,7 +309,7 @@ export function createOutboxWorker({
     const ids = heldIds();
     const { renewed, requeued } = await database.write(
       async (tx) => ({
-        renewed: await outbox.renewLeases(tx, { ids, holder, leaseUntil: new Date(at.getTime() + config.leaseMs) }),
+        renewed: await outbox.renewLeases(tx, { ids, ...claimAt(at) }),
         requeued: await outbox.requeueExpiredClaims(tx, at),
       }),
       { wait: 'commit' },
@@ -441,12 +441,12 @@ export function createOutboxWorker({
       running = true;
       // Not waiting for the disk: lost to a power cut, they are returned again at the next start.
       const returned = await database.write((tx) => outbox.requeueExpiredClaims(tx, now()), { wait: 'commit' });
-      if (returned > 0) logger.info({ phase: 'outbox.start', returned }, 'deliveries interrupted by a stop are queued again');
+      if (returned > 0) logger.info({ phase: 'outbox.start', returned }, 'deliveries whose claim ran out (a gateway stopped mid-send) are queued again');
       scheduleLeases();
       wake();
     },
     wake,
-    taking: () => (running ? claim() : undefined),
+    taking: () => (running ? { holder, leaseMs: config.leaseMs } : undefined),
     take(deliveries, stored) {
       // Committed while the worker stopped: back to the queue, for the next start.
       if (!running) return returnToQueue(deliveries);
