@@ -1,11 +1,14 @@
 /**
  * Several gateways on one PostgreSQL register share its outbox: each worker claims under its own
  * name and a lease it renews while it sends. Two registers opened on one database stand for two
- * gateways; the clock is the test's, moved by hand, so a lease runs out when the test says.
+ * gateways, each sending email through the email adapter's own sender to one real SMTP relay;
+ * the clock is the test's, moved by hand, so a lease runs out when the test says.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { toMail } from '../../adapters/email/to-native.js';
+import { createMailSender } from '../../adapters/email/smtp-outgoing.js';
+import { createVerp } from '../../adapters/email/verp.js';
 import type { ChannelAdapter, OutboundMessage } from '../../src/channels/port.js';
 import type { WaslConfig } from '../../src/config/config.load.js';
 import type { RegisterTx } from '../../src/db/register-tx.js';
@@ -14,6 +17,8 @@ import * as letters from '../../src/letters/letters.repository.js';
 import type { Composer } from '../../src/outbox/compose.js';
 import * as outbox from '../../src/outbox/outbox.repository.js';
 import { createOutboxWorker, type OutboxWorker } from '../../src/outbox/outbox.worker.js';
+import { adapterTokens } from '../../src/receipts/tokens.js';
+import { startMailSink, type MailSink } from '../helpers/mail-sink.js';
 import { POSTGRES_SKIP_REASON, startPostgres, temporaryPostgresRegister, type PostgresServer } from '../helpers/postgres-server.js';
 import { REGISTERED_AT, registerLetter } from '../helpers/register-rows.js';
 import { waitFor } from '../helpers/wait.js';
@@ -27,32 +32,18 @@ function handClock() {
   return { now: () => new Date(time), move: (ms: number) => (time += ms), at: () => time };
 }
 
-/** What a gateway's email adapter sent: the delivery, and the Message-ID the email adapter gives it. */
+/** What a gateway's email channel handed to the relay: the delivery, and the Message-ID it went with. */
 interface Sent {
   gateway: string;
   deliveryId: number;
   messageId: string;
 }
 
-/** An email channel that records each send with the Message-ID the real email adapter writes; `held` sends wait for `letGo`. */
-function emailChannel(gateway: string, sent: Sent[], { held = false } = {}) {
-  let letGo!: () => void;
-  const released = new Promise<void>((resolve) => (letGo = resolve));
-  const adapter: ChannelAdapter = {
-    name: 'email',
-    start: async () => {},
-    stop: async () => {},
-    async send(message: OutboundMessage) {
-      const mail = toMail({ message, identity: { domain: 'wasl.test', fromLocalPart: 'courrier', officeName: 'Bureau' }, envelopeFrom: 'bounce@wasl.test' });
-      sent.push({ gateway, deliveryId: message.deliveryId, messageId: String(mail.messageId) });
-      if (held) await released;
-      return { externalId: String(mail.messageId) };
-    },
-  };
-  return { adapter, letGo };
-}
+/** The secret every gateway of the office shares (the README's "several gateways"). */
+const SECRET = randomBytes(32);
+const DOMAIN = 'wasl.test';
 
-/** The message of a delivery, as far as the Message-ID needs: the delivery and its letter's number. */
+/** The message of a delivery, to the department's mailbox (the rows here name none), under its letter's number. */
 function composerOver(database: UnitOfWork<RegisterTx>): Composer {
   return {
     async compose(delivery) {
@@ -60,7 +51,7 @@ function composerOver(database: UnitOfWork<RegisterTx>): Composer {
       return {
         deliveryId: delivery.id,
         kind: delivery.kind,
-        to: { channel: delivery.channel, id: delivery.targetId },
+        to: { channel: delivery.channel, id: 'urb@dept.test' },
         subject: letter.subject ?? '',
         text: letter.bodyText,
         attachments: [],
@@ -132,6 +123,46 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the outbox of gateways sharing a PostgreS
     await Promise.allSettled(workers.splice(0).map((created) => created.stop(0)));
   });
 
+  let relay: MailSink;
+  beforeAll(async () => {
+    relay = await startMailSink();
+  });
+  afterAll(() => relay?.stop());
+  const senders: { close(): Promise<void> | undefined }[] = [];
+  afterEach(async () => {
+    await Promise.all(senders.splice(0).map((sender) => sender.close()));
+    relay.messages.length = 0;
+  });
+
+  /**
+   * A gateway's email channel: the email adapter's sender, through the relay. A `held` send, once
+   * the relay has the message, waits for `letGo` before the channel answers (a gateway that dies
+   * then has sent the message but recorded nothing).
+   */
+  function emailChannel(gateway: string, sent: Sent[], { held = false } = {}) {
+    let letGo!: () => void;
+    const released = new Promise<void>((resolve) => (letGo = resolve));
+    const sender = createMailSender({
+      config: { url: relay.url, maxConnections: 1, timeoutMs: 10_000, verifyCertificate: false },
+      identity: { domain: DOMAIN, fromLocalPart: 'courrier', officeName: 'Bureau' },
+      port: { keepInMailbox: () => Promise.reject(new Error('mail goes to the relay here')) },
+      verp: createVerp({ tokens: adapterTokens(SECRET, 'verp'), domain: DOMAIN }),
+    });
+    senders.push(sender);
+    const adapter: ChannelAdapter = {
+      name: 'email',
+      start: async () => {},
+      stop: async () => {},
+      async send(message: OutboundMessage) {
+        const result = await sender.send(message);
+        sent.push({ gateway, deliveryId: message.deliveryId, messageId: result.externalId });
+        if (held) await released;
+        return result;
+      },
+    };
+    return { adapter, letGo };
+  }
+
   const rowOf = (database: UnitOfWork<RegisterTx>, id: number) => database.read((tx) => outbox.deliveryById(tx, id));
 
   it('never lets two gateways claiming at once take the same delivery', async () => {
@@ -163,6 +194,8 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the outbox of gateways sharing a PostgreS
     await Promise.all([a.idle(), b.idle()]);
     await waitFor(async () => (await first.read((tx) => outbox.listDeliveries(tx, { statuses: ['sent'], limit: 100 }))).length === ids.length, { what: 'every delivery sent' });
     expect(sent.map((send) => send.deliveryId).sort((x, y) => x - y)).toEqual(ids);
+    expect(relay.messages).toHaveLength(ids.length);
+    expect(new Set(relay.messages.map((message) => message.parsed.messageId)).size).toBe(ids.length);
   });
 
   it('leaves the sends of a gateway that died to another once their lease has run out, not before, each with its Message-ID', async () => {
@@ -189,7 +222,11 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the outbox of gateways sharing a PostgreS
     await waitFor(async () => (await Promise.all(ids.map((id) => rowOf(second, id)))).every((row) => row?.status === 'sent'), { what: 'gateway B sending them' });
     const byGateway = (gateway: string) => sent.filter((send) => send.gateway === gateway).sort((x, y) => x.deliveryId - y.deliveryId);
     expect(byGateway('gateway-b')).toEqual(byGateway('gateway-a').map((send) => ({ ...send, gateway: 'gateway-b' })));
-    expect(new Set(byGateway('gateway-b').map((send) => send.messageId)).size).toBe(2);
+    // The department got each message twice, as the same message: one Message-ID per delivery, whoever sent it.
+    const received = relay.messages.map((message) => message.parsed.messageId).sort();
+    const messageIds = byGateway('gateway-a').map((send) => send.messageId).sort();
+    expect(new Set(messageIds).size).toBe(2);
+    expect(received).toEqual(messageIds.flatMap((messageId) => [messageId, messageId]));
     for (const id of ids) expect(await rowOf(second, id)).toMatchObject({ attempts: 2, claimedBy: null });
   });
 
@@ -216,6 +253,7 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the outbox of gateways sharing a PostgreS
     slow.letGo();
     await waitFor(async () => (await rowOf(second, ids[0]!))?.status === 'sent', { what: 'gateway A recording its send' });
     expect(sent.map((send) => send.gateway)).toEqual(['gateway-a']);
+    expect(relay.messages).toHaveLength(1);
   });
 
   it('gives back, when a gateway stops, only its own sends: another gateway\'s stay with it', async () => {
@@ -244,5 +282,6 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the outbox of gateways sharing a PostgreS
     const copiesOfA = sent.filter((send) => send.deliveryId === sentByA);
     expect(copiesOfA.map((send) => send.gateway)).toEqual(['gateway-a', 'gateway-b']);
     expect(new Set(copiesOfA.map((send) => send.messageId)).size).toBe(1);
+    expect(relay.messages.filter((message) => message.parsed.messageId === copiesOfA[0]!.messageId)).toHaveLength(2);
   });
 });
