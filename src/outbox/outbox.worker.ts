@@ -24,7 +24,7 @@ import * as outbox from './outbox.repository.js';
 import type { ChannelPool, DeliveryClaim } from './outbox.repository.js';
 
 export interface OutboxWorker extends DeliveryHandOff {
-  /** Returns to the queue the claims whose lease ran out (a gateway that died mid-send), then looks for due deliveries. */
+  /** Returns to the queue an earlier run's claims under its name and those whose lease ran out (a gateway that died mid-send), then looks for due deliveries. */
   start(): Promise<void>;
   /** Looks for due deliveries in the register now (something there may have become due). */
   wake(): void;
@@ -63,8 +63,11 @@ export function createOutboxWorker({
   config: WaslConfig['outbox'];
   now: () => Date;
   logger: Logger;
-  /** Who this worker's claims say holds them; one per gateway process, never shared with another. */
-  holder?: string;
+  /**
+   * Who this worker's claims say holds them: a name no other live process uses (by default, one
+   * of this process's own). Claims under it found at start are an earlier run's, over by then.
+   */
+  holder?: string | undefined;
 }): OutboxWorker {
   let running = false;
   let timer: NodeJS.Timeout | undefined;
@@ -440,8 +443,12 @@ export function createOutboxWorker({
       if (running) return;
       running = true;
       // Not waiting for the disk: lost to a power cut, they are returned again at the next start.
-      const returned = await database.write((tx) => outbox.requeueExpiredClaims(tx, now()), { wait: 'commit' });
-      if (returned > 0) logger.info({ phase: 'outbox.start', returned }, 'deliveries whose claim ran out (a gateway stopped mid-send) are queued again');
+      const at = now();
+      const returned = await database.write(
+        async (tx) => (await outbox.releaseHeldBy(tx, { holder, at })) + (await outbox.requeueExpiredClaims(tx, at)),
+        { wait: 'commit' },
+      );
+      if (returned > 0) logger.info({ phase: 'outbox.start', returned }, 'deliveries a stopped gateway was sending are queued again');
       scheduleLeases();
       wake();
     },

@@ -66,8 +66,7 @@ describe('a gateway killed with SIGKILL while letters arrive', () => {
         dataDir,
         http: { port: httpPort },
         log: { level: 'silent' },
-        // A killed gateway's sends go out again once their lease runs out (the one started after it is another holder): short here.
-        outbox: { pollIntervalMs: 50, retryBaseMs: 100, retryMaxMs: 500, maxAttempts: 50, leaseMs: 2000 },
+        outbox: { pollIntervalMs: 50, retryBaseMs: 100, retryMaxMs: 500, maxAttempts: 50 },
         receipts: { perSenderPerHour: 1000 },
         departments: TEST_DEPARTMENTS,
         adapters: { email: { smtp: { port: smtpPort }, outbound: { url: sink.url } } },

@@ -230,6 +230,23 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the outbox of gateways sharing a PostgreS
     for (const id of ids) expect(await rowOf(second, id)).toMatchObject({ attempts: 2, claimedBy: null });
   });
 
+  it('sends again at once, without waiting for the lease, what an earlier run under the same name was sending', async () => {
+    const { first, second, ids } = await twoGateways(1);
+    const clock = handClock();
+    const sent: Sent[] = [];
+    const registerOfFirstRun = mortal(first);
+    const firstRun = worker({ database: registerOfFirstRun, holder: 'sole-gateway', adapter: emailChannel('first run', sent, { held: true }).adapter, now: clock.now });
+    await firstRun.start();
+    await waitFor(() => sent.length === 1, { what: 'the first run sending' });
+    registerOfFirstRun.die();
+
+    const nextRun = worker({ database: second, holder: 'sole-gateway', adapter: emailChannel('next run', sent).adapter, now: clock.now });
+    await nextRun.start();
+    await waitFor(async () => (await rowOf(second, ids[0]!))?.status === 'sent', { what: 'the next run sending it' });
+    expect(sent.map((send) => send.gateway)).toEqual(['first run', 'next run']);
+    expect(new Set(relay.messages.map((message) => message.parsed.messageId)).size).toBe(1);
+  });
+
   it('never lets another gateway take the sends of one that lives and renews their lease, however long they last', async () => {
     const { first, second, ids } = await twoGateways(1);
     const clock = handClock();
