@@ -163,6 +163,21 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the outbox of gateways sharing a PostgreS
     return { adapter, letGo };
   }
 
+  /**
+   * `count` deliveries queued, and a gateway (`holder`) that dies once the relay has them all, before
+   * it records anything; `second` is the register of another gateway on the same database.
+   */
+  async function diesSending({ count, holder, gateway }: { count: number; holder: string; gateway: string }) {
+    const { first, second, ids } = await twoGateways(count);
+    const clock = handClock();
+    const sent: Sent[] = [];
+    const registerOfDying = mortal(first);
+    await worker({ database: registerOfDying, holder, adapter: emailChannel(gateway, sent, { held: true }).adapter, now: clock.now }).start();
+    await waitFor(() => sent.length === count, { what: `${gateway} sending every delivery` });
+    registerOfDying.die();
+    return { second, ids, clock, sent };
+  }
+
   const rowOf = (database: UnitOfWork<RegisterTx>, id: number) => database.read((tx) => outbox.deliveryById(tx, id));
 
   it('never lets two gateways claiming at once take the same delivery', async () => {
@@ -199,15 +214,8 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the outbox of gateways sharing a PostgreS
   });
 
   it('leaves the sends of a gateway that died to another once their lease has run out, not before, each with its Message-ID', async () => {
-    const { first, second, ids } = await twoGateways(2);
-    const clock = handClock();
-    const sent: Sent[] = [];
-    const registerOfA = mortal(first);
-    const a = worker({ database: registerOfA, holder: 'gateway-a', adapter: emailChannel('gateway-a', sent, { held: true }).adapter, now: clock.now });
-    await a.start();
-    await waitFor(() => sent.length === 2, { what: 'gateway A sending both' });
+    const { second, ids, clock, sent } = await diesSending({ count: 2, holder: 'gateway-a', gateway: 'gateway-a' });
     const claimedAt = clock.at();
-    registerOfA.die();
 
     // Its lease runs to the millisecond: a gateway starting then finds them still held.
     clock.move(LEASE_MS);
@@ -231,14 +239,7 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the outbox of gateways sharing a PostgreS
   });
 
   it('sends again at once, without waiting for the lease, what an earlier run under the same name was sending', async () => {
-    const { first, second, ids } = await twoGateways(1);
-    const clock = handClock();
-    const sent: Sent[] = [];
-    const registerOfFirstRun = mortal(first);
-    const firstRun = worker({ database: registerOfFirstRun, holder: 'sole-gateway', adapter: emailChannel('first run', sent, { held: true }).adapter, now: clock.now });
-    await firstRun.start();
-    await waitFor(() => sent.length === 1, { what: 'the first run sending' });
-    registerOfFirstRun.die();
+    const { second, ids, clock, sent } = await diesSending({ count: 1, holder: 'sole-gateway', gateway: 'first run' });
 
     const nextRun = worker({ database: second, holder: 'sole-gateway', adapter: emailChannel('next run', sent).adapter, now: clock.now });
     await nextRun.start();
