@@ -180,6 +180,10 @@ export async function createGateway({
     now,
     logger,
     onDeliveryFailed: (delivery) => metrics.deliveryFailed({ channel: delivery.channel, kind: delivery.kind }),
+    // No other process writes the SQLite register of a locked data directory: its gateway claims under
+    // one name from run to run, so a start after a crash sends again at once what was being sent.
+    // Never so on a shared register: there the name must be this process's alone (the default).
+    holder: dataDirLock ? `sole gateway of ${registerPlace}` : undefined,
   });
 
   return {

@@ -163,6 +163,12 @@ export const coreConfigSchema = z.strictObject({
       retryBaseMs: z.number().int().min(1).default(30_000),
       /** Longest delay between two attempts, in milliseconds. */
       retryMaxMs: z.number().int().min(1).default(3_600_000),
+      /**
+       * How long a gateway's claim on a delivery it sends holds, in milliseconds; it renews it every
+       * third of that while the send lasts. A gateway that dies leaves its sends to the others once
+       * this has passed. Above the channels' request timeouts (30 s), so a slow renewal is no loss.
+       */
+      leaseMs: z.number().int().min(1000).max(3_600_000).default(90_000),
     })
     .prefault({}),
   /**

@@ -54,7 +54,8 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('three gateways on one Postg
           http: { port: httpPort },
           log: { level: 'silent' },
           database: { url },
-          outbox: { pollIntervalMs: 50, retryBaseMs: 100, retryMaxMs: 500, maxAttempts: 50 },
+          // A killed gateway's sends in flight go to the others once this lease ends.
+          outbox: { pollIntervalMs: 50, retryBaseMs: 100, retryMaxMs: 500, maxAttempts: 50, leaseMs: 2000 },
           receipts: { perSenderPerHour: 1000 },
           departments: TEST_DEPARTMENTS,
           adapters: { email: { smtp: { port: smtpPort }, outbound: { url: sink.url } } },
