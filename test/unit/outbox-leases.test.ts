@@ -194,8 +194,10 @@ describe.skipIf(POSTGRES_SKIP_REASON)(`the outbox of gateways sharing a PostgreS
       await open;
     });
     expect(await madeByA).toEqual(ids.slice(0, 2));
-    // Gateway B claims meanwhile: it passes over A's locked rows rather than waiting for them.
-    const claimedByB = await second.write((tx) => outbox.claimDue(tx, { at: REGISTERED_AT, limit: 4, pool: { channel: 'email' }, holder: 'gateway-b', leaseUntil: new Date(REGISTERED_AT.getTime() + LEASE_MS) }));
+    // Gateway B claims meanwhile. The gateways' batches take the register's write lock and never
+    // overlap; a claim in a transaction of its own (writeAlone) does, and passes over A's locked rows
+    // rather than waiting for them.
+    const claimedByB = await second.writeAlone((tx) => outbox.claimDue(tx, { at: REGISTERED_AT, limit: 4, pool: { channel: 'email' }, holder: 'gateway-b', leaseUntil: new Date(REGISTERED_AT.getTime() + LEASE_MS) }));
     expect(claimedByB.map((row) => row.id)).toEqual(ids.slice(2));
     commitA();
     await claimA;
