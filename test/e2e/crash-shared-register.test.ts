@@ -6,19 +6,17 @@
  * stay gapless across the three, every letter is forwarded and receipted, and the chain verifies.
  */
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { runWasl, spawnWasl } from '../helpers/cli.js';
-import { freePort } from '../helpers/free-port.js';
-import { TEST_DEPARTMENTS, waitFor } from '../helpers/gateway.js';
+import { runWasl } from '../helpers/cli.js';
+import { waitFor } from '../helpers/gateway.js';
 import { startMailSink, type MailSink } from '../helpers/mail-sink.js';
 import { POSTGRES_SKIP_REASON, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
-import { crashSeed, expectEveryLetterKept, seededRandom, steadyLetters } from '../helpers/steady-load.js';
+import { crashSeed, crashTestGateway, expectEveryLetterKept, seededRandom, steadyLetters, type CrashTestGateway } from '../helpers/steady-load.js';
 
 const GATEWAYS = 3;
 
@@ -39,41 +37,19 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('three gateways on one Postg
     postgres = await startPostgres();
     const url = await postgres.createDatabase();
     sink = await startMailSink();
-    const smtpPorts: number[] = [];
-    const configFiles: string[] = [];
+    const gateways: CrashTestGateway[] = [];
     for (let index = 0; index < GATEWAYS; index++) {
-      const [smtpPort, httpPort] = [await freePort(), await freePort()];
-      smtpPorts.push(smtpPort);
-      const configFile = join(dataDir, `gateway-${index}.yaml`);
-      configFiles.push(configFile);
-      writeFileSync(
-        configFile,
-        stringify({
-          // One data directory: the same signing key and answer secret on every gateway.
-          dataDir,
-          http: { port: httpPort },
-          log: { level: 'silent' },
-          database: { url },
-          // A killed gateway's sends in flight go to the others once this lease ends.
-          outbox: { pollIntervalMs: 50, retryBaseMs: 100, retryMaxMs: 500, maxAttempts: 50, leaseMs: 2000 },
-          receipts: { perSenderPerHour: 1000 },
-          departments: TEST_DEPARTMENTS,
-          adapters: { email: { smtp: { port: smtpPort }, outbound: { url: sink.url } } },
-        }),
-      );
+      // One data directory: the same signing key and answer secret on every gateway. A killed
+      // gateway's sends in flight go to the others once its lease ends.
+      gateways.push(await crashTestGateway({ dataDir, name: `gateway-${index}`, relayUrl: sink.url, more: { database: { url }, outbox: { leaseMs: 2000 } } }));
     }
-
     const startGateway = async (index: number) => {
-      const child = spawnWasl({ args: ['--config', configFiles[index]!, 'start'] });
-      let stderr = '';
-      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      await waitFor(() => stderr.includes('registering letters'), { timeoutMs: 30_000, what: `gateway ${index} to start` });
-      running[index] = child;
+      running[index] = await gateways[index]!.start();
     };
     // The first makes the keys; the others find them.
     for (let index = 0; index < GATEWAYS; index++) await startGateway(index);
 
-    const letters = steadyLetters({ sessions: 6, portFor: (session, attempt) => smtpPorts[(session + attempt) % GATEWAYS]! });
+    const letters = steadyLetters({ sessions: 6, portFor: (session, attempt) => gateways[(session + attempt) % GATEWAYS]!.smtpPort });
     for (let kill = 0; kill < 3; kill++) {
       await letters.answered(3 + Math.floor(random() * 6));
       const victim = Math.floor(random() * GATEWAYS);
@@ -99,7 +75,7 @@ describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('three gateways on one Postg
       await client.end();
     }
 
-    const verified = await runWasl({ args: ['--config', configFiles[0]!, 'register', 'verify'] });
+    const verified = await runWasl({ args: ['--config', gateways[0]!.configFile, 'register', 'verify'] });
     expect(verified.stdout).toMatch(/^register intact: \d+ entries checked\n$/);
   });
 });

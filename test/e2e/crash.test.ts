@@ -5,19 +5,16 @@
  * receipted; the department sees a letter twice only as the same message (same Message-ID).
  */
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { ChildProcess } from 'node:child_process';
-import { spawnWasl } from '../helpers/cli.js';
-import { TEST_DEPARTMENTS, waitFor } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/gateway.js';
 import { keepUntilExit } from '../helpers/keep-alive.js';
 import { startMailSink, type MailSink } from '../helpers/mail-sink.js';
-import { freePort } from '../helpers/free-port.js';
-import { crashSeed, expectEveryLetterKept, seededRandom, steadyLetters } from '../helpers/steady-load.js';
+import { crashSeed, crashTestGateway, expectEveryLetterKept, seededRandom, steadyLetters } from '../helpers/steady-load.js';
 
 describe('a gateway killed with SIGKILL while letters arrive', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'wasl-crash-'));
@@ -32,28 +29,7 @@ describe('a gateway killed with SIGKILL while letters arrive', () => {
   it('loses nothing that got 250, doubles nothing, and forwards and receipts every letter', { timeout: 120_000 }, async () => {
     const random = seededRandom(crashSeed());
     sink = await startMailSink();
-    const [smtpPort, httpPort] = [await freePort(), await freePort()];
-    const configFile = join(dataDir, 'wasl.yaml');
-    writeFileSync(
-      configFile,
-      stringify({
-        dataDir,
-        http: { port: httpPort },
-        log: { level: 'silent' },
-        outbox: { pollIntervalMs: 50, retryBaseMs: 100, retryMaxMs: 500, maxAttempts: 50 },
-        receipts: { perSenderPerHour: 1000 },
-        departments: TEST_DEPARTMENTS,
-        adapters: { email: { smtp: { port: smtpPort }, outbound: { url: sink.url } } },
-      }),
-    );
-
-    const startGateway = async () => {
-      const child = spawnWasl({ args: ['--config', configFile, 'start'] });
-      let stderr = '';
-      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      await waitFor(() => stderr.includes('registering letters'), { timeoutMs: 30_000, what: 'the gateway to start' });
-      return child;
-    };
+    const { smtpPort, start: startGateway } = await crashTestGateway({ dataDir, name: 'wasl', relayUrl: sink.url });
     gateway = await startGateway();
 
     const letters = steadyLetters({ sessions: 4, portFor: () => smtpPort });

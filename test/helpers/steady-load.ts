@@ -3,7 +3,14 @@
  * SMTP, each sending the same message again until it gets a 250 (as a real client does), and the
  * checks every crash test makes once the stream has stopped.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { expect } from 'vitest';
+import { stringify } from 'yaml';
+import { spawnWasl } from './cli.js';
+import { freePort } from './free-port.js';
+import { deepMerge, TEST_DEPARTMENTS, type PartialConfig } from './gateway.js';
 import type { MailSink } from './mail-sink.js';
 import { sendLetter } from './smtp-client.js';
 import { waitFor } from './wait.js';
@@ -25,6 +32,43 @@ export function crashSeed(): number {
   const seed = Number(process.env.WASL_CRASH_SEED ?? Date.now() % 1_000_000);
   console.info(`crash test seed: ${seed} (replay with WASL_CRASH_SEED=${seed})`);
   return seed;
+}
+
+export interface CrashTestGateway {
+  readonly configFile: string;
+  readonly smtpPort: number;
+  /** Runs `wasl start` as a process of its own; resolves once it takes letters. */
+  start(): Promise<ChildProcess>;
+}
+
+/**
+ * A gateway to kill and start again: its configuration file `name`.yaml in the data directory
+ * (ports fixed now, so a restart listens where the senders send), the sink as its relay.
+ */
+export async function crashTestGateway({ dataDir, name, relayUrl, more = {} }: { dataDir: string; name: string; relayUrl: string; more?: PartialConfig }): Promise<CrashTestGateway> {
+  const [smtpPort, httpPort] = [await freePort(), await freePort()];
+  const configFile = join(dataDir, `${name}.yaml`);
+  const settings: PartialConfig = {
+    dataDir,
+    http: { port: httpPort },
+    log: { level: 'silent' },
+    outbox: { pollIntervalMs: 50, retryBaseMs: 100, retryMaxMs: 500, maxAttempts: 50 },
+    receipts: { perSenderPerHour: 1000 },
+    departments: TEST_DEPARTMENTS,
+    adapters: { email: { smtp: { port: smtpPort }, outbound: { url: relayUrl } } },
+  };
+  writeFileSync(configFile, stringify(deepMerge(settings, more)));
+  return {
+    configFile,
+    smtpPort,
+    async start() {
+      const child = spawnWasl({ args: ['--config', configFile, 'start'] });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      await waitFor(() => stderr.includes('registering letters'), { timeoutMs: 30_000, what: `${name} to start` });
+      return child;
+    },
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
