@@ -3,6 +3,8 @@
  * every channel adapter that has settings. `start` opens the doors; `stop` closes intake first,
  * lets sends in flight finish, then closes the register.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { adapterDefinitions } from './channels/registry.js';
@@ -11,6 +13,8 @@ import type { WaslConfig } from './config/config.load.js';
 import { lockDataDirectory } from './db/data-dir-lock.js';
 import type { FlushToDisk } from './db/group-commit.js';
 import { describeRegister, openGatewayRegister, type EngineRegister } from './db/open-register.js';
+import { createLeadership, type LeadWork } from './leases/leadership.js';
+import { forgetLeases } from './leases/leases.repository.js';
 import * as letterRepository from './letters/letters.repository.js';
 import { createRegister, type Register } from './letters/letters.usecases.js';
 import { olderTimeZoneDataWarning, shippedTimeZoneData } from './letters/time-zone-data.js';
@@ -20,6 +24,7 @@ import { keepMessage } from './mailbox/mailbox.repository.js';
 import { recordBounces } from './outbox/bounces.js';
 import { createComposer } from './outbox/compose.js';
 import { deliveryByExternalId, pendingByChannel } from './outbox/outbox.repository.js';
+import { createRateLimits } from './limits/rate-limits.js';
 import { createGatewayMetrics } from './metrics/gateway-metrics.js';
 import { createOutboxWorker, type OutboxWorker } from './outbox/outbox.worker.js';
 import { adapterTokens, createAnswerTokens, loadOrCreateSecret } from './receipts/tokens.js';
@@ -136,6 +141,11 @@ export async function createGateway({
   };
 
   const web = createWebServer({ config, database, router, templates, signingKey, publicUrl, logger, metrics });
+  // The same on SQLite, where one gateway has the data directory: one small write every few seconds
+  // is cheap, and one code path is the one the tests exercise. The host and pid name the holder in
+  // logs and in the leases table; the random part keeps a restarted process apart from its predecessor.
+  const leadership = createLeadership({ register: database, holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, now, logger, ...config.leadership });
+  const led: { name: string; work: LeadWork }[] = [];
   const settings: GatewaySettings = {
     domain: config.mail.domain,
     get publicUrl() {
@@ -157,6 +167,8 @@ export async function createGateway({
       now,
       tokens: (purpose) => adapterTokens(secret, purpose),
       metrics: metrics.forChannel(definition.name),
+      limits: createRateLimits({ database, now, channel: definition.name }),
+      lead: (name, work) => void led.push({ name: `${definition.name}.${name}`, work }),
     });
     if ('off' in created) channelsOff.set(definition.name, created.off);
     else adapters.set(definition.name, created);
@@ -171,6 +183,10 @@ export async function createGateway({
     now,
     logger,
     onDeliveryFailed: (delivery) => metrics.deliveryFailed({ channel: delivery.channel, kind: delivery.kind }),
+    // No other process writes the SQLite register of a locked data directory: its gateway claims under
+    // one name from run to run, so a start after a crash sends again at once what was being sent.
+    // Never so on a shared register: there the name must be this process's alone (the default).
+    holder: dataDirLock ? `sole gateway of ${registerPlace}` : undefined,
   });
 
   return {
@@ -196,6 +212,9 @@ export async function createGateway({
       }
       for (const [name, reason] of channelsOff) logger.info({ channel: name, phase: 'start' }, `channel off: ${reason}`);
       for (const adapter of adapters.values()) await adapter.start();
+      // Alone on the register (its data directory locked): a lease there is a killed predecessor's.
+      if (dataDirLock) await database.write((tx) => forgetLeases(tx), { wait: 'commit' });
+      for (const { name, work } of led) await leadership.lead(name, work);
       await worker.start();
       // The office calendar follows the time-zone release ICU loaded as the process started (vendor/icu-tzdata/README.md).
       const calendar = { timezone: config.timezone, tzdata: process.versions.tz };
@@ -204,7 +223,9 @@ export async function createGateway({
       logger.info({ phase: 'start', http: httpUrl, publicUrl: publicUrl(), channels: [...adapters.keys()], register: { engine: database.engine, at: registerPlace }, calendar }, 'wasl gateway started');
     },
     async stop() {
-      // Intake first: nothing new is accepted while the rest winds down.
+      // Intake first: nothing new is accepted while the rest winds down. The led work is intake too,
+      // and its leases are given back at once, for another gateway to take it without waiting.
+      await leadership.stop();
       await Promise.allSettled([...adapters.values()].map((adapter) => adapter.stop()));
       await worker.stop();
       await web.close();

@@ -3,7 +3,8 @@
  * under vitest and from dist/src/ once built, so the root is found by walking up to package.json.
  * And how the data directory is kept its owner's alone.
  */
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { WaslError } from './errors.js';
 import { fileURLToPath } from 'node:url';
@@ -47,5 +48,27 @@ function restrictToOwner(path: string, mode: number): void {
     chmodSync(path, mode);
   } catch (error) {
     throw new WaslError('data.mode', `cannot make ${path} private to its owner (mode ${mode.toString(8)}): run the gateway as the owner of dataDir`, { cause: error });
+  }
+}
+
+/**
+ * Makes a private file (0600) that must be made once only, such as a key: written whole under
+ * another name, then linked into place. Processes starting together on one data directory (the
+ * workers of `wasl start --workers`) all end up with the one that was linked first, and none reads
+ * half a file. Returns what the file holds, and whether it is ours.
+ */
+export function createPrivateFileOnce(file: string, content: string | Buffer): { content: Buffer; created: boolean } {
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try {
+    writeFileSync(draft, content, { mode: 0o600, flag: 'wx' });
+    // The umask may have narrowed the mode further, never widened it; chmod states it plainly.
+    chmodSync(draft, 0o600);
+    linkSync(draft, file);
+    return { content: Buffer.from(content), created: true };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return { content: readFileSync(file), created: false };
+  } finally {
+    rmSync(draft, { force: true });
   }
 }

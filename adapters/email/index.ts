@@ -78,11 +78,17 @@ const emailConfigSchema = z
         dnsFailureTtlMs: z.number().int().min(0).default(120_000),
       })
       .prefault({}),
+    /**
+     * The rates (new sessions, letters per client, letters per sender) are kept where the register
+     * is: in the gateway's memory on SQLite, in the register on PostgreSQL, where they hold across
+     * every gateway sharing it. Open sessions are counted by each gateway process: they are its own
+     * connections.
+     */
     limits: z
       .strictObject({
         /** Client addresses no limit applies to (a relay of the office in front of the gateway). */
         exemptClients: z.array(z.string().min(1)).default(['127.0.0.1', '::1']),
-        /** Open sessions from one client address at most; more get 421. */
+        /** Open sessions from one client address at most, per gateway process; more get 421. */
         sessionsPerClient: z.number().int().min(1).default(20),
         /** New sessions from one client address per minute at most; more get 421. */
         connectionsPerClientPerMinute: z.number().int().min(1).default(120),
@@ -90,7 +96,7 @@ const emailConfigSchema = z
         lettersPerClientPerMinute: z.number().int().min(1).default(120),
         /** Letters from one sender address per hour at most; more get 450 4.7.1. */
         lettersPerSenderPerHour: z.number().int().min(1).default(60),
-        /** Client addresses and senders remembered at most for the limits above (bounds memory). */
+        /** Client addresses and senders remembered at most for each rate above (bounds memory, or the register's table). */
         trackedKeys: z.number().int().min(100).default(10_000),
       })
       .prefault({}),
@@ -120,7 +126,7 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
       WASL_SMTP_PORT: { key: 'smtp.port', type: 'number' },
       WASL_OUTBOUND_SMTP_URL: { key: 'outbound.url', type: 'string' },
     },
-    create({ config, settings, port, logger, now, tokens, metrics }) {
+    create({ config, settings, port, logger, now, tokens, metrics, limits }) {
       if (!config.enabled) return { off: 'adapters.email.enabled is false' };
       const identity = { domain: settings.domain, fromLocalPart: settings.fromLocalPart, officeName: settings.officeName[settings.defaultLanguage] ?? settings.domain };
       const verp = createVerp({ tokens: tokens(VERP_PURPOSE), domain: settings.domain });
@@ -133,7 +139,7 @@ export function createEmailAdapter({ dnsResolver }: { dnsResolver?: DnsResolver 
       });
       const verifySender = config.authentication.enabled ? timed(createSenderAuthenticator({ resolver, hostname: settings.domain, budgetMs: dnsBudgetMs }), metrics.duration('sender_check', 'Time to check a letter\'s sender (SPF, DKIM, DMARC and their DNS questions)')) : undefined;
       const dataTo250 = metrics.duration('data_to_250', 'Time from the end of DATA to the 250: the letter checked, parsed, registered and on disk');
-      const intake = createSmtpIntake({ config, settings, port, logger, now, verifySender, verp, dataTo250 });
+      const intake = createSmtpIntake({ config, settings, port, logger, now, verifySender, verp, dataTo250, rateLimits: limits });
       return {
         name: 'email',
         async start() {

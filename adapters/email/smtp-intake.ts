@@ -13,13 +13,13 @@ import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { SMTPConnection, SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
 import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
-import type { AdapterMetrics, GatewayPort, GatewaySettings } from '../../src/channels/port.js';
+import type { AdapterMetrics, GatewayPort, GatewaySettings, RateBuckets, RateLimits, TokenTaken } from '../../src/channels/port.js';
 import { toWaslError } from '../../src/errors.js';
 import type { SenderAuthenticator } from './authentication.js';
 import { MAX_BOUNCE_RECIPIENTS, readDeliveryStatus, returnedDelivery, type DeliveryStatusNotice } from './bounces.js';
 import type { EmailConfig } from './index.js';
 import { mimeShape } from './mime-shape.js';
-import { createSessionCounter, createTokenBuckets, describeWait } from './rate-limits.js';
+import { createSessionCounter, describeWait } from './rate-limits.js';
 import { emailToLetter } from './to-letter.js';
 import type { Verp } from './verp.js';
 
@@ -124,8 +124,11 @@ export function smtpReplyFor(error: unknown): Error & { responseCode: number } {
   if (coded.code === 'register.not_confirmed') {
     return smtpError(451, `4.3.0 The letter is registered as ${String(coded.details?.number)}, but the disk did not confirm it; please try again later: the same message gets the same number`);
   }
+  if (coded.code === 'register.outcome_unknown') {
+    return smtpError(451, '4.3.0 The register did not confirm the letter; please try again later: if it was registered, the same message gets the same number');
+  }
   if (!coded.temporary) return smtpError(554, coded.message);
-  return smtpError(451, 'The letter could not be stored right now; nothing was registered. Please try again later');
+  return smtpError(451, '4.3.0 The letter could not be stored right now; nothing was registered. Please try again later');
 }
 
 /** What RCPT TO learnt in one mail transaction (MAIL FROM to the end of DATA), so DATA need not route the recipients again. */
@@ -157,6 +160,7 @@ export function createSmtpIntake({
   verifySender,
   verp,
   dataTo250,
+  rateLimits,
 }: {
   config: EmailConfig;
   settings: GatewaySettings;
@@ -169,6 +173,8 @@ export function createSmtpIntake({
   verp: Verp;
   /** Measures each letter from the end of its DATA to its 250. */
   dataTo250: ReturnType<AdapterMetrics['duration']>;
+  /** Connections and letters per client, letters per sender. */
+  rateLimits: RateLimits;
 }) {
   const config = emailConfig.smtp;
   const { limits, mime } = emailConfig;
@@ -185,38 +191,57 @@ export function createSmtpIntake({
   let inData = 0;
   let drained: (() => void) | undefined;
 
-  const clock = () => now().getTime();
   const minute = 60_000;
   const exempt = new Set(limits.exemptClients);
   const openSessions = createSessionCounter();
   const countedSessions = new WeakSet<SMTPServerSession>();
-  const connectionsPerClient = createTokenBuckets({ limit: limits.connectionsPerClientPerMinute, windowMs: minute, maxKeys: limits.trackedKeys, now: clock });
-  const lettersPerClient = createTokenBuckets({ limit: limits.lettersPerClientPerMinute, windowMs: minute, maxKeys: limits.trackedKeys, now: clock });
-  const lettersPerSender = createTokenBuckets({ limit: limits.lettersPerSenderPerHour, windowMs: 60 * minute, maxKeys: limits.trackedKeys, now: clock });
+  const { trackedKeys } = limits;
+  const connectionsPerClient = rateLimits.buckets({ kind: 'connections-per-client', limit: limits.connectionsPerClientPerMinute, windowMs: minute, trackedKeys });
+  const lettersPerClient = rateLimits.buckets({ kind: 'letters-per-client', limit: limits.lettersPerClientPerMinute, windowMs: minute, trackedKeys });
+  const lettersPerSender = rateLimits.buckets({ kind: 'letters-per-sender', limit: limits.lettersPerSenderPerHour, windowMs: 60 * minute, trackedKeys });
 
-  /** Why this client may not open one more session now, if it may not. */
-  function sessionRefusal(client: string): string | undefined {
+  /**
+   * Takes a token, or says why the register could not be asked: refused for now (4.3.0), since
+   * letting the client through would lift the limit for as long as the register is away.
+   */
+  async function takeFrom(buckets: RateBuckets, key: string): Promise<TokenTaken> {
+    try {
+      return await buckets.take(key);
+    } catch (error) {
+      logger.warn({ phase: 'limits', err: error }, 'rate limit not checked: the register did not answer');
+      throw new Error('4.3.0 The limits on new mail cannot be checked right now (the register does not answer); nothing was registered, please try again later');
+    }
+  }
+
+  /**
+   * Why this client may not open one more session now, if it may not. The session is counted
+   * open before the rate is asked, so sessions arriving together are counted against each other.
+   */
+  async function sessionRefusal(session: SMTPServerSession): Promise<string | undefined> {
+    const client = session.remoteAddress;
     if (exempt.has(client)) return undefined;
     if (openSessions.count(client) >= limits.sessionsPerClient) {
       return `4.7.0 Too many open sessions from ${client} (at most ${limits.sessionsPerClient}); please try again later`;
     }
-    if (!connectionsPerClient.take(client)) {
-      return `4.7.0 Too many new sessions from ${client}; please try again in ${describeWait(connectionsPerClient.waitMs(client))}`;
-    }
-    return undefined;
+    openSessions.opened(client);
+    countedSessions.add(session);
+    const { allowed, waitMs } = await takeFrom(connectionsPerClient, client);
+    return allowed ? undefined : `4.7.0 Too many new sessions from ${client}; please try again in ${describeWait(waitMs)}`;
+  }
+
+  function countSessionOut(session: SMTPServerSession): void {
+    if (countedSessions.delete(session)) openSessions.closed(session.remoteAddress);
   }
 
   /** Why this letter may not start now, if it may not: each letter takes from its client's and its sender's allowance. */
-  function letterRefusal({ client, sender }: { client: string; sender: string }): string | undefined {
+  async function letterRefusal({ client, sender }: { client: string; sender: string }): Promise<string | undefined> {
     if (exempt.has(client)) return undefined;
-    if (!lettersPerClient.take(client)) {
-      return `4.7.1 Too many letters from ${client}; please try again in ${describeWait(lettersPerClient.waitMs(client))}`;
-    }
+    const fromClient = await takeFrom(lettersPerClient, client);
+    if (!fromClient.allowed) return `4.7.1 Too many letters from ${client}; please try again in ${describeWait(fromClient.waitMs)}`;
     // Bounces share the null sender: they are counted per client instead.
     const senderKey = sender === '' ? `<>@${client}` : sender.toLowerCase();
-    if (!lettersPerSender.take(senderKey)) {
-      return `4.7.1 Too many letters from <${sender}>; please try again in ${describeWait(lettersPerSender.waitMs(senderKey))}`;
-    }
+    const fromSender = await takeFrom(lettersPerSender, senderKey);
+    if (!fromSender.allowed) return `4.7.1 Too many letters from <${sender}>; please try again in ${describeWait(fromSender.waitMs)}`;
     return undefined;
   }
 
@@ -358,20 +383,26 @@ export function createSmtpIntake({
       logger: false,
       onConnect(session, callback) {
         if (closing) return callback(smtpError(421, `${settings.domain} is shutting down, please try again later`));
-        const refusal = sessionRefusal(session.remoteAddress);
-        if (refusal) return callback(smtpError(421, refusal));
-        openSessions.opened(session.remoteAddress);
-        countedSessions.add(session);
-        callback();
+        const refuse = (code: number, text: string) => {
+          countSessionOut(session);
+          callback(smtpError(code, text));
+        };
+        sessionRefusal(session).then(
+          (refusal) => (refusal ? refuse(421, refusal) : callback()),
+          // 421, as every refusal at the greeting: the service is not available now, and the connection closes (RFC 5321 §3.8).
+          (error: Error) => refuse(421, error.message),
+        );
       },
       onClose(session) {
-        if (countedSessions.delete(session)) openSessions.closed(session.remoteAddress);
+        countSessionOut(session);
       },
       onMailFrom(address, session, callback) {
         // A new transaction: nothing learnt for the previous letter of this session carries over.
         states.delete(session);
-        const refusal = letterRefusal({ client: session.remoteAddress, sender: address.address ?? '' });
-        callback(refusal ? smtpError(450, refusal) : null);
+        letterRefusal({ client: session.remoteAddress, sender: address.address ?? '' }).then(
+          (refusal) => callback(refusal ? smtpError(450, refusal) : null),
+          (error: Error) => callback(smtpError(451, error.message)),
+        );
       },
       onRcptTo(address, session, callback) {
         // Only a token we made names a delivery. A forged one, and the bare ids of earlier versions

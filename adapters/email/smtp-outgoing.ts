@@ -82,7 +82,7 @@ function createRelayThread({ config, identity }: { config: RelayConfig; identity
   };
 }
 
-export function createMailSender({ config, identity, port, verp }: { config: EmailConfig['outbound']; identity: MailIdentity; port: GatewayPort; verp: Verp }) {
+export function createMailSender({ config, identity, port, verp }: { config: EmailConfig['outbound']; identity: MailIdentity; port: Pick<GatewayPort, 'keepInMailbox'>; verp: Verp }) {
   const relay = config.url ? createRelayThread({ config: { ...config, url: config.url }, identity }) : undefined;
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
 

@@ -14,6 +14,7 @@ import {
   ConnectionError,
   createClient,
   Direction,
+  EventType,
   MatrixError,
   MemoryStore,
   Method,
@@ -43,6 +44,8 @@ export interface Homeserver {
   /** Every event of a thread, oldest first (spec: "GET /relations", rel_type m.thread). */
   threadEvents(input: { roomId: string; rootEventId: string }): Promise<MatrixEventFacts[]>;
   join(roomId: string): Promise<void>;
+  /** Whether the room is encrypted (m.room.encryption), from this gateway's sync, else from the homeserver. */
+  isEncrypted(roomId: string): Promise<boolean>;
 }
 
 /**
@@ -152,6 +155,21 @@ export function connectHomeserver(options: HomeserverOptions): Homeserver {
     },
     async join(roomId) {
       await request(`joining ${roomId}`, () => client.joinRoom(roomId));
+    },
+    isEncrypted(roomId) {
+      // What the sync holds is current only while this gateway syncs (the one with the lease).
+      const synced = client.getSyncState() === null ? null : client.getRoom(roomId);
+      if (synced) return Promise.resolve(synced.hasEncryptionStateEvent());
+      return request(`reading the encryption of ${roomId}`, async () => {
+        try {
+          await client.getStateEvent(roomId, EventType.RoomEncryption, '');
+          return true;
+        } catch (error) {
+          // Spec: a state event the room does not have is M_NOT_FOUND (404).
+          if (error instanceof MatrixError && error.errcode === 'M_NOT_FOUND') return false;
+          throw error;
+        }
+      });
     },
   };
 }

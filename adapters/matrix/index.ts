@@ -56,7 +56,7 @@ export const matrixAdapter = defineAdapter({
     WASL_MATRIX_USER_ID: { key: 'userId', type: 'string' },
     WASL_MATRIX_ACCESS_TOKEN: { key: 'accessToken', type: 'string' },
   },
-  create({ config, settings, port, logger }) {
+  create({ config, settings, port, logger, lead }) {
     if (!config.enabled) return { off: 'adapters.matrix.enabled is false' };
     const { homeserverUrl, userId, accessToken } = config;
     const missing = [
@@ -77,13 +77,16 @@ export const matrixAdapter = defineAdapter({
     });
     const intake = createMatrixIntake({ homeserver, config: { ...config, userId }, settings, port, logger, language });
     const sender = createMatrixSender({ homeserver, language, onDelivered: intake.homeserverAnswered });
+    // Every sync hears every event of the bot's rooms: two gateways syncing would each handle each
+    // message (the register would keep one letter, but both would fetch its files and race to answer).
+    lead('sync', intake);
     return {
       name: 'matrix',
       async start() {
-        await intake.start();
-        logger.info({ phase: 'start', homeserver: homeserverUrl, user: userId }, 'Matrix bot started');
+        logger.info({ phase: 'start', homeserver: homeserverUrl, user: userId }, 'Matrix bot started: it syncs from the gateway that holds its lease, and sends from every one');
       },
-      stop: intake.stop,
+      // The sync, its intake, is stopped by the gateway with the lease.
+      stop: async () => undefined,
       send: sender.send,
     };
   },

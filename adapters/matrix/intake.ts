@@ -39,7 +39,7 @@ import {
   type Command,
   type MatrixEventFacts,
 } from './to-letter.js';
-import { encryptedRoomText, helpText, noticeContent, refusalText, replyTransactionId, statusText, type Refusal } from './to-native.js';
+import { encryptedRoomText, helpText, noticeContent, refusalText, registerAwayText, replyTransactionId, statusText, waitingTransactionId, type Refusal } from './to-native.js';
 
 /** Longest pause between two attempts at something the homeserver or the register refused for now. */
 const RETRY_MAX_MS = 60_000;
@@ -80,8 +80,12 @@ export function createMatrixIntake({
     void tracked.finally(() => inFlight.delete(tracked));
   }
 
-  /** Retries what failed for now (homeserver away, register busy) until it works or the gateway stops. */
-  async function persist<T>(what: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Retries what failed for now (homeserver away, register unreachable) until it works or the
+   * gateway stops: the event stays in hand meanwhile, so nothing is dropped. `waiting` is told of
+   * the first failure (to tell the sender).
+   */
+  async function persist<T>(what: string, work: () => Promise<T>, { waiting }: { waiting?: (error: WaslError) => Promise<unknown> } = {}): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       if (stopping.signal.aborted) throw new Stopping();
       try {
@@ -89,6 +93,7 @@ export function createMatrixIntake({
       } catch (caught) {
         const error = toWaslError(caught);
         if (!error.temporary) throw error;
+        if (attempt === 1) await waiting?.(error).catch((failure: unknown) => logger.warn({ phase: 'intake', err: failure }, 'could not tell the sender the letter waits'));
         const delay = Math.max(error.retryAfterMs ?? 0, Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (attempt - 1)));
         logger.warn({ phase: 'intake', code: error.code, attempt, delayMs: delay }, `${what} failed for now; trying again`);
         await pause(delay, stopping.signal);
@@ -169,11 +174,21 @@ export function createMatrixIntake({
     return download([...earlierFiles, event]);
   }
 
+  /**
+   * Tells the sender their letter waits for the register; one transaction id per event, so saying
+   * it twice posts it once. Not when the letter is registered and only its flush failed: the next
+   * try finds it, and its number is the answer.
+   */
+  async function tellWaiting(event: MatrixEventFacts, error: WaslError): Promise<unknown> {
+    if (error.code === 'register.not_confirmed') return;
+    return homeserver.sendEvent({ roomId: event.room_id, content: noticeContent({ text: registerAwayText(language), thread: threadOfAnswer(event) }), txnId: waitingTransactionId(event.event_id) });
+  }
+
   async function register({ event, build }: { event: MatrixEventFacts; build: () => Promise<ReturnType<typeof commandLetter> | undefined> }): Promise<void> {
     try {
       const letter = await persist('reading the letter', build);
       if (!letter) return refuse(event, { reason: 'empty' });
-      const acceptance = await persist('registering the letter', () => port.accept(letter));
+      const acceptance = await persist('registering the letter', () => port.accept(letter), { waiting: (error) => tellWaiting(event, error) });
       // Duplicates are the SDK replaying recent events after a restart: worth a debug line only.
       logger[acceptance.duplicate ? 'debug' : 'info']({ phase: 'intake', letter: acceptance.number, duplicate: acceptance.duplicate, answers: acceptance.answers }, acceptance.duplicate ? 'letter already registered' : 'letter registered');
     } catch (error) {
@@ -234,13 +249,15 @@ export function createMatrixIntake({
       logger.trace({ phase: 'intake', event: event.event_id, ignored }, 'event ignored');
       return;
     }
+    const command = parseCommand({ text: writtenText(event.content), prefix: config.commandPrefix });
     // Known before anything is fetched: after a restart the SDK is served each room's recent events again.
-    const registered = await port.registeredFrom({ channel: 'matrix', senderId: event.sender, externalId: event.event_id });
+    const registered = await persist('looking the event up in the register', () => port.registeredFrom({ channel: 'matrix', senderId: event.sender, externalId: event.event_id }), {
+      ...(command?.kind === 'send' ? { waiting: (error) => tellWaiting(event, error) } : {}),
+    });
     if (registered) {
       logger.debug({ phase: 'intake', event: event.event_id, letter: registered, duplicate: true }, 'letter already registered');
       return;
     }
-    const command = parseCommand({ text: writtenText(event.content), prefix: config.commandPrefix });
     const root = threadRootOf(event.content);
     if (command?.kind === 'send') return sendCommand(event, command);
     if (command?.kind === 'status') {
@@ -332,6 +349,10 @@ export function createMatrixIntake({
       client.off(ClientEvent.Sync, onSync);
       pending = [];
       await Promise.allSettled([...inFlight]);
+      // The next start (this gateway taking the sync's lease again) reads each room's recent events
+      // anew, as a restarted gateway does: events dropped in hand by this stop are read again, and
+      // the register knows those it has. The store is only the SDK's memory of this sync.
+      await client.store.deleteAllData();
     },
   };
 }

@@ -13,7 +13,7 @@ export function createMatrixSender({ homeserver, language, onDelivered }: { home
   async function send(message: OutboundMessage): Promise<SendResult> {
     const roomId = message.to.id;
     // Without the SDK's crypto the bot cannot encrypt: posting in clear into an encrypted room would leak the letter.
-    if (homeserver.client.getRoom(roomId)?.hasEncryptionStateEvent()) {
+    if (await homeserver.isEncrypted(roomId)) {
       throw new WaslError('matrix.room_encrypted', `room ${roomId} is encrypted; the bot posts only in unencrypted rooms`);
     }
     const eventId = await homeserver.sendEvent({

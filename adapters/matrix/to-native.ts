@@ -57,7 +57,12 @@ export function replyTransactionId(eventId: string): string {
   return `wasl-r${eventId}`;
 }
 
-const PHRASE_KEYS = ['answerHint', 'help', 'departments', 'unknownDepartment', 'empty', 'tooLarge', 'refused', 'unknownLetter', 'encrypted', 'status', 'subject', 'receipt', 'labelled'] as const;
+/** The notice that a letter waits for the register: a transaction of its own, so the final answer still posts. */
+export function waitingTransactionId(eventId: string): string {
+  return `wasl-w${eventId}`;
+}
+
+const PHRASE_KEYS = ['answerHint', 'help', 'departments', 'unknownDepartment', 'empty', 'tooLarge', 'refused', 'registerAway', 'unknownLetter', 'encrypted', 'status', 'subject', 'receipt', 'labelled'] as const;
 type PhraseKey = (typeof PHRASE_KEYS)[number] | `statuses.${LetterStatus}`;
 
 /** The bot's sentences, from templates/matrix.<language>.yaml. */
@@ -94,6 +99,10 @@ export function helpText({ prefix, departments, language }: { prefix: string; de
 
 export function encryptedRoomText(language: Language): string {
   return say(language, 'encrypted');
+}
+
+export function registerAwayText(language: Language): string {
+  return say(language, 'registerAway');
 }
 
 export type Refusal =

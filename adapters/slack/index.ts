@@ -77,7 +77,7 @@ export const slackAdapter = defineAdapter({
     WASL_SLACK_SOCKET_MODE: { key: 'socketMode', type: 'boolean' },
     WASL_SLACK_PORT: { key: 'port', type: 'number' },
   },
-  create({ config, settings, port, logger, http, now }) {
+  create({ config, settings, port, logger, http, now, lead }) {
     if (!config.enabled) return { off: 'adapters.slack.enabled is false' };
     const { botToken } = config;
     if (!botToken) return { off: 'no bot token (set WASL_SLACK_BOT_TOKEN)' };
@@ -102,11 +102,13 @@ export const slackAdapter = defineAdapter({
     });
     const intake = createSlackIntake({ config: { ...config, botToken }, port, http, client, language, logger, now });
     const sender = createSlackSender({ client, port, language, logger });
+    // Requests over HTTP come to every gateway (a load balancer spreads them); the socket to one.
+    if (intake.socketMode) lead('socket-mode', intake.socketMode);
     return {
       name: 'slack',
       async start() {
         await intake.start();
-        const where = config.socketMode ? 'Socket Mode' : config.port === null ? `${settings.publicUrl}${config.path}` : `port ${intake.listeningPort}${config.path}`;
+        const where = config.socketMode ? 'Socket Mode, from the gateway that holds its lease' : config.port === null ? `${settings.publicUrl}${config.path}` : `port ${intake.listeningPort}${config.path}`;
         logger.info({ phase: 'start', command: config.command, where }, 'Slack channel listening');
       },
       stop: () => intake.stop(),

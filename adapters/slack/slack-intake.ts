@@ -80,8 +80,15 @@ function refusalPhrase(error: WaslError): PhraseKey {
 }
 
 export interface SlackIntake {
+  /** Opens the receiver's own port, when it has one. */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Socket Mode's connection, when configured, which one gateway at a time holds. Slack hands each
+   * event to one of an app's open connections and refuses more than 10 per app
+   * (too_many_websockets): one connection serves every gateway, however many there are.
+   */
+  readonly socketMode: { start(): Promise<void>; stop(): Promise<void> } | undefined;
   /** The receiver's own port, when it has one (not on the gateway's HTTP server, not Socket Mode). */
   readonly listeningPort: number | undefined;
 }
@@ -440,10 +447,16 @@ export function createSlackIntake({
     get listeningPort() {
       return (ownServer?.address() as AddressInfo | null | undefined)?.port;
     },
+    socketMode: config.socketMode
+      ? {
+          start: async () => void (await app.start()),
+          stop: async () => {
+            await app.stop().catch((error: unknown) => logger.debug({ phase: 'slack.stop', err: slackMessage(error) }, 'receiver already stopped'));
+          },
+        }
+      : undefined,
     async start() {
-      if (config.socketMode) {
-        await app.start();
-      } else if (ownPort !== null) {
+      if (ownPort !== null) {
         // Our own server rather than the receiver's, so its requests go through the same door.
         const server = createServer(handle);
         await new Promise<void>((resolve, reject) => {
@@ -458,9 +471,6 @@ export function createSlackIntake({
     },
     async stop() {
       stopping = true;
-      if (config.socketMode) {
-        await app.stop().catch((error: unknown) => logger.debug({ phase: 'slack.stop', err: slackMessage(error) }, 'receiver already stopped'));
-      }
       const closed = ownServer ? new Promise<void>((resolve) => ownServer!.close(() => resolve())) : Promise.resolve();
       ownServer?.closeIdleConnections();
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));

@@ -290,6 +290,35 @@ export interface IdTokens {
   idOf(token: string): number | undefined;
 }
 
+/**
+ * Rate limits an adapter keeps per key (a client address, a sender): token buckets, a burst of
+ * `limit` refilled at `limit` per `windowMs`. On PostgreSQL the register keeps them, so they hold
+ * across every gateway sharing it; on SQLite, where a gateway is alone on its register, this
+ * process's memory does, with no write per take.
+ */
+export interface RateLimits {
+  /**
+   * The buckets of one limit; `kind` names it within the channel (`letters-per-sender`). At most
+   * `trackedKeys` keys are remembered: past it the ones closest to a full bucket are forgotten,
+   * which only ever lets a take through.
+   */
+  buckets(rate: { kind: string; limit: number; windowMs: number; trackedKeys: number }): RateBuckets;
+}
+
+export interface RateBuckets {
+  /**
+   * Takes a token for `key`. Rejects when the register does not answer in time: the caller refuses
+   * for now (a temporary error), never lets it through.
+   */
+  take(key: string): Promise<TokenTaken>;
+}
+
+export interface TokenTaken {
+  allowed: boolean;
+  /** Milliseconds until the key has a token again: 0 when one was taken. */
+  waitMs: number;
+}
+
 export interface AdapterContext<Config> {
   config: Config;
   settings: GatewaySettings;
@@ -302,6 +331,17 @@ export interface AdapterContext<Config> {
   tokens(purpose: string): IdTokens;
   /** Bound to the channel's name already. */
   metrics: AdapterMetrics;
+  /** Bound to the channel's name already. */
+  limits: RateLimits;
+  /**
+   * Has `work` done by one gateway at a time among those sharing the register: a connection that
+   * receives every event of the channel (Slack Socket Mode, the Matrix sync), which two gateways
+   * would each take. Declared in `create`; from the gateway's start to its stop, `start` runs when
+   * this gateway holds the lease `name` (the channel's own: names of two channels never meet) and
+   * `stop` when it loses it, so a work may be started again after a stop. Sending must not depend
+   * on it: every gateway sends.
+   */
+  lead(name: string, work: { start(): Promise<void>; stop(): Promise<void> }): void;
 }
 
 /**

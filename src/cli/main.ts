@@ -1,6 +1,6 @@
 /**
  * The `wasl` command. `start` runs the gateway; the other commands read the register directly
- * (SQLite allows it beside a running gateway), each with `--json` for scripts.
+ * (SQLite allows it beside a running gateway, PostgreSQL beside all of them), each with `--json` for scripts.
  * Exit codes: 0 done, 1 a check failed or nothing found, 2 bad configuration or usage.
  *
  * Each command loads what it needs as it runs (`await import`): the gateway's libraries (Slack,
@@ -18,7 +18,7 @@ import { printTable } from './output.js';
  * Error codes answered with exit 2: the command was not given what it needs, or (data.locked) must
  * not run as given; a service manager does not restart on them (config/wasl.service).
  */
-const USAGE_ERRORS = new Set(['config.invalid', 'cli.usage', 'data.locked', 'backup.target_exists', 'backup.target_is_register']);
+const USAGE_ERRORS = new Set(['config.invalid', 'cli.usage', 'data.locked', 'backup.target_exists', 'backup.target_is_register', 'copy.target_exists', 'copy.target_not_empty']);
 
 const program = new Command()
   .name('wasl')
@@ -59,6 +59,9 @@ function readNamedFile(file: string, what: string): Buffer {
   }
 }
 
+/** The registers this command opened, closed as it ends: a PostgreSQL register's connections would keep the process running. */
+const openedRegisters: { close(): Promise<void> }[] = [];
+
 /**
  * The register without the gateway around it, for commands that only read or re-queue: it needs
  * no signing key and no answer secret, so these commands never make one. Nor do they migrate it:
@@ -68,6 +71,7 @@ async function openRegister(given?: WaslConfig) {
   const settings = given ?? (await coreConfig());
   const [{ openExistingRegister }, { createRegisterReader }] = await Promise.all([import('../db/open-register.js'), import('../letters/letters.reader.js')]);
   const database = await openExistingRegister(settings);
+  openedRegisters.push(database);
   const publicUrl = () => (settings.publicUrl ?? `http://${settings.http.host}:${settings.http.port}`).replace(/\/$/, '');
   return { settings, database, register: createRegisterReader({ database, publicUrl }) };
 }
@@ -79,6 +83,11 @@ async function ownPublicKeyPem(settings: WaslConfig): Promise<string> {
   const { publicKeyPath } = defaultSigningKeyPaths(settings.dataDir);
   if (!existsSync(publicKeyPath)) throw new WaslError('evidence.no_key', `no public key at ${publicKeyPath}: give the office's public key with --key FILE`);
   return readFileSync(publicKeyPath, 'utf8');
+}
+
+/** What a copy of the register does not hold and an office must keep: where this configuration has them. */
+function keysAndSecret(settings: WaslConfig): string {
+  return `the signing key (${settings.receipts.signingKeyPath ?? join(settings.dataDir, 'keys')}) and the answer secret (${join(settings.dataDir, 'secret.key')} or WASL_SECRET)`;
 }
 
 const json = (value: unknown): void => {
@@ -336,9 +345,8 @@ program
     if (!verdict.ok) process.exitCode = 1;
   });
 
-program
-  .command('register')
-  .description('the register as a whole')
+const wholeRegister = program.command('register').description('the register as a whole');
+wholeRegister
   .command('verify')
   .description("walk the register's hash chain; report the first entry altered, removed or reordered (exit 1)")
   .option('--key <file>', "the office's public key (PEM); default: this gateway's own key")
@@ -357,6 +365,45 @@ program
     if (!report.ok) process.exitCode = 1;
   });
 
+wholeRegister
+  .command('copy <target>')
+  .description('copy the register whole into an empty one: a postgres:// URL (made to the schema) or a new SQLite file; to move an office, stop its gateways first')
+  .action(async (target: string) => {
+    const settings = await coreConfig();
+    const [{ describeRegister, openNewRegister }, { lockDataDirectory }, { copyRegister }] = await Promise.all([
+      import('../db/open-register.js'),
+      import('../db/data-dir-lock.js'),
+      import('../db/register-copy.js'),
+    ]);
+    const { database: source } = await openRegister(settings);
+    // The copy is the register at one moment whatever runs (register-copy.ts), but a letter a gateway registers after it would
+    // stay behind in the old register. On SQLite the data directory's lock says whether a gateway runs there, and keeps one from
+    // starting until the copy is done; gateways on PostgreSQL, maybe on other machines, cannot be seen (docs/operations.md says to stop them).
+    const lock =
+      settings.database.url === undefined
+        ? lockDataDirectory(settings.dataDir, (holder) => `a gateway (${holder}) is running on the data directory ${settings.dataDir}: stop it first, or the letters it registers after the copy are left behind; nothing was copied`)
+        : undefined;
+    try {
+      const copy = await openNewRegister(target, settings);
+      let copied: Record<string, number>;
+      try {
+        copied = await copyRegister({ from: source, to: copy.register });
+      } catch (error) {
+        await copy.discard();
+        throw error;
+      }
+      await copy.register.close();
+      process.stdout.write(`register ${describeRegister(settings)} copied to ${copy.where}:\n`);
+      printTable(['TABLE', 'ROWS'], Object.entries(copied).map(([table, rows]) => [table, String(rows)]));
+      const nextStep = copy.file
+        ? `make ${copy.file} the register of a data directory (its wasl.sqlite), leave database.url unset, and start the gateway there`
+        : `set WASL_DATABASE_URL (or database.url) to ${copy.where}, with its password, on every gateway, and start them`;
+      process.stdout.write(`next: ${nextStep}, with ${keysAndSecret(settings)} of this office (the chain and the receipt links were made with them); then run wasl register verify\n`);
+    } finally {
+      lock?.release();
+    }
+  });
+
 program
   .command('backup <file>')
   .description('copy the register while the gateway runs (SQLite online backup), check the copy, and keep it as FILE (mode 0600)')
@@ -370,7 +417,7 @@ program
     const report = await backupSqliteRegister({ registerFile, target: file, force: options.force ?? false, busyTimeoutMs: settings.database.busyTimeoutMs });
     process.stdout.write(
       `register ${registerFile} copied to ${report.target}: ${report.letters} letters, ${report.bytes} bytes, quick_check ok, mode 0600\n` +
-        `not in it: the signing key (${settings.receipts.signingKeyPath ?? join(settings.dataDir, 'keys')}) and the answer secret (${join(settings.dataDir, 'secret.key')} or WASL_SECRET); keep copies of them apart\n`,
+        `not in it: ${keysAndSecret(settings)}; keep copies of them apart\n`,
     );
   });
 
@@ -385,7 +432,11 @@ program
   });
 
 try {
-  await program.parseAsync(process.argv);
+  try {
+    await program.parseAsync(process.argv);
+  } finally {
+    await Promise.allSettled(openedRegisters.map((register) => register.close()));
+  }
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   if (isWaslError(error)) {

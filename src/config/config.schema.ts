@@ -38,7 +38,8 @@ export const departmentSchema = z.strictObject({
 
 export type DepartmentConfig = z.output<typeof departmentSchema>;
 
-function isPostgresUrl(text: string): boolean {
+/** A PostgreSQL register's address, as database.url and `wasl register copy` take it. */
+export function isPostgresUrl(text: string): boolean {
   return /^postgres(ql)?:\/\//i.test(text) && URL.canParse(text);
 }
 
@@ -167,6 +168,30 @@ export const coreConfigSchema = z.strictObject({
       retryBaseMs: z.number().int().min(1).default(30_000),
       /** Longest delay between two attempts, in milliseconds. */
       retryMaxMs: z.number().int().min(1).default(3_600_000),
+      /**
+       * How long a gateway's claim on a delivery it sends holds, in milliseconds; it renews it every
+       * third of that while the send lasts. A gateway that dies leaves its sends to the others once
+       * this has passed. Above the channels' request timeouts (30 s), so a slow renewal is no loss.
+       */
+      leaseMs: z.number().int().min(1000).max(3_600_000).default(90_000),
+    })
+    .prefault({}),
+  /**
+   * Work one gateway at a time (Slack Socket Mode, the Matrix sync) is held by a lease in the
+   * register: its holder renews it every `renewEveryMs`; when the holder dies, another gateway takes
+   * it once `ttlMs` has passed since the last renewal. A gateway that stops gives it back at once.
+   */
+  leadership: z
+    .strictObject({
+      /** How long a lease lasts without renewal, in milliseconds: at most this long without the work after its gateway dies. */
+      ttlMs: z.number().int().min(1000).max(300_000).default(15_000),
+      /** How often the holder renews, and the others try, in milliseconds. */
+      renewEveryMs: z.number().int().min(100).max(100_000).default(5000),
+    })
+    // A holder that misses one renewal (the register slow for a moment) keeps the lease and the work.
+    .refine((leadership) => leadership.renewEveryMs * 2 <= leadership.ttlMs, {
+      path: ['renewEveryMs'],
+      message: 'must be at most half of leadership.ttlMs, so that one late renewal does not hand the work over',
     })
     .prefault({}),
   receipts: z

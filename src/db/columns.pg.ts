@@ -36,6 +36,19 @@ export function instant(name: string) {
   return timestamp(name, { precision: 3, withTimezone: true, mode: 'date' });
 }
 
+/**
+ * An instant to the millisecond that may be missing (the twin of columns.sqlite.ts's): drizzle's
+ * timestamp maps a prepared statement's null as a date, and fails on it. The driver hands
+ * timestamps over as text (drizzle's node-postgres session reads them so), as for `instant`.
+ */
+export function optionalInstant(name: string) {
+  return customType<{ data: Date; driverData: string }>({
+    dataType: () => 'timestamp (3) with time zone',
+    toDriver: (value) => (value === null ? value : value.toISOString()),
+    fromDriver: (value) => new Date(value),
+  })(name);
+}
+
 /** Row ids: 64-bit, numbered by the database unless given, read as JS numbers. */
 export function id(name: string) {
   return bigint(name, { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity();

@@ -17,7 +17,11 @@ export interface DataDirLock {
   release(): void;
 }
 
-export function lockDataDirectory(dataDir: string): DataDirLock {
+/**
+ * `refusal` says why another gateway must not be running, when it is not a second gateway that
+ * asks (`wasl register copy` copies a register that must not change meanwhile).
+ */
+export function lockDataDirectory(dataDir: string, refusal?: (holder: string) => string): DataDirLock {
   const lockFile = join(dataDir, 'gateway.lock');
   const pidFile = join(dataDir, 'gateway.pid');
   const lock = new Database(lockFile);
@@ -31,9 +35,10 @@ export function lockDataDirectory(dataDir: string): DataDirLock {
   } catch (error) {
     lock.close();
     if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+    const holder = holderOf(pidFile);
     throw new WaslError(
       'data.locked',
-      `another gateway (${holderOf(pidFile)}) is running on the data directory ${dataDir}; stop it first, or set database.lockDataDir: false if several gateways are meant to share it`,
+      refusal?.(holder) ?? `another gateway (${holder}) is running on the data directory ${dataDir}; stop it first, or set database.lockDataDir: false if several gateways are meant to share it`,
     );
   }
   writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });

@@ -4,9 +4,10 @@
  * after this sees only the unit of work; which engine it is matters to the few places that say
  * so (`engine`), such as the data directory's lock.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { WaslConfig } from '../config/config.load.js';
+import { isPostgresUrl } from '../config/config.schema.js';
 import { WaslError } from '../errors.js';
 import { restrictFilesToOwner } from '../paths.js';
 import type { FlushToDisk } from './group-commit.js';
@@ -80,6 +81,43 @@ export async function openExistingRegister(config: WaslConfig): Promise<EngineRe
   const file = existingSqliteRegisterFile(config.dataDir);
   const { openExistingSqliteRegister } = await import('./sqlite-register.js');
   return openExistingSqliteRegister({ file, busyTimeoutMs: database.busyTimeoutMs });
+}
+
+/**
+ * An empty register to copy one into (`wasl register copy`): a PostgreSQL database by its URL,
+ * brought to the code's schema, or a SQLite file, made with it. An existing file is refused,
+ * whatever it holds: it may be another office's register or a backup. `discard` closes it after a
+ * failed copy and removes a file it made, so that the same command can be run again.
+ */
+export async function openNewRegister(target: string, config: WaslConfig): Promise<{ register: EngineRegister; where: string; file?: string; discard(): Promise<void> }> {
+  if (/^postgres(ql)?:/i.test(target)) {
+    // Not echoed: a URL that does not parse may still hold a password.
+    if (!isPostgresUrl(target)) throw new WaslError('cli.usage', 'the target is not a valid postgres:// URL (postgres://user:password@host:port/database; percent-encode @, : and / in the password)');
+    const { openPostgresRegister } = await import('./postgres-register.js');
+    const register = await reached(target, openPostgresRegister({ url: target, ...postgresSettings(config.database), readConnections: 1 }));
+    // A failed copy is rolled back: the database is left an empty register.
+    return { register, where: describePostgresUrl(target), discard: () => register.close() };
+  }
+  const file = resolve(target);
+  if (existsSync(file)) throw new WaslError('copy.target_exists', `${file} exists: nothing was copied; name a new file, or a postgres:// URL`);
+  const { openSqliteRegister } = await import('./sqlite-register.js');
+  const files = [file, `${file}-wal`, `${file}-shm`];
+  let register: SqliteRegister;
+  try {
+    register = openSqliteRegister({ file, busyTimeoutMs: config.database.busyTimeoutMs });
+  } catch (error) {
+    throw new WaslError('copy.target_unwritable', `cannot make ${file}: ${(error as Error).message}`);
+  }
+  restrictFilesToOwner(files);
+  return {
+    register,
+    where: file,
+    file,
+    async discard() {
+      await register.close();
+      for (const made of files) rmSync(made, { force: true });
+    },
+  };
 }
 
 /** A server that cannot be reached or refuses us is said as such, with where, not as pg's bare error. */

@@ -43,10 +43,9 @@ export async function checkPostgresRegisterCurrent(connection: pg.ClientConfig, 
   await client.connect();
   try {
     // drizzle's node-postgres migrator records what it applied in drizzle.__drizzle_migrations.
-    const { rows } = await client.query<{ newest: string | null }>(
-      "SELECT CASE WHEN to_regclass('drizzle.__drizzle_migrations') IS NULL THEN NULL ELSE (SELECT max(created_at)::text FROM drizzle.__drizzle_migrations) END AS newest",
-    );
-    const newest = rows[0]?.newest;
+    // Asked apart: a query naming a table that does not exist fails as it is planned, whatever CASE guards it.
+    const journal = await client.query<{ table: string | null }>("SELECT to_regclass('drizzle.__drizzle_migrations')::text AS table");
+    const newest = journal.rows[0]?.table ? (await client.query<{ newest: string | null }>('SELECT max(created_at)::text AS newest FROM drizzle.__drizzle_migrations')).rows[0]?.newest : null;
     if (newest === null || newest === undefined) {
       throw new WaslError('register.missing', `no register at ${where}: no gateway has started on this database yet (database.url, WASL_DATABASE_URL)`);
     }

@@ -8,13 +8,17 @@
  * it returns (synchronous_commit on, PostgreSQL's default), so there is no flush of our own.
  * Prepared statements live per connection, which is one more reason for a writer of its own.
  * Reads go to a pool (read committed): they never see a batch before its COMMIT.
+ * A write that must not ride a batch (writeAlone: a rate bucket) goes to the pool too, in a
+ * transaction of its own without the advisory lock: it touches one row no batch writes.
  *
  * The server may go away: every connection has connect and statement timeouts, so a write or a
  * ping rejects rather than hangs, and the writer connects again at the next write once the server
  * is back.
  */
+import { sql } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { WaslError } from '../errors.js';
 import { createBatchCommit, type BatchConnection } from './group-commit.js';
 import { describePostgresUrl } from './open-register.js';
 import { checkPostgresRegisterCurrent, migratePostgresRegister } from './postgres-migrations.js';
@@ -86,13 +90,20 @@ export async function openPostgresRegister({
   pool.on('error', () => {
     // An idle connection broke (the server restarted): the pool drops it and the next read connects anew.
   });
-  const readTx = postgresRegisterTx(drizzle({ client: pool, schema }));
+  const pooled = drizzle({ client: pool, schema });
+  const readTx = postgresRegisterTx(pooled);
   const writer = reconnectingWriter(connection);
   const commit = createBatchCommit(writer, { ...(lingerMs === undefined ? {} : { lingerMs }), onBatch });
 
   return {
     engine: 'postgres',
     write: commit,
+    writeAlone: (run) =>
+      pooled.transaction(async (tx) => {
+        // It waits for its commit only: the server need not flush its WAL before answering.
+        await tx.execute(sql`set local synchronous_commit = off`);
+        return run(postgresRegisterTx(tx));
+      }),
     async read(run) {
       return run(readTx);
     },
@@ -174,7 +185,15 @@ function reconnectingWriter(connection: pg.ClientConfig): BatchConnection<Regist
       await current.client.query(`BEGIN; SELECT pg_advisory_xact_lock(${REGISTER_LOCK})`);
     },
     async commit() {
-      const result = await open().client.query('COMMIT');
+      const writer = open();
+      let result: pg.QueryResult;
+      try {
+        result = await writer.client.query('COMMIT');
+      } catch (error) {
+        discard(writer);
+        // Sent but not answered: the server may have committed it. A sender told to try again is safe, as the same message is the letter it repeats.
+        throw new WaslError('register.outcome_unknown', `the register's server did not confirm the commit: ${(error as Error).message}`, { temporary: true, cause: error });
+      }
       // PostgreSQL answers COMMIT with ROLLBACK when a statement of the transaction failed and a write carried on.
       if (result.command !== 'COMMIT') {
         throw new Error('the transaction was rolled back: a statement failed and its write went on (on PostgreSQL a write must not carry on after a failed query)');

@@ -5,8 +5,12 @@
  * copy verifies with the same chain. The target is written in one transaction, so a copy that fails
  * leaves it as empty as it found it.
  *
- * The source must not change during the copy (the command holds the data directory's lock, so the
- * gateway cannot run meanwhile): it is read page by page, in key order.
+ * The source is read page by page, in key order, inside one of its own write transactions that
+ * writes nothing: on either engine that holds the register's one writer lock (SQLite's write lock,
+ * PostgreSQL's register lock that every gateway's write takes first), so nothing is written to it
+ * meanwhile and the copy is the register at one moment: never a counter copied before a letter
+ * that took the next number. A gateway that writes during the copy waits for it (and answers "try
+ * again later" if the copy outlasts its timeouts).
  */
 import { asc, count, getTableColumns, getTableName, gt, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
@@ -42,6 +46,7 @@ const COPY_PLAN: { [Name in TableName]: TableCopy<Name> } = {
   mailboxMessages: { key: ['id'], pageRows: 16, identity: true },
   receiptAllowances: { key: ['channel', 'targetId', 'targetThread'], pageRows: 500 },
   leases: { key: ['name'], pageRows: 500 },
+  rateBuckets: { key: ['kind', 'key'], pageRows: 500 },
 };
 
 export type CopyReport = Record<TableName, number>;
@@ -75,35 +80,36 @@ export async function copyRegister({ from, to }: { from: UnitOfWork<RegisterTx>;
   });
   if (occupied) throw new WaslError('copy.target_not_empty', `the target register is not empty (its table ${occupied} has rows): copy only into a new, empty register`);
 
+  return from.write((source) => to.write((target) => copyTables(source, target)));
+}
+
+/** Every table of the source into the target, within their transactions; the rows copied, per table. */
+async function copyTables(source: RegisterTx, target: RegisterTx): Promise<CopyReport> {
   const copied = Object.fromEntries(TABLE_NAMES.map((name) => [name, 0])) as CopyReport;
-  await to.write(async (target) => {
-    for (const name of TABLE_NAMES) {
-      const { key, pageRows, identity } = COPY_PLAN[name] as TableCopy<TableName>;
-      const targetTable = target.tables[name] as SQLiteTable;
-      let last: Record<string, unknown> | undefined;
-      for (;;) {
-        const page = await from.read((source) => {
-          const table = source.tables[name] as SQLiteTable;
-          return source.db
-            .select()
-            .from(table)
-            .where(after(table, key, last))
-            .orderBy(...keyColumns(table, key).map((column) => asc(column)))
-            .limit(pageRows);
-        });
-        if (page.length === 0) break;
-        await target.db.insert(targetTable).values(page);
-        copied[name] += page.length;
-        last = page.at(-1);
-      }
-      if (identity && target.engine === 'postgres') await continueIdentity(target, name);
+  for (const name of TABLE_NAMES) {
+    const { key, pageRows, identity } = COPY_PLAN[name] as TableCopy<TableName>;
+    const sourceTable = source.tables[name] as SQLiteTable;
+    const targetTable = target.tables[name] as SQLiteTable;
+    let last: Record<string, unknown> | undefined;
+    for (;;) {
+      const page = await source.db
+        .select()
+        .from(sourceTable)
+        .where(after(sourceTable, key, last))
+        .orderBy(...keyColumns(sourceTable, key).map((column) => asc(column)))
+        .limit(pageRows);
+      if (page.length === 0) break;
+      await target.db.insert(targetTable).values(page);
+      copied[name] += page.length;
+      last = page.at(-1);
     }
-    // Checked inside the transaction: a copy that does not add up is rolled back, never kept.
-    for (const name of TABLE_NAMES) {
-      const stored = await rowCount(target, name);
-      if (stored !== copied[name]) throw new WaslError('copy.mismatch', `table ${name}: ${copied[name]} rows read, ${stored} stored in the target`);
-    }
-  });
+    if (identity && target.engine === 'postgres') await continueIdentity(target, name);
+  }
+  // Checked inside the transaction: a copy that does not add up is rolled back, never kept.
+  for (const name of TABLE_NAMES) {
+    const stored = await rowCount(target, name);
+    if (stored !== copied[name]) throw new WaslError('copy.mismatch', `table ${name}: ${copied[name]} rows read, ${stored} stored in the target`);
+  }
   return copied;
 }
 

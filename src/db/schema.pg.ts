@@ -4,3 +4,4 @@ export * from '../outbox/outbox.tables.pg.js';
 export * from '../mailbox/mailbox.tables.pg.js';
 export * from '../receipts/receipts.tables.pg.js';
 export * from '../leases/leases.tables.pg.js';
+export * from '../limits/limits.tables.pg.js';

@@ -4,3 +4,4 @@ export * from '../outbox/outbox.tables.js';
 export * from '../mailbox/mailbox.tables.js';
 export * from '../receipts/receipts.tables.js';
 export * from '../leases/leases.tables.js';
+export * from '../limits/limits.tables.js';

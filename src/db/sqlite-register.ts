@@ -43,6 +43,8 @@ function sqliteRegister(db: Db, { flushToDisk, onBatch }: Pick<Options, 'flushTo
   return {
     engine: 'sqlite',
     write: commit,
+    // One connection and one writer: no other transaction can wait on a lock a batch holds.
+    writeAlone: (run) => commit(run, { wait: 'commit' }),
     read: (run) => commit.whenNoBatchOpen(() => run(tx)),
     async ping() {
       ping.get();

@@ -4,10 +4,11 @@
  * Made once in the data directory unless the configuration names a PEM file; the private key file
  * is written with mode 0600 and never replaced, since every receipt already given out depends on it.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { WaslError } from '../errors.js';
+import { createPrivateFileOnce } from '../paths.js';
 import { sha256Hex } from './sha256.js';
 
 export interface SigningKey {
@@ -48,18 +49,13 @@ export function loadOrCreateSigningKey({ dataDir, privateKeyPath }: { dataDir: s
   mkdirSync(dirname(paths.privateKeyPath), { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const draft = `${paths.privateKeyPath}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  let made: ReturnType<typeof createPrivateFileOnce>;
   try {
-    writeFileSync(draft, pem, { mode: 0o600, flag: 'wx' });
-    // The umask may have narrowed the mode further, never widened it; chmod states it plainly.
-    chmodSync(draft, 0o600);
-    linkSync(draft, paths.privateKeyPath);
+    made = createPrivateFileOnce(paths.privateKeyPath, pem);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw keyError(paths.privateKeyPath, error);
-    return signingKeyFromPem(readKeyFile(paths.privateKeyPath));
-  } finally {
-    rmSync(draft, { force: true });
+    throw keyError(paths.privateKeyPath, error);
   }
+  if (!made.created) return signingKeyFromPem(made.content.toString('utf8'));
   const key = signingKeyFromPem(pem);
   writeFileSync(paths.publicKeyPath, key.publicKeyPem, { mode: 0o600 });
   return key;

@@ -48,24 +48,33 @@ export function createLeadership({
       let heldUntil = 0;
       let working = false;
       let timer: NodeJS.Timeout | undefined;
+      /**
+       * Starts and stops, one after another: a stop never runs during a start (the Matrix client and
+       * Slack's socket would connect anyway once a start under way ends). Renewals do not wait for
+       * them: a start that takes long (Slack backing off) must not let the lease expire meanwhile.
+       */
+      let changes = Promise.resolve();
+      const change = (step: () => Promise<void>) => (changes = changes.then(step));
 
-      const startWork = async () => {
-        if (working || stopped) return;
-        try {
-          await work.start();
-          working = true;
-          logger.info({ lease: name }, 'this gateway now does the work of its lease');
-        } catch (error) {
-          // Held but not started (a peer refused the connection): tried again at the next renewal.
-          logger.error({ lease: name, err: error }, 'could not start the work of a lease held');
-        }
-      };
-      const stopWork = async (why: string) => {
-        if (!working) return;
-        working = false;
-        logger.warn({ lease: name, why }, 'this gateway stops the work of its lease');
-        await work.stop().catch((error: unknown) => logger.error({ lease: name, err: error }, 'stopping the work of a lease failed'));
-      };
+      const startWork = () =>
+        change(async () => {
+          if (working || stopped || heldUntil === 0) return;
+          try {
+            await work.start();
+            working = true;
+            logger.info({ lease: name, holder }, 'this gateway now does the work of its lease');
+          } catch (error) {
+            // Held but not started (a peer refused the connection): tried again at the next renewal.
+            logger.error({ lease: name, err: error }, 'could not start the work of a lease held');
+          }
+        });
+      const stopWork = (why: string) =>
+        change(async () => {
+          if (!working) return;
+          working = false;
+          logger.warn({ lease: name, why }, 'this gateway stops the work of its lease');
+          await work.stop().catch((error: unknown) => logger.error({ lease: name, err: error }, 'stopping the work of a lease failed'));
+        });
 
       const attempt = async () => {
         const at = now();
@@ -73,31 +82,33 @@ export function createLeadership({
         try {
           // Only committed: a claim lost to a power cut is made again at the next renewal.
           const held = await register.write((tx) => claimLease(tx, { name, holder, at, until }), { wait: 'commit' });
-          if (held) {
-            heldUntil = until.getTime();
-            await startWork();
-          } else {
-            heldUntil = 0;
-            await stopWork('another gateway holds the lease');
-          }
+          heldUntil = held ? until.getTime() : 0;
+          if (held) void startWork();
+          else void stopWork('another gateway holds the lease');
         } catch (error) {
           logger.warn({ lease: name, err: error }, 'the register did not answer a lease renewal');
           // Stop before the lease can expire and another gateway take over the work.
-          if (now().getTime() + renewEveryMs >= heldUntil) await stopWork('the lease could not be renewed');
+          if (now().getTime() + renewEveryMs >= heldUntil) void stopWork('the lease could not be renewed');
         }
       };
 
+      /** The renewal under way, which the gateway's stop lets finish before it gives the lease back. */
+      let attempting: Promise<void> | undefined;
       const tick = async () => {
-        await attempt();
+        attempting = attempt();
+        await attempting;
         if (!stopped) timer = setTimeout(() => void tick(), renewEveryMs);
       };
 
       running.add(async () => {
         clearTimeout(timer);
+        await attempting;
         await stopWork('the gateway is stopping');
         if (heldUntil > 0) await register.write((tx) => releaseLease(tx, { name, holder }), { wait: 'commit' }).catch(() => undefined);
       });
       await tick();
+      // The first start, when held, is over before the gateway says it has started.
+      await changes;
     },
 
     async stop() {

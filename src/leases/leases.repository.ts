@@ -25,3 +25,12 @@ export async function releaseLease(tx: RegisterTx, { name, holder }: { name: str
   const { leases } = tx.tables;
   await tx.db.delete(leases).where(and(eq(leases.name, name), eq(leases.holder, holder)));
 }
+
+/**
+ * Forgets every lease: only for a gateway that knows it is the register's one gateway (SQLite, its
+ * data directory locked), to which any lease is a killed predecessor's, holding the work back until
+ * it expired.
+ */
+export async function forgetLeases(tx: RegisterTx): Promise<void> {
+  await tx.db.delete(tx.tables.leases);
+}

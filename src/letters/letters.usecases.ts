@@ -35,8 +35,11 @@ export interface Register extends RegisterReader {
 
 /** Takes deliveries that were stored already claimed, and sends them once `stored` (their commit on disk) resolves. */
 export interface DeliveryHandOff {
-  /** Whether it takes deliveries now: those stored while it is stopped wait in the register, unclaimed. */
-  taking(): boolean;
+  /**
+   * Who claims the deliveries it takes now, and for how long a lease (from the registering
+   * transaction's time); undefined while it is stopped: those stored then wait in the register, unclaimed.
+   */
+  taking(): { holder: string; leaseMs: number } | undefined;
   take(deliveries: readonly DeliveryRow[], stored: Promise<unknown>): void;
 }
 
@@ -151,12 +154,14 @@ export function createRegister(options: RegisterOptions): Register {
   }
 
   /** Stores deliveries; those to send now are born claimed when an outbox takes them after the commit. */
-  async function queueDeliveries(tx: RegisterTx, rows: NewDeliveryRow[]): Promise<DeliveryRow[]> {
-    if (!options.outbox?.taking()) {
+  async function queueDeliveries(tx: RegisterTx, rows: NewDeliveryRow[], at: Date): Promise<DeliveryRow[]> {
+    const claimant = options.outbox?.taking();
+    if (!claimant) {
       await repository.insertDeliveries(tx, rows);
       return [];
     }
-    const born = rows.map((row): NewDeliveryRow => (row.status === 'pending' ? { ...row, status: 'sending', attempts: 1 } : row));
+    const claim = { claimedBy: claimant.holder, leaseUntil: new Date(at.getTime() + claimant.leaseMs) };
+    const born = rows.map((row): NewDeliveryRow => (row.status === 'pending' ? { ...row, status: 'sending', attempts: 1, ...claim } : row));
     return (await repository.insertDeliveries(tx, born)).filter((row) => row.status === 'sending');
   }
 
@@ -279,7 +284,7 @@ export function createRegister(options: RegisterOptions): Register {
         if (replyTo && !letter.automated && !letter.receiptInline) queued.push(await receiptFor(tx, { letterId: row.id, replyTo, at }));
       }
       const accepted = { number, receiptUrl: receiptUrl(receiptToken), departments, answers: classification.kind === 'answer' ? classification.original.number : undefined };
-      return { duplicate: false, accepted, queued: await queueDeliveries(tx, queued) };
+      return { duplicate: false, accepted, queued: await queueDeliveries(tx, queued, at) };
     }, {
       committed: ({ accepted, queued }) => {
         committedAs = accepted.number;
@@ -315,7 +320,7 @@ export function createRegister(options: RegisterOptions): Register {
       if (target) {
         await repository.insertDepartments(tx, { letterId: letter.id, codes: [target.code], via: 'transfer' });
       }
-      const forwards = target ? await queueDeliveries(tx, forwardsFor({ letterId: letter.id, codes: [target.code], at })) : [];
+      const forwards = target ? await queueDeliveries(tx, forwardsFor({ letterId: letter.id, codes: [target.code], at }), at) : [];
       return { summary: await summary(tx, (await repository.letterById(tx, letter.id))!), queued: forwards };
     }, { committed: ({ queued }) => handOff(queued, stored) });
     return (await stored).summary;
@@ -351,6 +356,8 @@ export function newDelivery({
     lastErrorCode: null,
     lastError: null,
     externalId: null,
+    claimedBy: null,
+    leaseUntil: null,
     createdAt: at,
     updatedAt: at,
   };

@@ -1,39 +1,97 @@
-/** Reads and moves deliveries through pending -> sending -> sent | failed. */
-import { and, asc, count, desc, eq, gt, inArray, lte, min, notInArray, sql, type SQL } from 'drizzle-orm';
-import { encoded, preparedQueries, type RegisterTx } from '../db/register-tx.js';
+/**
+ * Reads and moves deliveries through pending -> sending -> sent | failed. Several gateways may share
+ * the register: a delivery being sent is claimed by one gateway process (its holder) under a lease
+ * that gateway renews while it sends; a claim whose lease ran out goes back to the queue for any of
+ * them, and only the holder marks what became of its send.
+ */
+import { and, asc, count, desc, eq, gt, inArray, isNull, lt, lte, min, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { encoded, preparedQueries, skippingLockedRows, type RegisterTables, type RegisterTx } from '../db/register-tx.js';
 import type { DeliveryRow } from '../letters/letters.repository.js';
 
 export type DeliveryStatus = DeliveryRow['status'];
 
-/** After a crash, what was being sent is sent again: at least once, never dropped. */
-export async function returnInterruptedToQueue(tx: RegisterTx, at: Date): Promise<number> {
+/** Who claims deliveries (a gateway process, as no other names itself) and until when, unless renewed. */
+export interface DeliveryClaim {
+  holder: string;
+  leaseUntil: Date;
+}
+
+type Deliveries = RegisterTables['deliveries'];
+
+/** The delivery, while `holder` still holds its claim. */
+function heldBy(deliveries: Deliveries, { id, holder }: { id: SQL | number; holder: SQL | string }): SQL | undefined {
+  return and(eq(deliveries.id, id), eq(deliveries.status, 'sending'), eq(deliveries.claimedBy, holder));
+}
+
+/** What a delivery leaving 'sending' writes: claims and leases exist only while it is being sent. */
+const unclaimed = { claimedBy: null, leaseUntil: null } as const;
+
+/**
+ * Returns to the queue the deliveries whose lease ran out at `at`, whoever held them: their
+ * gateway died or lost the register mid-send, and another sends them again (at least once, never
+ * dropped; the Message-ID is the delivery's, so a department sees the same message twice at most).
+ * A claim with no lease, written by a version before leases, has run out.
+ */
+export async function requeueExpiredClaims(tx: RegisterTx, at: Date): Promise<number> {
   const { deliveries } = tx.tables;
   const returned = await tx.db
     .update(deliveries)
-    .set({ status: 'pending', nextAttemptAt: at, updatedAt: at })
-    .where(eq(deliveries.status, 'sending'))
+    .set({ status: 'pending', nextAttemptAt: at, updatedAt: at, ...unclaimed })
+    .where(and(eq(deliveries.status, 'sending'), or(isNull(deliveries.leaseUntil), lt(deliveries.leaseUntil, at))))
     .returning({ id: deliveries.id });
   return returned.length;
+}
+
+/** Returns to the queue every delivery `holder` claimed and has not marked: its gateway stops, and leaves them to the others now. */
+export async function releaseHeldBy(tx: RegisterTx, { holder, at }: { holder: string; at: Date }): Promise<number> {
+  const { deliveries } = tx.tables;
+  const returned = await tx.db
+    .update(deliveries)
+    .set({ status: 'pending', nextAttemptAt: at, updatedAt: at, ...unclaimed })
+    .where(and(eq(deliveries.status, 'sending'), eq(deliveries.claimedBy, holder)))
+    .returning({ id: deliveries.id });
+  return returned.length;
+}
+
+/** Extends the lease of those of `ids` that `holder` still holds, in one statement; says which those are. */
+export async function renewLeases(tx: RegisterTx, { ids, holder, leaseUntil }: { ids: readonly number[] } & DeliveryClaim): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const { deliveries } = tx.tables;
+  const renewed = await tx.db
+    .update(deliveries)
+    .set({ leaseUntil })
+    .where(and(inArray(deliveries.id, [...ids]), eq(deliveries.status, 'sending'), eq(deliveries.claimedBy, holder)))
+    .returning({ id: deliveries.id });
+  return renewed.map((row) => row.id);
 }
 
 const $ = sql.placeholder;
 
 /** What every delivery takes: claimed, sent, and the look for the next one due. */
-const hot = preparedQueries((db, { deliveries }) => {
-  /** Claims the oldest due deliveries of the channels `among` picks, `limit` at most. */
+const hot = preparedQueries((db, { deliveries }, engine) => {
+  /** Claims the oldest due deliveries of the channels `among` picks, `limit` at most, for a holder until a time. */
   const claimDueAmong = (among: SQL | undefined) =>
     db
       .update(deliveries)
-      .set({ status: 'sending', attempts: sql`${deliveries.attempts} + 1`, updatedAt: encoded(deliveries.updatedAt, 'at') })
+      .set({
+        status: 'sending',
+        attempts: sql`${deliveries.attempts} + 1`,
+        claimedBy: encoded(deliveries.claimedBy, 'holder'),
+        leaseUntil: encoded(deliveries.leaseUntil, 'leaseUntil'),
+        updatedAt: encoded(deliveries.updatedAt, 'at'),
+      })
       .where(
         inArray(
           deliveries.id,
-          db
-            .select({ id: deliveries.id })
-            .from(deliveries)
-            .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAt, encoded(deliveries.nextAttemptAt, 'at')), among))
-            .orderBy(asc(deliveries.nextAttemptAt), asc(deliveries.id))
-            .limit($('limit')),
+          skippingLockedRows(
+            engine,
+            db
+              .select({ id: deliveries.id })
+              .from(deliveries)
+              .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAt, encoded(deliveries.nextAttemptAt, 'at')), among))
+              .orderBy(asc(deliveries.nextAttemptAt), asc(deliveries.id))
+              .limit($('limit')),
+          ),
         ),
       )
       .returning()
@@ -63,8 +121,9 @@ const hot = preparedQueries((db, { deliveries }) => {
     nextDueAfter: firstDue(gt(deliveries.nextAttemptAt, encoded(deliveries.nextAttemptAt, 'after'))),
     markSent: db
       .update(deliveries)
-      .set({ status: 'sent', externalId: encoded(deliveries.externalId, 'externalId'), updatedAt: encoded(deliveries.updatedAt, 'at'), lastError: null, lastErrorCode: null })
-      .where(eq(deliveries.id, encoded(deliveries.id, 'id')))
+      .set({ status: 'sent', externalId: encoded(deliveries.externalId, 'externalId'), updatedAt: encoded(deliveries.updatedAt, 'at'), lastError: null, lastErrorCode: null, ...unclaimed })
+      .where(heldBy(deliveries, { id: encoded(deliveries.id, 'id'), holder: encoded(deliveries.claimedBy, 'holder') }))
+      .returning({ id: deliveries.id })
       .prepare(),
   };
 });
@@ -73,23 +132,29 @@ const hot = preparedQueries((db, { deliveries }) => {
 export type ChannelPool = { channel: string } | { outside: readonly string[] };
 
 /**
- * Claims up to `limit` due deliveries of a pool of channels, oldest first, in one statement: two
- * claims never take the same one.
+ * Claims up to `limit` due deliveries of a pool of channels, oldest first, in one statement, for
+ * `holder` until `leaseUntil`: two claims never take the same one, on one gateway or several.
  */
-export async function claimDue(tx: RegisterTx, { at, limit, pool }: { at: Date; limit: number; pool: ChannelPool }): Promise<DeliveryRow[]> {
+export async function claimDue(
+  tx: RegisterTx,
+  { at, limit, pool, holder, leaseUntil }: { at: Date; limit: number; pool: ChannelPool } & DeliveryClaim,
+): Promise<DeliveryRow[]> {
   const queries = hot(tx);
   const claimed =
     'channel' in pool
-      ? await queries.claimDueOn.execute({ at, limit, channel: pool.channel })
-      : await queries.claimDueOutside(pool.outside).execute({ at, limit });
+      ? await queries.claimDueOn.execute({ at, limit, holder, leaseUntil, channel: pool.channel })
+      : await queries.claimDueOutside(pool.outside).execute({ at, limit, holder, leaseUntil });
   return claimed.sort((left, right) => left.id - right.id);
 }
 
-/** Puts claimed but unsent deliveries back in the queue (the worker stopped while claiming them). */
-export async function releaseClaims(tx: RegisterTx, { ids, at }: { ids: number[]; at: Date }): Promise<void> {
+/** Puts deliveries `holder` claimed but did not send back in the queue (its worker stopped while claiming them). */
+export async function releaseClaims(tx: RegisterTx, { ids, holder, at }: { ids: number[]; holder: string; at: Date }): Promise<void> {
   if (ids.length === 0) return;
   const { deliveries } = tx.tables;
-  await tx.db.update(deliveries).set({ status: 'pending', attempts: sql`${deliveries.attempts} - 1`, updatedAt: at }).where(inArray(deliveries.id, ids));
+  await tx.db
+    .update(deliveries)
+    .set({ status: 'pending', attempts: sql`${deliveries.attempts} - 1`, updatedAt: at, ...unclaimed })
+    .where(and(inArray(deliveries.id, ids), eq(deliveries.status, 'sending'), eq(deliveries.claimedBy, holder)));
 }
 
 /** When the first pending delivery falls due; with `after`, the first one due later than that. */
@@ -99,21 +164,40 @@ export async function nextDueAt(tx: RegisterTx, { after }: { after?: Date } = {}
   return first?.at;
 }
 
-export async function markSent(tx: RegisterTx, { id, externalId, at }: { id: number; externalId: string; at: Date }): Promise<void> {
-  await hot(tx).markSent.execute({ id, externalId, at });
+/**
+ * The marks of what became of a send apply only while `holder` still holds the delivery: a gateway
+ * whose lease ran out (another took the delivery over) never overwrites what the other records.
+ * Each says whether it applied.
+ */
+export async function markSent(tx: RegisterTx, { id, holder, externalId, at }: { id: number; holder: string; externalId: string; at: Date }): Promise<boolean> {
+  return (await hot(tx).markSent.execute({ id, holder, externalId, at })).length === 1;
 }
 
 export async function markRetry(
   tx: RegisterTx,
-  { id, at, nextAttemptAt, errorCode, error }: { id: number; at: Date; nextAttemptAt: Date; errorCode: string; error: string },
-): Promise<void> {
+  { id, holder, at, nextAttemptAt, errorCode, error }: { id: number; holder: string; at: Date; nextAttemptAt: Date; errorCode: string; error: string },
+): Promise<boolean> {
   const { deliveries } = tx.tables;
-  await tx.db.update(deliveries).set({ status: 'pending', nextAttemptAt, updatedAt: at, lastErrorCode: errorCode, lastError: error }).where(eq(deliveries.id, id));
+  const marked = await tx.db
+    .update(deliveries)
+    .set({ status: 'pending', nextAttemptAt, updatedAt: at, lastErrorCode: errorCode, lastError: error, ...unclaimed })
+    .where(heldBy(deliveries, { id, holder }))
+    .returning({ id: deliveries.id });
+  return marked.length === 1;
 }
 
-export async function markFailed(tx: RegisterTx, { id, at, errorCode, error }: { id: number; at: Date; errorCode: string; error: string }): Promise<void> {
+/** Marks a delivery failed: one `holder` still holds, or (a bounce, without `holder`) one sent already. */
+export async function markFailed(
+  tx: RegisterTx,
+  { id, holder, at, errorCode, error }: { id: number; holder?: string | undefined; at: Date; errorCode: string; error: string },
+): Promise<boolean> {
   const { deliveries } = tx.tables;
-  await tx.db.update(deliveries).set({ status: 'failed', updatedAt: at, lastErrorCode: errorCode, lastError: error }).where(eq(deliveries.id, id));
+  const marked = await tx.db
+    .update(deliveries)
+    .set({ status: 'failed', updatedAt: at, lastErrorCode: errorCode, lastError: error, ...unclaimed })
+    .where(holder === undefined ? and(eq(deliveries.id, id), eq(deliveries.status, 'sent')) : heldBy(deliveries, { id, holder }))
+    .returning({ id: deliveries.id });
+  return marked.length === 1;
 }
 
 export async function deliveryById(tx: RegisterTx, id: number): Promise<DeliveryRow | undefined> {
@@ -165,7 +249,7 @@ export async function requeueFailed(tx: RegisterTx, { ids, at }: { ids?: number[
   const condition = ids ? and(eq(deliveries.status, 'failed'), inArray(deliveries.id, ids)) : eq(deliveries.status, 'failed');
   const requeued = await tx.db
     .update(deliveries)
-    .set({ status: 'pending', attempts: 0, nextAttemptAt: at, updatedAt: at })
+    .set({ status: 'pending', attempts: 0, nextAttemptAt: at, updatedAt: at, ...unclaimed })
     .where(condition)
     .returning({ id: deliveries.id });
   return requeued.length;

@@ -1,7 +1,7 @@
 /** The durable outbox on PostgreSQL: the twin of outbox.tables.ts, with the same partial indexes. */
 import { sql } from 'drizzle-orm';
 import { index, integer, pgTable } from 'drizzle-orm/pg-core';
-import { id, idReference, instant, text } from '../db/columns.pg.js';
+import { id, idReference, instant, optionalInstant, text } from '../db/columns.pg.js';
 import { letters } from '../letters/letters.tables.pg.js';
 
 export const deliveries = pgTable(
@@ -23,12 +23,15 @@ export const deliveries = pgTable(
     lastErrorCode: text('last_error_code'),
     lastError: text('last_error'),
     externalId: text('external_id'),
+    claimedBy: text('claimed_by'),
+    leaseUntil: optionalInstant('lease_until'),
     createdAt: instant('created_at').notNull(),
     updatedAt: instant('updated_at').notNull(),
   },
   (table) => [
     index('deliveries_due_index').on(table.nextAttemptAt).where(sql`${table.status} = 'pending'`),
     index('deliveries_due_by_channel_index').on(table.channel, table.nextAttemptAt).where(sql`${table.status} = 'pending'`),
+    index('deliveries_sending_index').on(table.leaseUntil).where(sql`${table.status} = 'sending'`),
     index('deliveries_letter_index').on(table.letterId),
     index('deliveries_external_index').on(table.channel, table.externalId).where(sql`${table.externalId} IS NOT NULL`),
   ],

@@ -5,6 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { optionalInstant } from '../db/columns.sqlite.js';
 import { letters } from '../letters/letters.tables.js';
 
 export const deliveries = sqliteTable(
@@ -27,6 +28,13 @@ export const deliveries = sqliteTable(
     lastError: text('last_error'),
     /** The channel's id of what was sent (email Message-ID, Slack channel:ts, Matrix event id). */
     externalId: text('external_id'),
+    /**
+     * While 'sending': the gateway process that claimed the delivery, and until when its claim holds
+     * unless renewed. Several gateways share one register: a claim whose lease ran out (its gateway
+     * died) goes back to the queue for any of them; one without a lease (an older version's) has run out.
+     */
+    claimedBy: text('claimed_by'),
+    leaseUntil: optionalInstant('lease_until'),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },
@@ -37,6 +45,8 @@ export const deliveries = sqliteTable(
     index('deliveries_due_index').on(table.nextAttemptAt).where(sql`${table.status} = 'pending'`),
     // Each channel claims its own due deliveries (outbox.worker.ts): a backlog on one is not scanned by the others.
     index('deliveries_due_by_channel_index').on(table.channel, table.nextAttemptAt).where(sql`${table.status} = 'pending'`),
+    // The claims held: looked through for leases run out and a stopping gateway's own, never the whole table.
+    index('deliveries_sending_index').on(table.leaseUntil).where(sql`${table.status} = 'sending'`),
     index('deliveries_letter_index').on(table.letterId),
     index('deliveries_external_index').on(table.channel, table.externalId).where(sql`${table.externalId} IS NOT NULL`),
   ],

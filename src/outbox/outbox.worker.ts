@@ -3,7 +3,13 @@
  * are retried with exponential back-off and jitter (so a department's server coming back is not
  * hit by every delivery at once); permanent ones, and those that ran out of attempts, are marked
  * failed for the mail office to see and retry. Nothing is ever dropped.
+ *
+ * Several gateways may share the register: each worker claims under a holder name of its own and a
+ * lease it renews while it sends, gives back only its own claims when it stops, and sends again the
+ * deliveries whose lease ran out, whoever claimed them (a gateway that died mid-send).
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { ChannelAdapter, OutboundMessage } from '../channels/port.js';
 import type { WaslConfig } from '../config/config.load.js';
@@ -15,14 +21,14 @@ import type { DeliveryRow } from '../letters/letters.repository.js';
 import { newDelivery, type DeliveryHandOff } from '../letters/letters.usecases.js';
 import type { Composer } from './compose.js';
 import * as outbox from './outbox.repository.js';
-import type { ChannelPool } from './outbox.repository.js';
+import type { ChannelPool, DeliveryClaim } from './outbox.repository.js';
 
 export interface OutboxWorker extends DeliveryHandOff {
-  /** Returns to the queue what a stop or a crash left being sent, then looks for due deliveries. */
+  /** Returns to the queue an earlier run's claims under its name and those whose lease ran out (a gateway that died mid-send), then looks for due deliveries. */
   start(): Promise<void>;
   /** Looks for due deliveries in the register now (something there may have become due). */
   wake(): void;
-  /** Stops claiming; waits for sends in flight, up to `graceMs`, then returns the rest to the queue. */
+  /** Stops claiming; waits for sends in flight, up to `graceMs`, then returns its own unfinished claims to the queue. */
   stop(graceMs?: number): Promise<void>;
   /** Resolves once nothing is due and nothing is in flight (tests, drain on stop). */
   idle(): Promise<void>;
@@ -33,6 +39,11 @@ export function retryDelayMs({ attempt, baseMs, maxMs, random = Math.random }: {
   return Math.round(exponential * (0.8 + 0.4 * random()));
 }
 
+/** A name for this gateway process that no other takes: its host, its process id, and a random part for a pid reused. */
+function processHolder(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
 export function createOutboxWorker({
   database,
   adapters,
@@ -41,6 +52,7 @@ export function createOutboxWorker({
   now,
   logger,
   onDeliveryFailed,
+  holder = processHolder(),
 }: {
   /** The register, shared with the intake so that marks and claims ride the commits of letters. */
   database: UnitOfWork<RegisterTx>;
@@ -51,9 +63,19 @@ export function createOutboxWorker({
   config: WaslConfig['outbox'];
   now: () => Date;
   logger: Logger;
+  /**
+   * Who this worker's claims say holds them: a name no other live process uses (by default, one
+   * of this process's own). Claims under it found at start are an earlier run's, over by then.
+   */
+  holder?: string | undefined;
 }): OutboxWorker {
   let running = false;
   let timer: NodeJS.Timeout | undefined;
+  let leaseTimer: NodeJS.Timeout | undefined;
+  /** The renewal under way, which `stop` waits for. */
+  let keepingLeases: Promise<void> | undefined;
+  /** A claim made at `at`: this worker's, for a lease from then. */
+  const claimAt = (at: Date): DeliveryClaim => ({ holder, leaseUntil: new Date(at.getTime() + config.leaseMs) });
   let scheduled = false;
   /**
    * Each channel has its own `concurrency` slots, and channels with no adapter running share one
@@ -171,7 +193,7 @@ export function createOutboxWorker({
         async (tx) => {
           claimedAt = now();
           const claimedPerPool: DeliveryRow[][] = [];
-          for (const { pool, limit } of claims) claimedPerPool.push(await outbox.claimDue(tx, { at: claimedAt, limit, pool: pool.channels }));
+          for (const { pool, limit } of claims) claimedPerPool.push(await outbox.claimDue(tx, { at: claimedAt, limit, pool: pool.channels, ...claimAt(claimedAt) }));
           return claimedPerPool;
         },
         { wait: 'earlier' },
@@ -265,14 +287,56 @@ export function createOutboxWorker({
     });
   }
 
-  /** Returns claimed deliveries, unsent, to the queue; if that fails, they stay claimed until the next start returns them. */
+  /** Returns claimed deliveries, unsent, to the queue; if that fails, they stay claimed until their lease runs out. */
   function returnToQueue(deliveries: readonly DeliveryRow[]): void {
     const ids = deliveries.map((delivery) => delivery.id);
     mark(
       database
-        .write((tx) => outbox.releaseClaims(tx, { ids, at: now() }), { wait: 'commit' })
-        .catch((error: unknown) => logger.error({ err: error, phase: 'outbox.release', deliveries: ids }, 'could not return deliveries to the queue; the next start will')),
+        .write((tx) => outbox.releaseClaims(tx, { ids, holder, at: now() }), { wait: 'commit' })
+        .catch((error: unknown) => logger.error({ err: error, phase: 'outbox.release', deliveries: ids }, 'could not return deliveries to the queue; they go back once their lease runs out')),
     );
+  }
+
+  /** The deliveries this worker holds: being sent, or handed over at birth and waiting for a slot. */
+  function heldIds(): number[] {
+    return [...inFlight.keys(), ...pools.flatMap((pool) => pool.waiting.map(({ delivery }) => delivery.id))];
+  }
+
+  /**
+   * Every third of a lease: renews the leases of this worker's sends, so a long send is never taken
+   * by another gateway, then returns to the queue the claims whose lease ran out, whoever held them.
+   * Renewed first: a worker slow to renew must not find its own sends run out.
+   */
+  async function keepLeases(): Promise<void> {
+    const at = now();
+    const ids = heldIds();
+    const { renewed, requeued } = await database.write(
+      async (tx) => ({
+        renewed: await outbox.renewLeases(tx, { ids, ...claimAt(at) }),
+        requeued: await outbox.requeueExpiredClaims(tx, at),
+      }),
+      { wait: 'commit' },
+    );
+    const lost = ids.filter((id) => !renewed.includes(id));
+    // Still held here, taken over there: whatever comes of this send, the other gateway records it.
+    if (lost.length > 0) logger.warn({ phase: 'outbox.lease', deliveries: lost }, 'the lease of deliveries being sent ran out before it was renewed: another gateway sends them again');
+    if (requeued > 0) {
+      logger.info({ phase: 'outbox.lease', requeued }, 'deliveries whose claim ran out (a gateway stopped mid-send) are queued again');
+      wake();
+    }
+  }
+
+  function scheduleLeases(): void {
+    if (!running) return;
+    leaseTimer = setTimeout(() => {
+      keepingLeases = keepLeases()
+        .catch((error: unknown) => logger.error({ err: error, phase: 'outbox.lease' }, 'could not renew leases; trying again'))
+        .finally(() => {
+          keepingLeases = undefined;
+          scheduleLeases();
+        });
+    }, config.leaseMs / 3);
+    leaseTimer.unref?.();
   }
 
   /**
@@ -290,7 +354,7 @@ export function createOutboxWorker({
     let error: WaslError;
     if ('externalId' in outcome) {
       try {
-        await recordSent({ delivery, externalId: outcome.externalId });
+        if (!(await recordSent({ delivery, externalId: outcome.externalId }))) return logLost(log);
         log.info({ phase: 'outbox.sent', attempt: delivery.attempts }, 'delivered');
         // A delivered answer queues a receipt to whoever answered.
         if (delivery.kind === 'answer') wake();
@@ -301,10 +365,12 @@ export function createOutboxWorker({
     } else {
       error = outcome.error;
     }
-    await recordFailure({ delivery, error }).catch((failure: unknown) =>
-      // The mark could not be written: the row stays 'sending' and is sent again after a restart.
-      log.error({ phase: 'outbox.record', err: failure }, 'could not record a failed attempt'),
-    );
+    const recorded = await recordFailure({ delivery, error }).catch((failure: unknown) => {
+      // The mark could not be written: the row stays 'sending' and is sent again once its lease runs out.
+      log.error({ phase: 'outbox.record', err: failure }, 'could not record a failed attempt');
+      return true;
+    });
+    if (!recorded) return logLost(log);
     // A retry is due later: the worker looks ahead for it.
     wake();
     if (error.code === 'delivery.compose_failed') {
@@ -315,10 +381,16 @@ export function createOutboxWorker({
     }
   }
 
-  function recordSent({ delivery, externalId }: { delivery: DeliveryRow; externalId: string }): Promise<void> {
+  /** A mark that did not apply: the delivery's lease ran out meanwhile, and another gateway took it over. */
+  function logLost(log: Logger): void {
+    log.warn({ phase: 'outbox.lease' }, 'this gateway no longer held the delivery: another one sends it again and records what comes of it');
+  }
+
+  /** Records a send; false when this worker no longer held the delivery (nothing is written then). */
+  function recordSent({ delivery, externalId }: { delivery: DeliveryRow; externalId: string }): Promise<boolean> {
     const at = now();
     return database.write(async (tx) => {
-      await outbox.markSent(tx, { id: delivery.id, externalId, at });
+      if (!(await outbox.markSent(tx, { id: delivery.id, holder, externalId, at }))) return false;
       const base = { letterId: delivery.letterId, at, departmentCode: delivery.departmentCode ?? undefined };
       if (delivery.kind === 'forward') {
         await letterRepository.appendEvent(tx, { ...base, type: 'forwarded' });
@@ -336,19 +408,21 @@ export function createOutboxWorker({
           ]);
         }
       }
+      return true;
     }, { wait: 'commit' });
   }
 
-  function recordFailure({ delivery, error }: { delivery: DeliveryRow; error: WaslError }): Promise<void> {
+  /** Records a failed attempt (retried later, or given up); false when this worker no longer held the delivery. */
+  function recordFailure({ delivery, error }: { delivery: DeliveryRow; error: WaslError }): Promise<boolean> {
     const at = now();
     const errorText = error.message.slice(0, 1000);
-    const givenUp = database.write(async (tx) => {
+    const outcome = database.write(async (tx): Promise<'retry' | 'failed' | 'lost'> => {
       if (error.temporary && delivery.attempts < config.maxAttempts) {
         const delay = Math.max(error.retryAfterMs ?? 0, retryDelayMs({ attempt: delivery.attempts, baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }));
-        await outbox.markRetry(tx, { id: delivery.id, at, nextAttemptAt: new Date(at.getTime() + delay), errorCode: error.code, error: errorText });
-        return false;
+        const marked = await outbox.markRetry(tx, { id: delivery.id, holder, at, nextAttemptAt: new Date(at.getTime() + delay), errorCode: error.code, error: errorText });
+        return marked ? 'retry' : 'lost';
       }
-      await outbox.markFailed(tx, { id: delivery.id, at, errorCode: error.code, error: errorText });
+      if (!(await outbox.markFailed(tx, { id: delivery.id, holder, at, errorCode: error.code, error: errorText }))) return 'lost';
       await letterRepository.appendEvent(tx, {
         letterId: delivery.letterId,
         type: delivery.kind === 'receipt' ? 'receipt_undeliverable' : 'delivery_failed',
@@ -356,10 +430,11 @@ export function createOutboxWorker({
         departmentCode: delivery.departmentCode ?? undefined,
         detail: { delivery: delivery.id, code: error.code },
       });
-      return true;
+      return 'failed';
     }, { wait: 'commit' });
-    return givenUp.then((failed) => {
-      if (failed) onDeliveryFailed?.(delivery);
+    return outcome.then((marked) => {
+      if (marked === 'failed') onDeliveryFailed?.(delivery);
+      return marked !== 'lost';
     });
   }
 
@@ -368,12 +443,17 @@ export function createOutboxWorker({
       if (running) return;
       running = true;
       // Not waiting for the disk: lost to a power cut, they are returned again at the next start.
-      const returned = await database.write((tx) => outbox.returnInterruptedToQueue(tx, now()), { wait: 'commit' });
-      if (returned > 0) logger.info({ phase: 'outbox.start', returned }, 'deliveries interrupted by a stop are queued again');
+      const at = now();
+      const returned = await database.write(
+        async (tx) => (await outbox.releaseHeldBy(tx, { holder, at })) + (await outbox.requeueExpiredClaims(tx, at)),
+        { wait: 'commit' },
+      );
+      if (returned > 0) logger.info({ phase: 'outbox.start', returned }, 'deliveries a stopped gateway was sending are queued again');
+      scheduleLeases();
       wake();
     },
     wake,
-    taking: () => running,
+    taking: () => (running ? { holder, leaseMs: config.leaseMs } : undefined),
     take(deliveries, stored) {
       // Committed while the worker stopped: back to the queue, for the next start.
       if (!running) return returnToQueue(deliveries);
@@ -384,14 +464,15 @@ export function createOutboxWorker({
     async stop(graceMs = 10_000) {
       running = false;
       if (timer) clearTimeout(timer);
-      await claiming;
+      clearTimeout(leaseTimer);
+      await Promise.all([claiming, keepingLeases]);
       const all = Promise.allSettled([...inFlight.values()]);
       let graceTimer: NodeJS.Timeout | undefined;
       await Promise.race([all, new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
       clearTimeout(graceTimer);
-      // Finished sends are marked first: only those still under way go back to the queue.
+      // Finished sends are marked first: only this worker's sends still under way go back to the queue.
       await Promise.allSettled([...marks]);
-      if (inFlight.size > 0 || anyWaiting()) await database.write((tx) => outbox.returnInterruptedToQueue(tx, now()), { wait: 'commit' });
+      if (inFlight.size > 0 || anyWaiting()) await database.write((tx) => outbox.releaseHeldBy(tx, { holder, at: now() }), { wait: 'commit' });
       for (const pool of pools) pool.waiting = [];
       notifyIdleIfSo();
     },

@@ -8,10 +8,11 @@
  *   under a label of its own (the email adapter's VERP addresses).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IdTokens } from '../channels/port.js';
 import { ConfigError } from '../config/config.load.js';
+import { createPrivateFileOnce } from '../paths.js';
 
 /** An HMAC-SHA256 key shorter than its output is weaker than the hash it feeds (RFC 2104 §3). */
 const MIN_SECRET_BYTES = 32;
@@ -72,8 +73,5 @@ export function loadOrCreateSecret({ dataDir, env }: { dataDir: string; env: Nod
   const file = join(dataDir, 'secret.key');
   if (existsSync(file)) return readFileSync(file);
   mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(32);
-  writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
-  chmodSync(file, 0o600);
-  return secret;
+  return createPrivateFileOnce(file, randomBytes(32)).content;
 }

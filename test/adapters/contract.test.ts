@@ -1,24 +1,40 @@
 /**
  * What every channel adapter must honour, written once and run against each adapter's driver
  * (test/helpers/channel-drivers.ts): a real gateway, spoken to only through the channel's real
- * client path, with the register read through the port and the receipt over HTTP.
+ * client path, with the register read through the port and the receipt over HTTP. Each runs on
+ * both registers: the embedded SQLite file, and a real PostgreSQL server.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { channelDrivers, type ChannelDriver } from '../helpers/channel-drivers.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { channelDrivers, type ChannelDriver, type DriverOptions } from '../helpers/channel-drivers.js';
 import { waitFor } from '../helpers/gateway.js';
+import { POSTGRES_SKIP_REASON, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
 import { receiptFacts } from '../helpers/receipts.js';
 
 const LETTER = { department: 'RH', subject: 'Attestation de travail', text: 'Bonjour,\nune attestation de travail svp.' };
 const incomingNumber = (text: string) => /\d{4}-A-\d{6}/.exec(text)?.[0];
 
-describe.each(channelDrivers)('the $channel adapter', ({ driver: makeDriver }) => {
+let postgres: PostgresServer | undefined;
+beforeAll(async () => {
+  if (POSTGRES_SKIP_REASON === undefined) postgres = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+const registers: readonly { register: string; options: () => Promise<DriverOptions> }[] = [
+  { register: 'SQLite', options: async () => ({}) },
+  ...(POSTGRES_SKIP_REASON === undefined ? [{ register: 'PostgreSQL', options: async () => ({ config: { database: { url: await postgres!.createDatabase() } } }) }] : []),
+];
+const cases = channelDrivers.flatMap((driver) => registers.map((register) => ({ ...driver, ...register })));
+
+describe.each(cases)('the $channel adapter on $register', ({ driver: makeDriver, register, options }) => {
   let driver: ChannelDriver | undefined;
   afterEach(async () => {
     await driver?.stop();
     driver = undefined;
   });
   async function started(): Promise<ChannelDriver> {
-    driver = makeDriver();
+    driver = makeDriver(await options());
     await driver.start();
     return driver;
   }
@@ -104,5 +120,28 @@ describe.each(channelDrivers)('the $channel adapter', ({ driver: makeDriver }) =
     expect(answer.accepted).toBe(false);
     expect(answer.text.toLowerCase()).toContain('compta');
     expect(await channel.test.gateway.port.listLetters({})).toEqual([]);
+  });
+
+  it.runIf(register === 'PostgreSQL')('with the register server down, tells the sender at once (try again later, or the letter is kept); once it is back, takes the letter without a restart', { timeout: 90_000 }, async () => {
+    const channel = await started();
+    await postgres!.halt();
+    let refused;
+    try {
+      refused = await channel.send(LETTER);
+    } finally {
+      await postgres!.start();
+    }
+    expect(refused.accepted).toBe(false);
+    const registered = async () => (await channel.test.gateway.port.listLetters({})).map((letter) => letter.number);
+    if (/as soon as it is back|dès son retour/.test(refused.text)) {
+      // A channel that keeps the message in hand (Matrix: the event is the homeserver's) registers it once the register returns.
+      await waitFor(async () => (await registered()).length === 1, { timeoutMs: 20_000, what: 'the letter kept in hand registered' });
+    } else {
+      expect(refused.text).toMatch(channel.channel === 'email' ? /^451 4\.3\.0 / : /try again/i);
+      const answer = await channel.send(LETTER);
+      expect(answer.accepted).toBe(true);
+      expect(await registered()).toEqual([incomingNumber(answer.text)]);
+    }
+    expect(await registered()).toHaveLength(1);
   });
 });

@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { letters } from '../../src/db/schema.js';
+import { deliveries, letters } from '../../src/db/schema.js';
 import { clockFrom } from '../helpers/clock.js';
 import { gatewayPerTest, waitFor, rowsOf } from '../helpers/gateway.js';
 import { heldDisk } from '../helpers/held-disk.js';
@@ -70,6 +70,32 @@ describe('a register whose disk is slow or failing', () => {
     expect((await sending).data?.code).toBe(250);
     const sent = await test.relay!.waitForMessages(2);
     expect(sent.map((message) => message.rcptTo[0]).sort()).toEqual(['f@citizen.test', 'rh-team@dept.test']);
+  });
+
+  it('stores a letter\'s deliveries claimed by this gateway, under a lease from the moment it is registered, and lets the claim go once they are sent', async () => {
+    const disk = heldDisk();
+    const test = await start({ flushToDisk: disk.flushToDisk, now: clockFrom('2026-03-14T09:00:00Z') });
+    const sending = sendLetter({ port: test.smtpPort, from: 'f@citizen.test', to: ['rh@wasl.local'], message: letter('born-claimed') });
+    await waitFor(() => disk.flushes.length === 1, { what: "the letter's flush" });
+    const [registered] = await rowsOf(test.gateway, letters);
+    const born = await rowsOf(test.gateway, deliveries);
+    expect(born.map((row) => [row.kind, row.status, row.attempts])).toEqual([
+      ['forward', 'sending', 1],
+      ['receipt', 'sending', 1],
+    ]);
+    // Another gateway sharing the register leaves them alone until this one's lease runs out.
+    expect(new Set(born.map((row) => row.claimedBy)).size).toBe(1);
+    expect(born[0]!.claimedBy).toEqual(expect.any(String));
+    for (const row of born) expect(row.leaseUntil).toEqual(new Date(registered!.registeredAt.getTime() + test.config.outbox.leaseMs));
+
+    disk.letGo();
+    expect((await sending).data?.code).toBe(250);
+    await test.relay!.waitForMessages(2);
+    await test.gateway.outbox.idle();
+    expect((await rowsOf(test.gateway, deliveries)).map((row) => [row.status, row.claimedBy, row.leaseUntil])).toEqual([
+      ['sent', null, null],
+      ['sent', null, null],
+    ]);
   });
 
   it('when the disk fails to flush a letter, the sender gets 451 with its number and nothing leaves until a later flush holds it; the retry gets the same number', async () => {

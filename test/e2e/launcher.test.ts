@@ -6,7 +6,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,19 +15,10 @@ import { TEST_DEPARTMENTS, waitFor } from '../helpers/gateway.js';
 import { startMailSink } from '../helpers/mail-sink.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
+import { freePort } from '../helpers/free-port.js';
 
 const LAUNCHER = join(PROJECT_ROOT, 'bin', 'wasl');
 let dataDir: string | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 afterEach(() => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });

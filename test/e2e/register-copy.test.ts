@@ -4,7 +4,7 @@
  * the same register: every row, the same hash chain, verified.
  */
 import { join } from 'node:path';
-import { asc, getTableColumns } from 'drizzle-orm';
+import { asc, eq, getTableColumns } from 'drizzle-orm';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_SKIP_REASON, startPostgres, temporaryPostgresRegister } from '../helpers/postgres-server.js';
@@ -15,6 +15,7 @@ import type { UnitOfWork } from '../../src/db/unit-of-work.js';
 import { loadOrCreateSigningKey } from '../../src/evidence/signing-key.js';
 import { verifyRegister } from '../../src/receipts/register-verify.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { keepUntilExit } from '../helpers/keep-alive.js';
 import { temporarySqliteRegister } from '../helpers/register-file.js';
 import { composeMessage } from '../helpers/messages.js';
 import { sendLetter } from '../helpers/smtp-client.js';
@@ -108,13 +109,49 @@ describe('copying a register whole', () => {
     expect(await everyRow(target)).toEqual(before);
   });
 
+  it('copies the register at one moment: a gateway writing to it meanwhile waits until the copy is done', async () => {
+    const target = temporarySqliteRegister();
+    // A gateway's connection to the same file, which does not wait for the write lock (it would answer 451 at once).
+    const gateway = openSqliteRegister({ file: join(test.dataDir, 'wasl.sqlite'), busyTimeoutMs: 0 });
+    keepUntilExit(gateway);
+    const aGatewayWrite = () => gateway.write((tx) => tx.db.insert(tx.tables.letterEvents).values({ letterId: 1, type: 'noted', at: new Date('2026-03-02T09:00:00Z') }));
+    const during: { write?: unknown } = {};
+    const watched: UnitOfWork<RegisterTx> = {
+      ...target,
+      write: (run) =>
+        target.write(async (tx) => {
+          during.write = await aGatewayWrite().then(
+            () => 'written',
+            (error: Error) => error.message,
+          );
+          return run(tx);
+        }),
+    };
+    try {
+      const report = await copyRegister({ from: source, to: watched });
+      expect(during.write).toMatch(/locked|busy/i);
+      await aGatewayWrite();
+      expect(report.letterEvents + 1).toBe((await everyRow(source))['letterEvents']!.length);
+    } finally {
+      await gateway.write((tx) => tx.db.delete(tx.tables.letterEvents).where(eq(tx.tables.letterEvents.type, 'noted')));
+      await gateway.close();
+    }
+  });
+
   it('leaves the target empty when the copy fails part way', async () => {
     const target = temporarySqliteRegister();
     let pages = 0;
     // The source stops answering after a few pages (a disk error, a lost server).
     const failing: UnitOfWork<RegisterTx> = {
       ...source,
-      read: (run) => (++pages > 4 ? Promise.reject(new Error('source unreadable')) : source.read(run)),
+      write: (run) =>
+        source.write((tx) => {
+          const unreadable = () => {
+            throw new Error('source unreadable');
+          };
+          const db = new Proxy(tx.db, { get: (builder, property, receiver) => (property === 'select' && ++pages > 4 ? unreadable : Reflect.get(builder, property, receiver)) });
+          return run({ ...tx, db });
+        }),
     };
     await expect(copyRegister({ from: failing, to: target })).rejects.toThrow('source unreadable');
     expect(pages).toBeGreaterThan(4);

@@ -7,13 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { loadOrCreateSigningKey } from '../../src/evidence/signing-key.js';
 import { verifyRegister } from '../../src/receipts/register-verify.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { POSTGRES_SKIP_REASON, postgresForTheseTests } from '../helpers/postgres-server.js';
+import { POSTGRES_SKIP_REASON, postgresPerFile } from '../helpers/postgres-server.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 
 const NUMBER = /\d{4}-A-\d{6}/;
 
 describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('gateways sharing one PostgreSQL register', () => {
-  const postgres = postgresForTheseTests();
+  const postgres = postgresPerFile();
 
   /** Two gateways on a fresh database, the second with the first's keys and secret (the same files on every gateway). */
   async function twoGateways(): Promise<[TestGateway, TestGateway]> {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runWasl, spawnWasl } from '../helpers/cli.js';
-import { POSTGRES_SKIP_REASON, postgresForTheseTests } from '../helpers/postgres-server.js';
+import { POSTGRES_SKIP_REASON, postgresPerFile } from '../helpers/postgres-server.js';
 import { sendLetter } from '../helpers/smtp-client.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -36,7 +36,7 @@ describe('wasl start --workers on the SQLite register', () => {
 });
 
 describe.skipIf(POSTGRES_SKIP_REASON !== undefined)('wasl start --workers 2 on a PostgreSQL register', () => {
-  const postgres = postgresForTheseTests();
+  const postgres = postgresPerFile();
 
   it('serves SMTP from both workers on one port, keeps taking letters while a killed worker is replaced, numbers them gaplessly, and exits 0 on SIGTERM', { timeout: 120_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'wasl-workers-'));

@@ -6,7 +6,7 @@
  */
 import { bodyOf, startMatrixWorld, threadOf, type MatrixWorld } from './fake-matrix.js';
 import type { SlackCall } from './fake-slack.js';
-import { startTestGateway, TEST_DEPARTMENTS, waitFor, type TestGateway } from './gateway.js';
+import { startTestGateway, TEST_DEPARTMENTS, waitFor, type PartialConfig, type TestGateway } from './gateway.js';
 import { composeMessage } from './messages.js';
 import { command, forwardIn, isForwardOf, postsTo, startSlackWorld, threadReply, type SlackWorld } from './slack-world.js';
 import { sendLetter } from './smtp-client.js';
@@ -52,6 +52,11 @@ export interface ChannelDriver {
   stop(): Promise<void>;
 }
 
+/** What a driver's gateway is given beyond its channel's settings (e.g. a PostgreSQL register). */
+export interface DriverOptions {
+  config?: PartialConfig;
+}
+
 const OUTGOING_NUMBER = /\d{4}-D-\d{6}/;
 const isReceipt = (text: string) => text.includes('/r/') && !OUTGOING_NUMBER.test(text);
 
@@ -61,7 +66,7 @@ function started<T>(value: T | undefined): T {
 }
 
 /** Letters by SMTP to the gateway; the department's and the sender's mailboxes are the relay sink. */
-export function emailDriver(): ChannelDriver {
+export function emailDriver({ config = {} }: DriverOptions = {}): ChannelDriver {
   const citizen = 'karim@citizen.test';
   const department = 'rh-team@dept.test';
   let test: TestGateway | undefined;
@@ -80,7 +85,7 @@ export function emailDriver(): ChannelDriver {
       return started(test);
     },
     async start() {
-      test = await startTestGateway();
+      test = await startTestGateway({ config });
     },
     async send({ department: code, subject, text }) {
       const to = TEST_DEPARTMENTS.find((known) => known.code === code)?.addresses[0] ?? `${code.toLowerCase()}@wasl.local`;
@@ -125,7 +130,7 @@ export function emailDriver(): ChannelDriver {
 }
 
 /** Slash commands signed as Slack signs them; RH reads its channel C0RH; Alice gets her DMs from the app. */
-export function slackDriver(): ChannelDriver {
+export function slackDriver({ config = {} }: DriverOptions = {}): ChannelDriver {
   const citizen = 'U0ALICE';
   const departmentChannel = 'C0RH';
   let world: SlackWorld | undefined;
@@ -157,7 +162,7 @@ export function slackDriver(): ChannelDriver {
       return started(world).test;
     },
     async start() {
-      world = await startSlackWorld();
+      world = await startSlackWorld({ config });
     },
     async send({ department, subject, text }) {
       last = command({ slack: started(world).slack, text: `send ${department} ${subject}\n${text}`, user: citizen });
@@ -200,7 +205,7 @@ export function slackDriver(): ChannelDriver {
 }
 
 /** Commands in Amina's room with the bot; RH reads its room and answers in the forward's thread. */
-export function matrixDriver(): ChannelDriver {
+export function matrixDriver({ config = {} }: DriverOptions = {}): ChannelDriver {
   let world: MatrixWorld | undefined;
   let last: string | undefined;
 
@@ -226,7 +231,7 @@ export function matrixDriver(): ChannelDriver {
       return started(world).gateway;
     },
     async start() {
-      world = await startMatrixWorld();
+      world = await startMatrixWorld({ config });
     },
     async send({ department, subject, text }) {
       const { fake, citizenRoom, citizen } = started(world);
@@ -274,7 +279,7 @@ export function matrixDriver(): ChannelDriver {
   };
 }
 
-export const channelDrivers: readonly { channel: string; driver: () => ChannelDriver }[] = [
+export const channelDrivers: readonly { channel: string; driver: (options?: DriverOptions) => ChannelDriver }[] = [
   { channel: 'email', driver: emailDriver },
   { channel: 'slack', driver: slackDriver },
   { channel: 'matrix', driver: matrixDriver },

@@ -2,7 +2,7 @@
  * A Matrix homeserver for the tests, on 127.0.0.1, speaking the part of the Client-Server API
  * (spec v1.11) that matrix-js-sdk and the wasl adapter use: versions, capabilities, push rules,
  * filters, whoami, login, /sync with long-poll, invites and joins, sending with transaction ids,
- * single events, thread relations, and media upload and (authenticated) download.
+ * single events, a room's state events, thread relations, and media upload and (authenticated) download.
  *
  * Rooms keep one ordered stream of events; a sync token is a position in it. Tests act as the
  * other people (`sendAs`, `invite`, `uploadAs`) and assert on what the homeserver received
@@ -37,6 +37,8 @@ export interface RecordedRequest {
   query: URLSearchParams;
   /** The user the access token belongs to, when one was given and is known. */
   userId: string | undefined;
+  /** The access token itself: a user logged in twice (two gateways, one bot) has two. */
+  token: string | undefined;
   body: unknown;
 }
 
@@ -70,7 +72,8 @@ export interface FakeMatrix {
   addUser(userId: string, options?: { token?: string; displayName?: string }): string;
   createRoom(input: { creator: string; members?: string[]; name?: string; roomId?: string }): string;
   invite(input: { roomId: string; inviter: string; invitee: string }): string;
-  sendAs(input: { roomId: string; sender: string; content: Record<string, unknown>; type?: string }): string;
+  /** A message, or a state event with `stateKey` (m.room.encryption: the room is encrypted from then on). */
+  sendAs(input: { roomId: string; sender: string; content: Record<string, unknown>; type?: string; stateKey?: string }): string;
   uploadAs(input: { uploader: string; content: Buffer; contentType: string; filename?: string }): string;
   /** Puts an event already sent into the stream again, as a gappy sync would (`limited: true`). */
   redeliver(eventId: string): void;
@@ -251,7 +254,7 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
     const raw = request.method === 'GET' ? Buffer.alloc(0) : await readBody(request);
     const isJson = (request.headers['content-type'] ?? '').includes('json');
     const body = isJson && raw.length > 0 ? (JSON.parse(raw.toString('utf8')) as unknown) : raw.length > 0 ? raw : undefined;
-    const recorded: RecordedRequest = { method: request.method ?? 'GET', path, query: url.searchParams, userId, body };
+    const recorded: RecordedRequest = { method: request.method ?? 'GET', path, query: url.searchParams, userId, token, body };
     requests.push(recorded);
 
     const refusal = refusals.find((candidate) => candidate.remaining > 0 && candidate.match(recorded));
@@ -314,6 +317,12 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
       event.unsigned = { ...event.unsigned, transaction_id: txnId };
       transactions.set(key, event.event_id);
       return send(response, 200, { event_id: event.event_id });
+    }
+    if ((match = /^\/_matrix\/client\/v3\/rooms\/([^/]+)\/state\/([^/]+)\/?([^/]*)$/.exec(path)) && request.method === 'GET') {
+      const [roomId, type, stateKey] = [match[1]!, match[2]!, match[3]!].map(decodeURIComponent) as [string, string, string];
+      if (membershipAt({ roomId, userId })?.content.membership !== 'join') return matrixError(response, 403, 'M_FORBIDDEN', 'User not in room');
+      const event = stateAt({ roomId, upTo: position() }).get(`${type}\u0000${stateKey}`);
+      return event ? send(response, 200, event.content) : matrixError(response, 404, 'M_NOT_FOUND', 'Event not found');
     }
     if ((match = /^\/_matrix\/client\/v3\/rooms\/([^/]+)\/event\/([^/]+)$/.exec(path))) {
       const event = eventsById.get(decodeURIComponent(match[2]!));
@@ -420,8 +429,8 @@ export async function startFakeMatrix({ port = 0 }: { port?: number } = {}): Pro
     invite({ roomId, inviter, invitee }) {
       return newEvent({ roomId, sender: inviter, type: 'm.room.member', content: memberContent(invitee, 'invite'), stateKey: invitee }).event_id;
     },
-    sendAs({ roomId, sender, content, type = 'm.room.message' }) {
-      return newEvent({ roomId, sender, type, content }).event_id;
+    sendAs({ roomId, sender, content, type = 'm.room.message', stateKey }) {
+      return newEvent({ roomId, sender, type, content, ...(stateKey === undefined ? {} : { stateKey }) }).event_id;
     },
     uploadAs({ uploader, content, contentType, filename }) {
       const mediaId = nextId('m');

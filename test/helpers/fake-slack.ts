@@ -83,6 +83,8 @@ export interface FakeSlack {
    * WebSocket the app opened with apps.connections.open, and resolves with the app's ack.
    */
   sendEnvelope(input: { type: string; payload: Record<string, unknown> }): Promise<Record<string, unknown>>;
+  /** Socket Mode connections open now. */
+  readonly openSockets: number;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -140,6 +142,10 @@ export async function startFakeSlack({ port = 0, botToken = 'xoxb-test-token', a
   let socket: WebSocket | undefined;
   sockets.on('connection', (connection) => {
     socket = connection;
+    // Envelopes go to the app's connection that is open: one that closed takes none.
+    connection.once('close', () => {
+      if (socket === connection) socket = undefined;
+    });
     connection.on('message', (data) => {
       const message = JSON.parse(String(data)) as { envelope_id: string; payload?: Record<string, unknown> };
       acks.get(message.envelope_id)?.(message.payload ?? {});
@@ -295,6 +301,9 @@ export async function startFakeSlack({ port = 0, botToken = 'xoxb-test-token', a
       return object;
     },
     fail: (failure) => failures.push({ ...failure }),
+    get openSockets() {
+      return sockets.clients.size;
+    },
     async sendEnvelope({ type, payload }) {
       await waitFor(() => socket !== undefined, { what: 'the app to connect over Socket Mode' });
       const envelopeId = nextId('env-');

@@ -10,7 +10,6 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +17,7 @@ import pg from 'pg';
 import { findPostgresBinaries } from '../../bench/lib/postgres-binaries.mjs';
 import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import { openPostgresRegister, type PostgresRegister, type PostgresRegisterOptions } from '../../src/db/postgres-register.js';
+import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 
@@ -46,21 +46,26 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 /** A server binary's command line, as `postgres` when we are root (PostgreSQL refuses to run as root). */
 function asServerUser(binary: string, args: string[]): [string, string[]] {
   const path = join(BINARIES!, binary);
   return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
+}
+
+/**
+ * The test file's server: started before its first test, stopped after its last. Called inside a
+ * `describe.skipIf(POSTGRES_SKIP_REASON !== undefined)`; what it returns gives the server in a test.
+ */
+export function postgresPerFile(): () => PostgresServer {
+  let server: PostgresServer | undefined;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(() => server?.stop());
+  return () => {
+    if (!server) throw new Error('the PostgreSQL server of this file did not start');
+    return server;
+  };
 }
 
 export async function startPostgres(): Promise<PostgresServer> {
@@ -145,16 +150,4 @@ export async function temporaryPostgresRegister(url: string, options: Omit<Postg
   const register = await openPostgresRegister({ url, ...options });
   onTestFinished(() => register.close());
   return register;
-}
-
-/** One server for the tests of a describe block (or file): started before them, stopped after them; the getter gives it. */
-export function postgresForTheseTests(): () => PostgresServer {
-  let server: PostgresServer | undefined;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
-  return () => server!;
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlushToDisk } from '../../src/db/group-commit.js';
 import { signedRequest, startFakeSlack, type FakeSlack, type SignedResponse, type SlackCall } from './fake-slack.js';
-import { startTestGateway, TEST_DEPARTMENTS, waitFor, type PartialConfig, type TestGateway } from './gateway.js';
+import { deepMerge, startTestGateway, TEST_DEPARTMENTS, waitFor, type PartialConfig, type TestGateway } from './gateway.js';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const TOKEN = 'xoxb-test-token';
@@ -31,12 +31,21 @@ export async function startSlackWorld({
   flushToDisk,
   socketMode = false,
   now,
-}: { slackConfig?: PartialConfig; outbox?: PartialConfig; flushToDisk?: FlushToDisk; socketMode?: boolean; now?: () => Date } = {}): Promise<SlackWorld> {
+  config = {},
+}: {
+  slackConfig?: PartialConfig;
+  outbox?: PartialConfig;
+  flushToDisk?: FlushToDisk;
+  socketMode?: boolean;
+  now?: () => Date;
+  /** More of the gateway's configuration (e.g. its register), merged over this world's. */
+  config?: PartialConfig;
+} = {}): Promise<SlackWorld> {
   const slack = await startFakeSlack({ botToken: TOKEN, appToken: APP_TOKEN });
   slack.addUser({ id: 'U0ALICE', name: 'alice', realName: 'Alice Benali', locale: 'en-US' });
   slack.addUser({ id: 'U0BOB', name: 'bob', realName: 'Bob Haddad', locale: 'fr-FR' });
   const test = await startTestGateway({
-    config: { departments: SLACK_DEPARTMENTS, outbox, adapters: { slack: slackConfig } },
+    config: deepMerge({ departments: SLACK_DEPARTMENTS, outbox, adapters: { slack: slackConfig } }, config),
     env: {
       WASL_SLACK_BOT_TOKEN: TOKEN,
       WASL_SLACK_API_URL: slack.apiUrl,

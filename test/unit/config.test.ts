@@ -124,3 +124,16 @@ describe('the gateway processes of `wasl start` (workers)', () => {
     for (const workers of [0, 1.5, 'all', -2]) expect(problemsOf({ workers })[0]).toMatch(/^workers: /);
   });
 });
+
+describe('the lease of work one gateway at a time does (leadership)', () => {
+  it('moves within seconds by default: a lease of 15 s renewed every 5 s', () => {
+    expect(parseConfig({ raw: {}, adapters }).leadership).toEqual({ ttlMs: 15_000, renewEveryMs: 5000 });
+  });
+
+  it('refuses renewals too rare for the lease, naming the key', () => {
+    expect(problemsOf({ leadership: { ttlMs: 4000, renewEveryMs: 3000 } })).toEqual([
+      'leadership.renewEveryMs: must be at most half of leadership.ttlMs, so that one late renewal does not hand the work over',
+    ]);
+    expect(problemsOf({ leadership: { ttlMs: 10 } })).toContainEqual(expect.stringMatching(/^leadership\.ttlMs: /));
+  });
+});

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readDeliveryStatus, returnedDelivery } from '../../adapters/email/bounces.js';
 import { mimeShape } from '../../adapters/email/mime-shape.js';
-import { createTokenBuckets } from '../../adapters/email/rate-limits.js';
+import { createTokenBuckets } from '../../src/limits/memory-buckets.js';
 import { displayFilename } from '../../src/letters/attachment-names.js';
 import { deeplyNested, manyParts } from '../fixtures/email/mime-bombs.js';
 

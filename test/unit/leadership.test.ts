@@ -41,13 +41,17 @@ function recordedWork(gateway: string, log: string[]): LeadWork & { readonly run
 /** Lets several renewal periods go by, so a wrong takeover would have happened. */
 const severalRenewals = () => new Promise((resolve) => setTimeout(resolve, renewEveryMs * 5));
 
+/** Two gateways on one register, with a clock the test moves and a log of what their works did. */
+function twoGateways() {
+  const register = temporarySqliteRegister(async () => {});
+  const clock = manualClock();
+  const leadership = (holder: string) => createLeadership({ register, holder, now: clock.now, logger, ttlMs, renewEveryMs });
+  return { register, clock, log: [] as string[], first: leadership('gateway-1'), second: leadership('gateway-2') };
+}
+
 describe('work led by one gateway at a time', () => {
   it('is done by the first gateway to ask, never by a second while the first holds it, and moves at once when the first stops', async () => {
-    const register = temporarySqliteRegister(async () => {});
-    const clock = manualClock();
-    const log: string[] = [];
-    const first = createLeadership({ register, holder: 'gateway-1', now: clock.now, logger, ttlMs, renewEveryMs });
-    const second = createLeadership({ register, holder: 'gateway-2', now: clock.now, logger, ttlMs, renewEveryMs });
+    const { log, first, second } = twoGateways();
     const firstWork = recordedWork('gateway-1', log);
     const secondWork = recordedWork('gateway-2', log);
 
@@ -95,12 +99,33 @@ describe('work led by one gateway at a time', () => {
     await Promise.all([first.stop(), second.stop()]);
   });
 
+  it('keeps renewing while its work is slow to start, so no other gateway starts it meanwhile', async () => {
+    const { register, clock, log, first, second } = twoGateways();
+    let connect: () => void = () => undefined;
+    // A connection that takes long to open (Slack backing off before it gives a socket).
+    const slowWork: LeadWork = {
+      start: () => new Promise<void>((resolve) => (connect = resolve)).then(() => void log.push('gateway-1 started')),
+      stop: async () => void log.push('gateway-1 stopped'),
+    };
+    const leading = first.lead('slack-socket', slowWork);
+    await second.lead('slack-socket', recordedWork('gateway-2', log));
+
+    // Twice the lease's length goes by, in steps shorter than it, each renewed by the first gateway.
+    const leaseUntil = async () => (await register.read((tx) => tx.db.select().from(tx.tables.leases)))[0]?.expiresAt.getTime();
+    for (let step = 0; step < 4; step++) {
+      clock.advance(ttlMs / 2);
+      await waitFor(async () => (await leaseUntil()) === clock.now().getTime() + ttlMs, { what: 'the first gateway to renew its lease' });
+    }
+    expect(log).toEqual([]);
+    connect();
+    await leading;
+    expect(log).toEqual(['gateway-1 started']);
+    await Promise.all([first.stop(), second.stop()]);
+    expect(log).toEqual(['gateway-1 started', 'gateway-1 stopped']);
+  });
+
   it('keeps separate works apart: each lease has its own holder', async () => {
-    const register = temporarySqliteRegister(async () => {});
-    const clock = manualClock();
-    const log: string[] = [];
-    const first = createLeadership({ register, holder: 'gateway-1', now: clock.now, logger, ttlMs, renewEveryMs });
-    const second = createLeadership({ register, holder: 'gateway-2', now: clock.now, logger, ttlMs, renewEveryMs });
+    const { log, first, second } = twoGateways();
     await first.lead('slack-socket', recordedWork('slack on gateway-1', log));
     await second.lead('matrix-sync', recordedWork('matrix on gateway-2', log));
     await second.lead('slack-socket', recordedWork('slack on gateway-2', log));

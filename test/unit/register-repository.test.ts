@@ -4,82 +4,35 @@
  * `engines`.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RegisterTx } from '../../src/db/register-tx.js';
 import type { UnitOfWork } from '../../src/db/unit-of-work.js';
 import * as letters from '../../src/letters/letters.repository.js';
-import type { LetterRow } from '../../src/letters/letters.repository.js';
 import { newDelivery } from '../../src/letters/letters.usecases.js';
 import { keepMessage, listMessages, messageById } from '../../src/mailbox/mailbox.repository.js';
 import { recordBounces } from '../../src/outbox/bounces.js';
 import * as outbox from '../../src/outbox/outbox.repository.js';
 import { createReceiptAllowance } from '../../src/receipts/receipt-allowance.js';
 import { verifyRegister } from '../../src/receipts/register-verify.js';
-import { POSTGRES_SKIP_REASON, startPostgres, temporaryPostgresRegister, type PostgresServer } from '../helpers/postgres-server.js';
-import { temporarySqliteRegister } from '../helpers/register-file.js';
-
-let postgres: PostgresServer | undefined;
-beforeAll(async () => {
-  if (!POSTGRES_SKIP_REASON) postgres = await startPostgres();
-}, 60_000);
-afterAll(() => postgres?.stop());
+import { registerEngines } from '../helpers/register-engines.js';
+import { letterRow, REGISTERED_AT, registerLetter } from '../helpers/register-rows.js';
 
 /** Each engine's register, fresh for each test. */
-const engines: { name: string; open: () => Promise<UnitOfWork<RegisterTx>> }[] = [
-  { name: 'SQLite', open: async () => temporarySqliteRegister(async () => {}) },
-  ...(POSTGRES_SKIP_REASON
-    ? []
-    : [{ name: 'PostgreSQL', open: async () => temporaryPostgresRegister(await postgres!.createDatabase()) }]),
-];
+const { engines } = registerEngines();
 
-const at = new Date('2026-03-02T09:00:00Z');
+const at = REGISTERED_AT;
 const later = (minutes: number) => new Date(at.getTime() + minutes * 60_000);
+/** A gateway process claiming deliveries, its lease running `minutes` from `at`. */
+const gatewayA = (minutes = 10) => ({ holder: 'gateway-a', leaseUntil: later(minutes) });
+const gatewayB = (minutes = 10) => ({ holder: 'gateway-b', leaseUntil: later(minutes) });
 
-function letterRow(sequence: number, overrides: Partial<Omit<LetterRow, 'id'>> = {}): Omit<LetterRow, 'id'> {
-  return {
-    number: `2026-A-${String(sequence).padStart(6, '0')}`,
-    year: 2026,
-    direction: 'A',
-    sequence,
-    channel: 'email',
-    externalId: `<m${sequence}@example.org>`,
-    senderId: 'amina@example.org',
-    senderName: 'Amina',
-    replyChannel: 'email',
-    replyId: 'amina@example.org',
-    replyThread: null,
-    subject: `letter ${sequence}`,
-    bodyText: 'body',
-    bodyHtml: null,
-    originalSha256: `sha-${sequence}`,
-    originalSize: 4,
-    receivedAt: at,
-    registeredAt: at,
-    status: 'registered',
-    receiptToken: `token-${sequence}`,
-    language: 'fr',
-    automated: null,
-    answersLetterId: null,
-    authentication: null,
-    statement: null,
-    signature: null,
-    previousEntryHash: null,
-    entryHash: `hash-${sequence}`,
-    entryVersion: 2,
-    ...overrides,
-  };
-}
-
-/** A letter, its department, its registration event and a delivery per target: what registering writes. */
-async function registerLetter(tx: RegisterTx, sequence: number, { department = 'URB', targets = ['email'] }: { department?: string; targets?: string[] } = {}) {
-  const letter = await letters.insertLetter(tx, letterRow(sequence));
-  await letters.insertDepartments(tx, { letterId: letter.id, codes: [department] });
-  await letters.appendEvent(tx, { letterId: letter.id, type: 'registered', at });
-  const deliveries = await letters.insertDeliveries(
-    tx,
-    targets.map((channel) => newDelivery({ letterId: letter.id, kind: 'forward', target: { channel, id: `${channel}-target` }, departmentCode: department, at })),
-  );
-  return { letter, deliveries };
+/** Claims the oldest due delivery of `channel` for gateway A and marks it sent, as a worker does. */
+async function sendOne(database: UnitOfWork<RegisterTx>, { channel = 'email', externalId, when = at }: { channel?: string; externalId: string; when?: Date }) {
+  return database.write(async (tx) => {
+    const [claimed] = await outbox.claimDue(tx, { at: when, limit: 1, pool: { channel }, ...gatewayA() });
+    await outbox.markSent(tx, { id: claimed!.id, holder: 'gateway-a', externalId, at: when });
+    return claimed!.id;
+  });
 }
 
 describe.each(engines)('the register on $name', ({ open }) => {
@@ -174,9 +127,9 @@ describe.each(engines)('the register on $name', ({ open }) => {
     const [email, slack, matrix] = deliveries.map((delivery) => delivery.id);
 
     const claimed = await database.write(async (tx) => [
-      await outbox.claimDue(tx, { at, limit: 10, pool: { channel: 'slack' } }),
-      await outbox.claimDue(tx, { at, limit: 10, pool: { outside: ['slack'] } }),
-      await outbox.claimDue(tx, { at, limit: 10, pool: { outside: [] } }),
+      await outbox.claimDue(tx, { at, limit: 10, pool: { channel: 'slack' }, ...gatewayA() }),
+      await outbox.claimDue(tx, { at, limit: 10, pool: { outside: ['slack'] }, ...gatewayA() }),
+      await outbox.claimDue(tx, { at, limit: 10, pool: { outside: [] }, ...gatewayA() }),
     ]);
     expect(claimed.map((rows) => rows.map((row) => [row.id, row.status, row.attempts]))).toEqual([
       [[slack, 'sending', 1]],
@@ -188,9 +141,9 @@ describe.each(engines)('the register on $name', ({ open }) => {
     ]);
 
     await database.write(async (tx) => {
-      await outbox.markSent(tx, { id: email!, externalId: '<f1@gateway>', at });
-      await outbox.markRetry(tx, { id: slack!, at, nextAttemptAt: later(5), errorCode: 'slack.down', error: 'down' });
-      await outbox.markFailed(tx, { id: matrix!, at, errorCode: 'matrix.refused', error: 'refused' });
+      await outbox.markSent(tx, { id: email!, holder: 'gateway-a', externalId: '<f1@gateway>', at });
+      await outbox.markRetry(tx, { id: slack!, holder: 'gateway-a', at, nextAttemptAt: later(5), errorCode: 'slack.down', error: 'down' });
+      await outbox.markFailed(tx, { id: matrix!, holder: 'gateway-a', at, errorCode: 'matrix.refused', error: 'refused' });
     });
     await database.read(async (tx) => {
       expect((await outbox.deliveryByExternalId(tx, { channel: 'email', externalId: '<f1@gateway>' }))?.id).toBe(email);
@@ -200,16 +153,13 @@ describe.each(engines)('the register on $name', ({ open }) => {
       expect((await outbox.listDeliveries(tx, { statuses: ['failed'], limit: 10 })).map((row) => [row.id, row.number])).toEqual([[matrix, '2026-A-000001']]);
       expect((await letters.deliveriesOf(tx, 1)).map((row) => row.status)).toEqual(['sent', 'pending', 'failed']);
     });
-    expect(await database.write((tx) => outbox.claimDue(tx, { at: later(1), limit: 10, pool: { channel: 'slack' } }))).toEqual([]);
+    expect(await database.write((tx) => outbox.claimDue(tx, { at: later(1), limit: 10, pool: { channel: 'slack' }, ...gatewayA() }))).toEqual([]);
 
-    // Claimed, then given back by a stopping worker; claimed again, then interrupted by a crash.
-    const [again] = await database.write((tx) => outbox.claimDue(tx, { at: later(5), limit: 10, pool: { channel: 'slack' } }));
-    expect(again).toMatchObject({ id: slack, attempts: 2 });
-    await database.write((tx) => outbox.releaseClaims(tx, { ids: [slack!], at: later(5) }));
-    expect(await database.read((tx) => outbox.deliveryById(tx, slack!))).toMatchObject({ status: 'pending', attempts: 1 });
-    await database.write((tx) => outbox.claimDue(tx, { at: later(5), limit: 10, pool: { channel: 'slack' } }));
-    expect(await database.write((tx) => outbox.returnInterruptedToQueue(tx, later(6)))).toBe(1);
-    expect(await database.read((tx) => outbox.deliveryById(tx, slack!))).toMatchObject({ status: 'pending', nextAttemptAt: later(6) });
+    // Claimed, then given back unsent by a stopping worker: the attempt it did not make is not counted.
+    const [again] = await database.write((tx) => outbox.claimDue(tx, { at: later(5), limit: 10, pool: { channel: 'slack' }, ...gatewayA(15) }));
+    expect(again).toMatchObject({ id: slack, attempts: 2, claimedBy: 'gateway-a', leaseUntil: later(15) });
+    await database.write((tx) => outbox.releaseClaims(tx, { ids: [slack!], holder: 'gateway-a', at: later(5) }));
+    expect(await database.read((tx) => outbox.deliveryById(tx, slack!))).toMatchObject({ status: 'pending', attempts: 1, claimedBy: null, leaseUntil: null });
 
     expect(await database.write((tx) => outbox.requeueFailed(tx, { ids: [matrix!], at: later(7) }))).toBe(1);
     expect(await database.read((tx) => outbox.deliveryById(tx, matrix!))).toMatchObject({ status: 'pending', attempts: 0, nextAttemptAt: later(7) });
@@ -220,7 +170,7 @@ describe.each(engines)('the register on $name', ({ open }) => {
     const database = await open();
     const { letter, deliveries } = await database.write((tx) => registerLetter(tx, 1, { targets: ['email', 'email'] }));
     const [sent, pending] = deliveries.map((delivery) => delivery.id);
-    await database.write((tx) => outbox.markSent(tx, { id: sent!, externalId: '<f1@gateway>', at }));
+    expect(await sendOne(database, { externalId: '<f1@gateway>' })).toBe(sent);
     const marked = await database.write((tx) => recordBounces(tx, { deliveryIds: [sent!, pending!, 999], reason: 'mailbox unknown', at: later(1) }));
     expect(marked).toEqual([{ deliveryId: sent, number: '2026-A-000001', channel: 'email', kind: 'forward' }]);
     await database.read(async (tx) => {
@@ -228,6 +178,83 @@ describe.each(engines)('the register on $name', ({ open }) => {
       expect((await outbox.deliveryById(tx, pending!))?.status).toBe('pending');
       expect((await letters.eventsOf(tx, letter.id)).map((event) => event.type)).toEqual(['registered', 'delivery_failed']);
     });
+  });
+
+  it('lets only the gateway holding a claim renew its lease and mark what came of the send', async () => {
+    const database = await open();
+    const { deliveries } = await database.write((tx) => registerLetter(tx, 1, { targets: ['email', 'email'] }));
+    const [first, second] = deliveries.map((delivery) => delivery.id);
+    const [heldByA, heldByB] = await database.write(async (tx) => [
+      await outbox.claimDue(tx, { at, limit: 1, pool: { channel: 'email' }, ...gatewayA(1) }),
+      await outbox.claimDue(tx, { at, limit: 1, pool: { channel: 'email' }, ...gatewayB(1) }),
+    ]);
+    expect([heldByA!.map((row) => row.id), heldByB!.map((row) => row.id)]).toEqual([[first], [second]]);
+
+    // One statement for all of a gateway's sends; another's are left as they are.
+    expect(await database.write((tx) => outbox.renewLeases(tx, { ids: [first!, second!], holder: 'gateway-a', leaseUntil: later(2) }))).toEqual([first]);
+    await database.read(async (tx) => {
+      expect(await outbox.deliveryById(tx, first!)).toMatchObject({ claimedBy: 'gateway-a', leaseUntil: later(2) });
+      expect(await outbox.deliveryById(tx, second!)).toMatchObject({ claimedBy: 'gateway-b', leaseUntil: later(1) });
+    });
+
+    const marks = await database.write(async (tx) => [
+      await outbox.markSent(tx, { id: second!, holder: 'gateway-a', externalId: '<wrong@gateway>', at }),
+      await outbox.markRetry(tx, { id: second!, holder: 'gateway-a', at, nextAttemptAt: later(5), errorCode: 'x', error: 'x' }),
+      await outbox.markFailed(tx, { id: second!, holder: 'gateway-a', at, errorCode: 'x', error: 'x' }),
+      await outbox.markSent(tx, { id: second!, holder: 'gateway-b', externalId: '<f2@gateway>', at }),
+    ]);
+    expect(marks).toEqual([false, false, false, true]);
+    expect(await database.read((tx) => outbox.deliveryById(tx, second!))).toMatchObject({ status: 'sent', externalId: '<f2@gateway>', claimedBy: null, leaseUntil: null });
+    // Sent: no lease left to renew.
+    expect(await database.write((tx) => outbox.renewLeases(tx, { ids: [second!], holder: 'gateway-b', leaseUntil: later(3) }))).toEqual([]);
+  });
+
+  it('queues again the claims whose lease ran out, whoever held them, and those an older version left without a lease', async () => {
+    const database = await open();
+    const { letter, deliveries } = await database.write((tx) => registerLetter(tx, 1, { targets: ['email', 'email'] }));
+    const [ofA, ofB] = deliveries.map((delivery) => delivery.id);
+    await database.write(async (tx) => {
+      await outbox.claimDue(tx, { at, limit: 1, pool: { channel: 'email' }, ...gatewayA(1) });
+      await outbox.claimDue(tx, { at, limit: 1, pool: { channel: 'email' }, ...gatewayB(3) });
+    });
+    // Written being sent by a version before leases (the columns came with the migration, empty).
+    const [unleased] = await database.write((tx) =>
+      letters.insertDeliveries(tx, [{ ...newDelivery({ letterId: letter.id, kind: 'receipt', target: { channel: 'email', id: 'amina@example.org' }, at }), status: 'sending', attempts: 1 }]),
+    );
+
+    expect(await database.write((tx) => outbox.requeueExpiredClaims(tx, later(1)))).toBe(1);
+    expect(await database.read((tx) => outbox.deliveryById(tx, unleased!.id))).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: later(1) });
+    expect((await database.read((tx) => outbox.deliveryById(tx, ofA!)))?.status).toBe('sending');
+
+    expect(await database.write((tx) => outbox.requeueExpiredClaims(tx, later(2)))).toBe(1);
+    await database.read(async (tx) => {
+      expect(await outbox.deliveryById(tx, ofA!)).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: later(2), claimedBy: null, leaseUntil: null });
+      expect(await outbox.deliveryById(tx, ofB!)).toMatchObject({ status: 'sending', claimedBy: 'gateway-b' });
+    });
+    // Gateway A comes back to life: its send is no longer its own to record.
+    expect(await database.write((tx) => outbox.markSent(tx, { id: ofA!, holder: 'gateway-a', externalId: '<late@gateway>', at: later(2) }))).toBe(false);
+    // And gateway B takes it over: the same delivery, its attempts counted on.
+    const takenOver = await database.write((tx) => outbox.claimDue(tx, { at: later(2), limit: 10, pool: { channel: 'email' }, ...gatewayB(4) }));
+    expect(takenOver.find((row) => row.id === ofA)).toMatchObject({ attempts: 2, claimedBy: 'gateway-b', leaseUntil: later(4) });
+  });
+
+  it('gives back, when a gateway stops, only the claims it holds', async () => {
+    const database = await open();
+    const { deliveries } = await database.write((tx) => registerLetter(tx, 1, { targets: ['email', 'email', 'slack'] }));
+    const [firstOfA, ofB, secondOfA] = deliveries.map((delivery) => delivery.id);
+    await database.write(async (tx) => {
+      await outbox.claimDue(tx, { at, limit: 1, pool: { channel: 'email' }, ...gatewayA() });
+      await outbox.claimDue(tx, { at, limit: 1, pool: { channel: 'email' }, ...gatewayB() });
+      await outbox.claimDue(tx, { at, limit: 1, pool: { channel: 'slack' }, ...gatewayA() });
+    });
+    expect(await database.write((tx) => outbox.releaseHeldBy(tx, { holder: 'gateway-a', at: later(1) }))).toBe(2);
+    await database.read(async (tx) => {
+      for (const id of [firstOfA!, secondOfA!]) expect(await outbox.deliveryById(tx, id)).toMatchObject({ status: 'pending', nextAttemptAt: later(1), claimedBy: null });
+      expect(await outbox.deliveryById(tx, ofB!)).toMatchObject({ status: 'sending', claimedBy: 'gateway-b' });
+    });
+    // Nor does a worker giving back what it claimed unsent touch another's.
+    await database.write((tx) => outbox.releaseClaims(tx, { ids: [ofB!], holder: 'gateway-a', at: later(1) }));
+    expect(await database.read((tx) => outbox.deliveryById(tx, ofB!))).toMatchObject({ status: 'sending', attempts: 1, claimedBy: 'gateway-b' });
   });
 
   it('keeps messages in the built-in mailbox', async () => {
@@ -246,8 +273,8 @@ describe.each(engines)('the register on $name', ({ open }) => {
     const database = await open();
     expect(await database.read((tx) => outbox.pendingByChannel(tx))).toEqual([]);
     await database.write((tx) => registerLetter(tx, 1, { targets: ['email', 'slack', 'email'] }));
-    const { deliveries } = await database.write((tx) => registerLetter(tx, 2, { targets: ['email'] }));
-    await database.write((tx) => outbox.markSent(tx, { id: deliveries[0]!.id, externalId: '<f2@gateway>', at: later(1) }));
+    await database.write((tx) => registerLetter(tx, 2, { targets: ['email'] }));
+    await sendOne(database, { externalId: '<f2@gateway>', when: later(1) });
     const backlog = await database.read((tx) => outbox.pendingByChannel(tx));
     expect(backlog.sort((left, right) => left.channel.localeCompare(right.channel))).toEqual([
       { channel: 'email', pending: 2, oldestQueuedAt: at },
