@@ -3,8 +3,6 @@
  * every channel adapter that has settings. `start` opens the doors; `stop` closes intake first,
  * lets sends in flight finish, then closes the register.
  */
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { adapterDefinitions } from './channels/registry.js';
@@ -15,6 +13,7 @@ import type { FlushToDisk } from './db/group-commit.js';
 import { describeRegister, openGatewayRegister, type EngineRegister } from './db/open-register.js';
 import { createLeadership, type LeadWork } from './leases/leadership.js';
 import { forgetLeases } from './leases/leases.repository.js';
+import { processHolder } from './leases/process-holder.js';
 import * as letterRepository from './letters/letters.repository.js';
 import { createRegister, type Register } from './letters/letters.usecases.js';
 import { olderTimeZoneDataWarning, shippedTimeZoneData } from './letters/time-zone-data.js';
@@ -141,10 +140,11 @@ export async function createGateway({
   };
 
   const web = createWebServer({ config, database, router, templates, signingKey, publicUrl, logger, metrics });
+  // What this process holds in the register (leases, outbox claims) is held under one name.
+  const holder = processHolder();
   // The same on SQLite, where one gateway has the data directory: one small write every few seconds
-  // is cheap, and one code path is the one the tests exercise. The host and pid name the holder in
-  // logs and in the leases table; the random part keeps a restarted process apart from its predecessor.
-  const leadership = createLeadership({ register: database, holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, now, logger, ...config.leadership });
+  // is cheap, and one code path is the one the tests exercise.
+  const leadership = createLeadership({ register: database, holder, now, logger, ...config.leadership });
   const led: { name: string; work: LeadWork }[] = [];
   const settings: GatewaySettings = {
     domain: config.mail.domain,
@@ -186,7 +186,7 @@ export async function createGateway({
     // No other process writes the SQLite register of a locked data directory: its gateway claims under
     // one name from run to run, so a start after a crash sends again at once what was being sent.
     // Never so on a shared register: there the name must be this process's alone (the default).
-    holder: dataDirLock ? `sole gateway of ${registerPlace}` : undefined,
+    holder: dataDirLock ? `sole gateway of ${registerPlace}` : holder,
   });
 
   return {

@@ -8,8 +8,6 @@
  * lease it renews while it sends, gives back only its own claims when it stops, and sends again the
  * deliveries whose lease ran out, whoever claimed them (a gateway that died mid-send).
  */
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { ChannelAdapter, OutboundMessage } from '../channels/port.js';
 import type { WaslConfig } from '../config/config.load.js';
@@ -18,6 +16,7 @@ import type { UnitOfWork } from '../db/unit-of-work.js';
 import { toWaslError, WaslError } from '../errors.js';
 import * as letterRepository from '../letters/letters.repository.js';
 import type { DeliveryRow } from '../letters/letters.repository.js';
+import { processHolder } from '../leases/process-holder.js';
 import { newDelivery, type DeliveryHandOff } from '../letters/letters.usecases.js';
 import type { Composer } from './compose.js';
 import * as outbox from './outbox.repository.js';
@@ -37,11 +36,6 @@ export interface OutboxWorker extends DeliveryHandOff {
 export function retryDelayMs({ attempt, baseMs, maxMs, random = Math.random }: { attempt: number; baseMs: number; maxMs: number; random?: () => number }): number {
   const exponential = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exponential * (0.8 + 0.4 * random()));
-}
-
-/** A name for this gateway process that no other takes: its host, its process id, and a random part for a pid reused. */
-function processHolder(): string {
-  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
 export function createOutboxWorker({
