@@ -3,9 +3,9 @@
  * opened (a `write` of the unit of work), so a letter, its number, its contents and its deliveries
  * commit together or not at all. Engine-neutral: the tables come with the transaction.
  */
-import { and, desc, eq, getTableColumns, inArray, sql, type Placeholder, type Table } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, or, sql, type Placeholder, type Table } from 'drizzle-orm';
 import type { ChannelAddress, LetterStatus } from '../channels/port.js';
-import { encoded, preparedQueries, type RegisterTables, type RegisterTx } from '../db/register-tx.js';
+import { encoded, inFewStatements, writeInFewStatements, preparedQueries, type RegisterTables, type RegisterTx } from '../db/register-tx.js';
 import type { Direction } from './letters.models.js';
 
 
@@ -29,10 +29,10 @@ function rowPlaceholders<T extends Table>(table: T): { [Column in Exclude<keyof 
 
 /** What every letter takes: registered, forwarded, receipted. */
 const hot = preparedQueries((db, { counters, blobs, letters, letterDepartments, attachments, letterEvents, deliveries }) => ({
-  takeSequence: db
+  takeSequences: db
     .insert(counters)
-    .values({ year: $('year'), direction: $('direction'), lastSequence: 1 })
-    .onConflictDoUpdate({ target: [counters.year, counters.direction], set: { lastSequence: sql`${counters.lastSequence} + 1` } })
+    .values({ year: $('year'), direction: $('direction'), lastSequence: $('count') })
+    .onConflictDoUpdate({ target: [counters.year, counters.direction], set: { lastSequence: sql`${counters.lastSequence} + excluded.last_sequence` } })
     .returning({ lastSequence: counters.lastSequence })
     .prepare(),
   storeBlob: db.insert(blobs).values({ sha256: $('sha256'), size: $('size'), content: $('content') }).onConflictDoNothing().prepare(),
@@ -89,49 +89,105 @@ const hot = preparedQueries((db, { counters, blobs, letters, letterDepartments, 
   insertDelivery: db.insert(deliveries).values(rowPlaceholders(deliveries)).returning({ id: deliveries.id }).prepare(),
 }));
 
-/** Takes the next number of a year's register; called inside the registering transaction, so it is gapless. */
-export async function takeSequence(tx: RegisterTx, { year, direction }: { year: number; direction: Direction }): Promise<number> {
-  return (await hot(tx).takeSequence.execute({ year, direction }))[0]!.lastSequence;
+/**
+ * Takes the next `count` numbers of a year's register and returns the last: they run from
+ * `last - count + 1` to `last`. Called inside the registering transaction, so they are gapless.
+ */
+export async function takeSequences(tx: RegisterTx, { year, direction, count }: { year: number; direction: Direction; count: number }): Promise<number> {
+  return (await hot(tx).takeSequences.execute({ year, direction, count }))[0]!.lastSequence;
 }
 
-/** Stores content once by its hash; a second letter with the same attachment shares the row. */
-export async function storeBlob(tx: RegisterTx, { sha256, content }: { sha256: string; content: Uint8Array }): Promise<void> {
-  await hot(tx).storeBlob.execute({ sha256, size: content.byteLength, content: Buffer.from(content.buffer, content.byteOffset, content.byteLength) });
+/** Stores contents once by their hash; a second letter with the same attachment shares the row. */
+export async function storeBlobs(tx: RegisterTx, contents: readonly { sha256: string; content: Uint8Array }[]): Promise<void> {
+  const rows = [...new Map(contents.map(({ sha256, content }) => [sha256, { sha256, size: content.byteLength, content: Buffer.from(content.buffer, content.byteOffset, content.byteLength) }])).values()];
+  await writeInFewStatements(tx, rows, {
+    one: (row) => hot(tx).storeBlob.execute(row),
+    many: (chunk) => tx.db.insert(tx.tables.blobs).values(chunk).onConflictDoNothing(),
+    bytesOf: (row) => row.size,
+  });
 }
 
 export async function readBlob(tx: RegisterTx, sha256: string): Promise<Buffer | undefined> {
   return (await hot(tx).readBlob.execute({ sha256 }))[0]?.content;
 }
 
+export type ChannelMessageKey = { channel: string; senderId: string; externalId: string };
+
 /** The letters registered from one sender's message id on a channel, oldest first. */
-export async function lettersByChannelMessage(tx: RegisterTx, key: { channel: string; senderId: string; externalId: string }): Promise<LetterRow[]> {
+export async function lettersByChannelMessage(tx: RegisterTx, key: ChannelMessageKey): Promise<LetterRow[]> {
   return hot(tx).lettersByChannelMessage.execute(key);
 }
 
-export async function insertLetter(tx: RegisterTx, row: Omit<LetterRow, 'id'>): Promise<LetterRow> {
-  return { id: (await hot(tx).insertLetter.execute(row))[0]!.id, ...row };
+/** The letters registered from any of these messages, oldest first. */
+export async function lettersByChannelMessages(tx: RegisterTx, keys: readonly ChannelMessageKey[]): Promise<LetterRow[]> {
+  const { letters } = tx.tables;
+  const distinct = [...new Map(keys.map((key) => [JSON.stringify([key.channel, key.senderId, key.externalId]), key])).values()];
+  const rows = await inFewStatements(tx, distinct, {
+    one: (key) => lettersByChannelMessage(tx, key),
+    many: (chunk) =>
+      tx.db
+        .select()
+        .from(letters)
+        .where(or(...chunk.map((key) => and(eq(letters.channel, key.channel), eq(letters.senderId, key.senderId), eq(letters.externalId, key.externalId))))),
+  });
+  return rows.sort((a, b) => a.id - b.id);
+}
+
+/** Inserts letters, in order (their ids follow it); returns them with their ids. */
+export async function insertLetters(tx: RegisterTx, rows: readonly Omit<LetterRow, 'id'>[]): Promise<LetterRow[]> {
+  const { letters } = tx.tables;
+  const ids = await inFewStatements(tx, rows, {
+    one: async (row) => [{ id: (await hot(tx).insertLetter.execute(row))[0]!.id, number: row.number }],
+    many: (chunk) => tx.db.insert(letters).values(chunk).returning({ id: letters.id, number: letters.number }),
+  });
+  // Matched by number, unique: neither engine promises RETURNING in the order of VALUES.
+  const idOf = new Map(ids.map(({ id, number }) => [number, id]));
+  return rows.map((row) => ({ id: idOf.get(row.number)!, ...row }));
 }
 
 export async function lastEntryHash(tx: RegisterTx): Promise<string | null> {
   return (await hot(tx).lastEntryHash.execute())[0]?.entryHash ?? null;
 }
 
+export type LetterDepartmentRow = RegisterTables['letterDepartments']['$inferInsert'];
+
 export async function insertDepartments(
   tx: RegisterTx,
   { letterId, codes, via = 'registration' }: { letterId: number; codes: readonly string[]; via?: 'registration' | 'transfer' },
 ): Promise<void> {
-  for (const departmentCode of codes) await hot(tx).insertDepartment.execute({ letterId, departmentCode, via });
+  await insertDepartmentRows(tx, codes.map((departmentCode) => ({ letterId, departmentCode, via })));
 }
 
-export async function insertAttachments(tx: RegisterTx, rows: Omit<AttachmentRow, 'id'>[]): Promise<void> {
-  for (const row of rows) await hot(tx).insertAttachment.execute(row);
+export async function insertDepartmentRows(tx: RegisterTx, rows: readonly LetterDepartmentRow[]): Promise<void> {
+  await writeInFewStatements(tx, rows, {
+    one: (row) => hot(tx).insertDepartment.execute({ ...row, via: row.via ?? 'registration' }),
+    many: (chunk) => tx.db.insert(tx.tables.letterDepartments).values(chunk).onConflictDoNothing(),
+  });
 }
 
-export async function appendEvent(
-  tx: RegisterTx,
-  event: { letterId: number; type: string; at: Date; actor?: ChannelAddress | undefined; departmentCode?: string | undefined; detail?: Record<string, unknown> | undefined },
-): Promise<void> {
-  await hot(tx).appendEvent.execute({
+export async function insertAttachments(tx: RegisterTx, rows: readonly Omit<AttachmentRow, 'id'>[]): Promise<void> {
+  await writeInFewStatements(tx, rows, {
+    one: (row) => hot(tx).insertAttachment.execute(row),
+    many: (chunk) => tx.db.insert(tx.tables.attachments).values(chunk),
+  });
+}
+
+export type NewLetterEvent = {
+  letterId: number;
+  type: string;
+  at: Date;
+  actor?: ChannelAddress | undefined;
+  departmentCode?: string | undefined;
+  detail?: Record<string, unknown> | undefined;
+};
+
+export async function appendEvent(tx: RegisterTx, event: NewLetterEvent): Promise<void> {
+  await appendEvents(tx, [event]);
+}
+
+/** Appends events in order: a letter's events are read back in the order of their ids. */
+export async function appendEvents(tx: RegisterTx, events: readonly NewLetterEvent[]): Promise<void> {
+  const rows = events.map((event) => ({
     letterId: event.letterId,
     type: event.type,
     at: event.at,
@@ -140,6 +196,10 @@ export async function appendEvent(
     actorName: event.actor?.displayName ?? null,
     departmentCode: event.departmentCode ?? null,
     detail: event.detail ? JSON.stringify(event.detail) : null,
+  }));
+  await writeInFewStatements(tx, rows, {
+    one: (row) => hot(tx).appendEvent.execute(row),
+    many: (chunk) => tx.db.insert(tx.tables.letterEvents).values(chunk),
   });
 }
 
@@ -149,10 +209,30 @@ export async function setStatus(tx: RegisterTx, { letterId, status, onlyIf }: { 
   else await hot(tx).setStatus.execute({ letterId, status });
 }
 
-export async function insertDeliveries(tx: RegisterTx, rows: NewDeliveryRow[]): Promise<DeliveryRow[]> {
-  const inserted: DeliveryRow[] = [];
-  for (const row of rows) inserted.push({ id: (await hot(tx).insertDelivery.execute(row))[0]!.id, ...row });
-  return inserted;
+/** Inserts deliveries; returns them with their ids, in the order given. */
+export async function insertDeliveries(tx: RegisterTx, rows: readonly NewDeliveryRow[]): Promise<DeliveryRow[]> {
+  const { deliveries } = tx.tables;
+  const keyOf = (row: Pick<DeliveryRow, 'letterId' | 'kind' | 'channel' | 'targetId' | 'targetThread' | 'departmentCode'>) =>
+    JSON.stringify([row.letterId, row.kind, row.channel, row.targetId, row.targetThread, row.departmentCode]);
+  const inserted = await inFewStatements(tx, rows, {
+    one: async (row) => [{ id: (await hot(tx).insertDelivery.execute(row))[0]!.id, key: keyOf(row) }],
+    many: async (chunk) =>
+      (
+        await tx.db.insert(deliveries).values(chunk).returning({
+          id: deliveries.id,
+          letterId: deliveries.letterId,
+          kind: deliveries.kind,
+          channel: deliveries.channel,
+          targetId: deliveries.targetId,
+          targetThread: deliveries.targetThread,
+          departmentCode: deliveries.departmentCode,
+        })
+      ).map((row) => ({ id: row.id, key: keyOf(row) })),
+  });
+  // Matched by what the delivery is (RETURNING need not follow VALUES): rows alike in all of it are alike in everything, so either id fits either.
+  const idsByKey = new Map<string, number[]>();
+  for (const { id, key } of inserted) idsByKey.set(key, [...(idsByKey.get(key) ?? []), id]);
+  return rows.map((row) => ({ id: idsByKey.get(keyOf(row))!.shift()!, ...row }));
 }
 
 export async function letterById(tx: RegisterTx, id: number): Promise<LetterRow | undefined> {

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type {
   Acceptance,
+  Attachment,
   ChannelAddress,
   InboundLetter,
   LetterAction,
@@ -14,6 +15,7 @@ import type {
 import type { WaslConfig } from '../config/config.load.js';
 import type { RegisterTx } from '../db/register-tx.js';
 import type { UnitOfWork } from '../db/unit-of-work.js';
+import { writeTogether } from '../db/write-together.js';
 import type { SigningKey } from '../evidence/signing-key.js';
 import { sha256Hex } from '../evidence/sha256.js';
 import { buildStatement, chainEntry, signStatement } from '../evidence/statement.js';
@@ -66,6 +68,22 @@ interface RegisterOptions {
 }
 
 type AnsweredLetter = { row: LetterRow; departments: readonly string[] };
+
+/** A letter ready for the register: all that needs no register worked out before its turn. */
+interface Candidate {
+  letter: InboundLetter;
+  classification: Classification;
+  original: Uint8Array;
+  originalSha256: string;
+  files: (Attachment & { sha256: string })[];
+}
+
+type Registration = {
+  duplicate: boolean;
+  accepted: Pick<Acceptance, 'number' | 'receiptUrl' | 'departments' | 'answers'>;
+  /** The deliveries to send now (born claimed). */
+  queued: DeliveryRow[];
+};
 
 /** What the letter is, once its answer token and destinations are understood. */
 type Classification =
@@ -144,15 +162,6 @@ export function createRegister(options: RegisterOptions): Register {
     return rows;
   }
 
-  async function receiptFor(tx: RegisterTx, { letterId, replyTo, at }: { letterId: number; replyTo: ChannelAddress; at: Date }): Promise<NewDeliveryRow> {
-    const row = newDelivery({ letterId, kind: 'receipt', target: replyTo, at });
-    if (!(await receiptAllowance.take(tx, replyTo, at))) {
-      // The cap holds whatever the headers say: a sender we answer too often may be an auto-responder.
-      return { ...row, status: 'suppressed', lastErrorCode: 'receipt.rate_limited', lastError: `more than ${config.receipts.perSenderPerHour} receipts an hour to this sender` };
-    }
-    return row;
-  }
-
   /** Stores deliveries; those to send now are born claimed when an outbox takes them after the commit. */
   async function queueDeliveries(tx: RegisterTx, rows: NewDeliveryRow[], at: Date): Promise<DeliveryRow[]> {
     const claimant = options.outbox?.taking();
@@ -169,127 +178,218 @@ export function createRegister(options: RegisterOptions): Register {
     if (deliveries.length > 0) options.outbox?.take(deliveries, stored);
   }
 
+  /** A letter this transaction registers, once dated and routed. */
+  interface Arrival {
+    candidate: Candidate;
+    /** Letters registered before from the same message (other bytes), this transaction's included. */
+    sameId: Earlier[];
+    at: Date;
+    year: number;
+    direction: Direction;
+    departments: string[];
+  }
+  /** A letter already in the register, or the letter at that index of those this transaction registers. */
+  type Earlier = { row: LetterRow } | { arrival: number };
+
+  const messageKey = ({ channel, senderId, externalId }: repository.ChannelMessageKey) => JSON.stringify([channel, senderId, externalId]);
+
+  /**
+   * Registers the letters that came together, in the order they came, in one transaction: each is
+   * numbered and chained after the one before, exactly as if they had come one at a time, but each
+   * table is read and written once for all of them (write-together.ts says why).
+   */
+  async function registerLetters(tx: RegisterTx, candidates: readonly Candidate[]): Promise<Registration[]> {
+    // A message sent again is the letter it repeats. An email repeats one only byte for byte: a
+    // server retrying sends the same bytes, while some mailers give other letters the same
+    // Message-ID. A chat message is known by its platform's id alone (its original, built here,
+    // carries the time it was received).
+    const keys = candidates.map(({ letter }) => messageKey({ channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId }));
+    const byMessage = new Map<string, Earlier[]>();
+    const registered = await repository.lettersByChannelMessages(tx, candidates.map(({ letter }) => ({ channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId })));
+    for (const row of registered) byMessage.set(messageKey(row), [...(byMessage.get(messageKey(row)) ?? []), { row }]);
+
+    const arrivals: Arrival[] = [];
+    const outcomes: ({ repeats: Earlier } | { arrival: number })[] = [];
+    for (const [index, candidate] of candidates.entries()) {
+      const sameId = byMessage.get(keys[index]!) ?? [];
+      const shaOf = (earlier: Earlier) => ('row' in earlier ? earlier.row : arrivals[earlier.arrival]!.candidate).originalSha256;
+      const repeated = candidate.letter.raw ? sameId.find((earlier) => shaOf(earlier) === candidate.originalSha256) : sameId[0];
+      if (repeated) {
+        outcomes.push({ repeats: repeated });
+        continue;
+      }
+      const at = now();
+      const { classification } = candidate;
+      const departments = classification.kind === 'answer' ? await repository.departmentsOf(tx, classification.original.id) : classification.departments;
+      byMessage.set(keys[index]!, [...sameId, { arrival: arrivals.length }]);
+      outcomes.push({ arrival: arrivals.length });
+      arrivals.push({ candidate, sameId, at, year: yearIn({ date: at, timezone: config.timezone }), direction: classification.kind === 'answer' ? 'D' : 'A', departments });
+    }
+
+    const sequences = await takeSequences(tx, arrivals);
+    await repository.storeBlobs(tx, arrivals.flatMap(({ candidate }) => [{ sha256: candidate.originalSha256, content: candidate.original }, ...candidate.files]));
+    // Sealed on the chain and signed in the transaction that takes the number: transactions run
+    // one after another, and the letters of one in order, so each entry chains to the one just before it.
+    let previousEntryHash = arrivals.length > 0 ? await repository.lastEntryHash(tx) : null;
+    const sealed = arrivals.map((arrival, index) => {
+      const fields = sealedLetter({ ...arrival, sequence: sequences[index]! }, previousEntryHash);
+      previousEntryHash = fields.entryHash;
+      return fields;
+    });
+    const rows = await repository.insertLetters(tx, sealed);
+    const rowOf = (earlier: Earlier) => ('row' in earlier ? earlier.row : rows[earlier.arrival]!);
+
+    await repository.insertDepartmentRows(tx, arrivals.flatMap(({ departments }, index) => departments.map((departmentCode) => ({ letterId: rows[index]!.id, departmentCode }))));
+    await repository.insertAttachments(
+      tx,
+      arrivals.flatMap(({ candidate }, index) =>
+        candidate.files.map((file, position) => ({ letterId: rows[index]!.id, position, sha256: file.sha256, filename: file.filename ?? null, contentType: file.contentType, size: file.content.byteLength })),
+      ),
+    );
+    await repository.appendEvents(tx, arrivals.flatMap((arrival, index) => eventsOfRegistration({ ...arrival, row: rows[index]!, earlierNumbers: arrival.sameId.map((earlier) => rowOf(earlier).number) })));
+    for (const { candidate } of arrivals) {
+      if (candidate.classification.kind === 'answer') await repository.setStatus(tx, { letterId: candidate.classification.original.id, status: 'answered' });
+    }
+    const queued = await queueDeliveriesOf(tx, arrivals.map((arrival, index) => ({ ...arrival, row: rows[index]! })));
+
+    const registrations: Registration[] = [];
+    for (const outcome of outcomes) {
+      if ('repeats' in outcome) {
+        registrations.push({ duplicate: true, accepted: await summary(tx, rowOf(outcome.repeats)), queued: [] });
+        continue;
+      }
+      const row = rows[outcome.arrival]!;
+      const { candidate, departments } = arrivals[outcome.arrival]!;
+      const answers = candidate.classification.kind === 'answer' ? candidate.classification.original.number : undefined;
+      registrations.push({ duplicate: false, accepted: { number: row.number, receiptUrl: receiptUrl(row.receiptToken), departments, answers }, queued: queued.get(row.id) ?? [] });
+    }
+    return registrations;
+  }
+
+  /** The sequence of each arrival, in their order: one counter update per year and direction. */
+  async function takeSequences(tx: RegisterTx, arrivals: readonly Arrival[]): Promise<number[]> {
+    const groups = new Map<string, number[]>();
+    arrivals.forEach(({ year, direction }, index) => groups.set(`${year}${direction}`, [...(groups.get(`${year}${direction}`) ?? []), index]));
+    const sequences: number[] = [];
+    for (const indexes of groups.values()) {
+      const { year, direction } = arrivals[indexes[0]!]!;
+      const last = await repository.takeSequences(tx, { year, direction, count: indexes.length });
+      indexes.forEach((arrival, order) => (sequences[arrival] = last - indexes.length + 1 + order));
+    }
+    return sequences;
+  }
+
+  /** The letter's row: its facts, sealed as the register entry after `previousEntryHash`, and signed. */
+  function sealedLetter(
+    { candidate, at, year, direction, departments, sequence }: Arrival & { sequence: number },
+    previousEntryHash: string | null,
+  ): Omit<LetterRow, 'id'> {
+    const { letter: inbound, classification, original, originalSha256, files } = candidate;
+    const number = formatNumber({ format: config.numbering.format, year, direction, sequence });
+    const receiptToken = newReceiptToken();
+    const entry = chainEntry({
+      facts: {
+        number,
+        registeredAt: at,
+        channel: inbound.channel,
+        sender: { id: inbound.from.id, name: inbound.from.displayName ?? null, authentication: authenticationEntryOf(inbound.authentication) },
+        departments,
+        subject: inbound.subject ?? null,
+        original: { sha256: originalSha256, size: original.byteLength },
+        attachments: files.map((file) => ({ sha256: file.sha256, size: file.content.byteLength, contentType: file.contentType, filename: file.filename ?? null })),
+        inAnswerTo: classification.kind === 'answer' ? classification.original.number : null,
+      },
+      previousEntryHash,
+    });
+    const signed = signStatement({
+      statement: buildStatement({ entry, office: { domain: config.mail.domain, name: config.mail.officeName }, keyId: options.signingKey.keyId, receiptUrl: receiptUrl(receiptToken) }),
+      key: options.signingKey,
+    });
+    const replyTo = inbound.replyTo;
+    return {
+      number,
+      year,
+      direction,
+      sequence,
+      channel: inbound.channel,
+      externalId: inbound.externalId,
+      senderId: inbound.from.id,
+      senderName: inbound.from.displayName ?? null,
+      replyChannel: replyTo?.channel ?? null,
+      replyId: replyTo?.id ?? null,
+      replyThread: replyTo?.thread ?? null,
+      subject: inbound.subject ?? null,
+      bodyText: inbound.text,
+      bodyHtml: inbound.html ?? null,
+      originalSha256,
+      originalSize: original.byteLength,
+      receivedAt: inbound.receivedAt,
+      registeredAt: at,
+      status: 'registered',
+      receiptToken,
+      language: pickLanguage(inbound.language, config.language),
+      automated: inbound.automated ?? null,
+      answersLetterId: classification.kind === 'answer' ? classification.original.id : null,
+      authentication: inbound.authentication ? JSON.stringify(inbound.authentication) : null,
+      previousEntryHash: entry.previousEntryHash,
+      entryHash: entry.entryHash,
+      entryVersion: entry.version,
+      statement: signed.canonicalStatement,
+      signature: signed.signature.value,
+    };
+  }
+
+  function eventsOfRegistration({ row, at, candidate, earlierNumbers }: Arrival & { row: LetterRow; earlierNumbers: string[] }): repository.NewLetterEvent[] {
+    const { letter, classification } = candidate;
+    const events: repository.NewLetterEvent[] = [{ letterId: row.id, type: 'registered', at, actor: letter.from }];
+    // For the mail office: why two letters carry one Message-ID.
+    if (earlierNumbers.length > 0) events.push({ letterId: row.id, type: 'message_id_reused', at, detail: { earlier: earlierNumbers } });
+    if (classification.kind === 'answer') events.push({ letterId: classification.original.id, type: 'answered', at, actor: letter.from, detail: { answer: row.number } });
+    // Held for the mail office: in the register and visible, but neither forwarded nor receipted.
+    else if (classification.kind === 'incoming' && letter.quarantined) events.push({ letterId: row.id, type: 'quarantined', at });
+    return events;
+  }
+
+  /** Queues what each new letter owes (an answer's delivery, or forwards and a receipt); returns, by letter id, those to send now. */
+  async function queueDeliveriesOf(tx: RegisterTx, letters: readonly (Arrival & { row: LetterRow })[]): Promise<Map<number, DeliveryRow[]>> {
+    const owed = letters.map(({ row, at, departments, candidate: { letter, classification } }) => {
+      const rows: NewDeliveryRow[] = [];
+      let receiptTo: ChannelAddress | undefined;
+      if (classification.kind === 'answer') {
+        const { original: answered } = classification;
+        if (answered.replyChannel && answered.replyId) {
+          rows.push(newDelivery({ letterId: row.id, kind: 'answer', target: { channel: answered.replyChannel, id: answered.replyId, thread: answered.replyThread ?? undefined }, at }));
+        }
+      } else if (classification.kind === 'incoming' && !letter.quarantined) {
+        rows.push(...forwardsFor({ letterId: row.id, codes: departments, at }));
+        if (letter.replyTo && !letter.automated && !letter.receiptInline) receiptTo = letter.replyTo;
+      }
+      return { rows, receiptTo, letterId: row.id, at };
+    });
+    const asked = owed.filter((letter) => letter.receiptTo);
+    const allowed = asked.length > 0 ? await receiptAllowance.take(tx, asked.map(({ receiptTo, at }) => ({ place: receiptTo!, at }))) : [];
+    asked.forEach(({ rows, receiptTo, letterId, at }, index) => {
+      const row = newDelivery({ letterId, kind: 'receipt', target: receiptTo!, at });
+      // The cap holds whatever the headers say: a sender we answer too often may be an auto-responder.
+      rows.push(allowed[index] ? row : { ...row, status: 'suppressed', lastErrorCode: 'receipt.rate_limited', lastError: `more than ${config.receipts.perSenderPerHour} receipts an hour to this sender` });
+    });
+    const byLetter = new Map<number, DeliveryRow[]>();
+    for (const delivery of await queueDeliveries(tx, owed.flatMap(({ rows }) => rows), letters[0]?.at ?? now())) byLetter.set(delivery.letterId, [...(byLetter.get(delivery.letterId) ?? []), delivery]);
+    return byLetter;
+  }
+
+  const register = writeTogether(database, registerLetters);
+
   async function accept(letter: InboundLetter): Promise<Acceptance> {
     const classification = classify(letter, await answeredLetter(letter));
     const original = letter.raw ?? Buffer.from(JSON.stringify(canonicalChatOriginal(letter)), 'utf8');
-    const originalSha256 = sha256Hex(original);
     const files = letter.attachments.map((attachment) => ({ ...attachment, sha256: sha256Hex(attachment.content) }));
-    const direction: Direction = classification.kind === 'answer' ? 'D' : 'A';
-    const replyTo = letter.replyTo;
 
     /** Set once the letter is committed: if the flush then fails, the letter is in the register all the same. */
     let committedAs: string | undefined;
-    const stored = database.write(async (tx) => {
-      // A message sent again is the letter it repeats. An email repeats one only byte for byte: a
-      // server retrying sends the same bytes, while some mailers give other letters the same
-      // Message-ID. A chat message is known by its platform's id alone (its original, built here,
-      // carries the time it was received).
-      const sameId = await repository.lettersByChannelMessage(tx, { channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId });
-      const repeated = letter.raw ? sameId.find((row) => row.originalSha256 === originalSha256) : sameId[0];
-      if (repeated) return { duplicate: true, accepted: await summary(tx, repeated), queued: [] };
-
-      const at = now();
-      const year = yearIn({ date: at, timezone: config.timezone });
-      const sequence = await repository.takeSequence(tx, { year, direction });
-      const number = formatNumber({ format: config.numbering.format, year, direction, sequence });
-      await repository.storeBlob(tx, { sha256: originalSha256, content: original });
-      for (const file of files) await repository.storeBlob(tx, { sha256: file.sha256, content: file.content });
-
-      const departments = classification.kind === 'answer' ? await repository.departmentsOf(tx, classification.original.id) : classification.departments;
-      const receiptToken = newReceiptToken();
-      // Sealed on the chain and signed in the transaction that takes the number: the group commit
-      // runs letters one after another, so each entry chains to the one committed just before it.
-      const entry = chainEntry({
-        facts: {
-          number,
-          registeredAt: at,
-          channel: letter.channel,
-          sender: { id: letter.from.id, name: letter.from.displayName ?? null, authentication: authenticationEntryOf(letter.authentication) },
-          departments,
-          subject: letter.subject ?? null,
-          original: { sha256: originalSha256, size: original.byteLength },
-          attachments: files.map((file) => ({ sha256: file.sha256, size: file.content.byteLength, contentType: file.contentType, filename: file.filename ?? null })),
-          inAnswerTo: classification.kind === 'answer' ? classification.original.number : null,
-        },
-        previousEntryHash: await repository.lastEntryHash(tx),
-      });
-      const signed = signStatement({
-        statement: buildStatement({ entry, office: { domain: config.mail.domain, name: config.mail.officeName }, keyId: options.signingKey.keyId, receiptUrl: receiptUrl(receiptToken) }),
-        key: options.signingKey,
-      });
-      const row = await repository.insertLetter(tx, {
-        number,
-        year,
-        direction,
-        sequence,
-        channel: letter.channel,
-        externalId: letter.externalId,
-        senderId: letter.from.id,
-        senderName: letter.from.displayName ?? null,
-        replyChannel: replyTo?.channel ?? null,
-        replyId: replyTo?.id ?? null,
-        replyThread: replyTo?.thread ?? null,
-        subject: letter.subject ?? null,
-        bodyText: letter.text,
-        bodyHtml: letter.html ?? null,
-        originalSha256,
-        originalSize: original.byteLength,
-        receivedAt: letter.receivedAt,
-        registeredAt: at,
-        status: 'registered',
-        receiptToken,
-        language: pickLanguage(letter.language, config.language),
-        automated: letter.automated ?? null,
-        answersLetterId: classification.kind === 'answer' ? classification.original.id : null,
-        authentication: letter.authentication ? JSON.stringify(letter.authentication) : null,
-        previousEntryHash: entry.previousEntryHash,
-        entryHash: entry.entryHash,
-        entryVersion: entry.version,
-        statement: signed.canonicalStatement,
-        signature: signed.signature.value,
-      });
-      await repository.insertDepartments(tx, { letterId: row.id, codes: departments });
-      await repository.insertAttachments(
-        tx,
-        files.map((file, position) => ({
-          letterId: row.id,
-          position,
-          sha256: file.sha256,
-          filename: file.filename ?? null,
-          contentType: file.contentType,
-          size: file.content.byteLength,
-        })),
-      );
-      await repository.appendEvent(tx, { letterId: row.id, type: 'registered', at, actor: letter.from });
-      if (sameId.length > 0) {
-        // For the mail office: why two letters carry one Message-ID.
-        await repository.appendEvent(tx, { letterId: row.id, type: 'message_id_reused', at, detail: { earlier: sameId.map((earlier) => earlier.number) } });
-      }
-
-      const queued: NewDeliveryRow[] = [];
-      if (classification.kind === 'answer') {
-        const { original: answered } = classification;
-        await repository.appendEvent(tx, { letterId: answered.id, type: 'answered', at, actor: letter.from, detail: { answer: number } });
-        await repository.setStatus(tx, { letterId: answered.id, status: 'answered' });
-        if (answered.replyChannel && answered.replyId) {
-          queued.push(
-            newDelivery({ letterId: row.id, kind: 'answer', target: { channel: answered.replyChannel, id: answered.replyId, thread: answered.replyThread ?? undefined }, at }),
-          );
-        }
-      } else if (classification.kind === 'incoming' && letter.quarantined) {
-        // Held for the mail office: in the register and visible, but neither forwarded nor receipted.
-        await repository.appendEvent(tx, { letterId: row.id, type: 'quarantined', at });
-      } else if (classification.kind === 'incoming') {
-        queued.push(...forwardsFor({ letterId: row.id, codes: departments, at }));
-        if (replyTo && !letter.automated && !letter.receiptInline) queued.push(await receiptFor(tx, { letterId: row.id, replyTo, at }));
-      }
-      const accepted = { number, receiptUrl: receiptUrl(receiptToken), departments, answers: classification.kind === 'answer' ? classification.original.number : undefined };
-      return { duplicate: false, accepted, queued: await queueDeliveries(tx, queued, at) };
-    }, {
-      committed: ({ accepted, queued }) => {
-        committedAs = accepted.number;
-        handOff(queued, stored);
-      },
+    const stored: Promise<Registration> = register({ letter, classification, original, originalSha256: sha256Hex(original), files }, ({ accepted, queued }) => {
+      committedAs = accepted.number;
+      handOff(queued, stored);
     });
 
     const result = await stored.catch((error: unknown) => {

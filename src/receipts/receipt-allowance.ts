@@ -3,9 +3,9 @@
  * on chat one sender's thread), then one each time an hour's share has passed. A token bucket,
  * so a sender of ten thousand letters costs the same single row as a sender of ten.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, or, sql } from 'drizzle-orm';
 import type { ChannelAddress } from '../channels/port.js';
-import { encoded, preparedQueries, type RegisterTx } from '../db/register-tx.js';
+import { encoded, inFewStatements, writeInFewStatements, preparedQueries, type RegisterTx } from '../db/register-tx.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -28,8 +28,11 @@ function mailboxOf(address: string): string {
 }
 
 export interface ReceiptAllowance {
-  /** True, and one receipt spent, if a receipt to `place` may go at `at`; called in the registering transaction. */
-  take(tx: RegisterTx, place: ChannelAddress, at: Date): Promise<boolean>;
+  /**
+   * For each receipt asked for, in order: true, and one receipt spent, if a receipt to `place` may
+   * go at `at`. Called in the registering transaction, with the receipts of the letters it registers.
+   */
+  take(tx: RegisterTx, requests: readonly { place: ChannelAddress; at: Date }[]): Promise<boolean[]>;
 }
 
 const $ = sql.placeholder;
@@ -57,16 +60,52 @@ const queries = preparedQueries((db, { receiptAllowances }) => ({
     .prepare(),
 }));
 
+type Bucket = { channel: string; targetId: string; targetThread: string; tokens: number; updatedAt: Date };
+
 export function createReceiptAllowance({ perHour }: { perHour: number }): ReceiptAllowance {
   return {
-    async take(tx, place, at) {
+    async take(tx, requests) {
       const { read, write } = queries(tx);
-      const targetId = place.channel === 'email' ? mailboxOf(place.id) : place.id;
-      const where = { channel: place.channel, targetId, targetThread: place.thread ?? '' };
-      const [row] = await read.execute(where);
-      const tokens = row ? refill({ tokens: row.tokens, elapsedMs: at.getTime() - row.updatedAt.getTime(), perHour }) : perHour;
-      const allowed = tokens >= 1;
-      await write.execute({ ...where, tokens: allowed ? tokens - 1 : tokens, updatedAt: at });
+      const { receiptAllowances } = tx.tables;
+      const places = requests.map(({ place }) => ({ channel: place.channel, targetId: place.channel === 'email' ? mailboxOf(place.id) : place.id, targetThread: place.thread ?? '' }));
+      const keyOf = (place: Omit<Bucket, 'tokens' | 'updatedAt'>) => JSON.stringify([place.channel, place.targetId, place.targetThread]);
+      const distinct = [...new Map(places.map((place) => [keyOf(place), place])).values()];
+      const stored = await inFewStatements(tx, distinct, {
+        one: async (place) => (await read.execute(place)).map((row) => ({ ...place, ...row })),
+        many: (chunk) =>
+          tx.db
+            .select()
+            .from(receiptAllowances)
+            .where(
+              or(
+                ...chunk.map((place) =>
+                  and(eq(receiptAllowances.channel, place.channel), eq(receiptAllowances.targetId, place.targetId), eq(receiptAllowances.targetThread, place.targetThread)),
+                ),
+              ),
+            ),
+      });
+      // Spent in order, in memory: two receipts to one place in the same transaction see each other.
+      const buckets = new Map<string, Bucket>(stored.map((row) => [keyOf(row), row]));
+      const allowed = requests.map(({ at }, index) => {
+        const place = places[index]!;
+        const bucket = buckets.get(keyOf(place));
+        const tokens = bucket ? refill({ tokens: bucket.tokens, elapsedMs: at.getTime() - bucket.updatedAt.getTime(), perHour }) : perHour;
+        const spent = tokens >= 1;
+        buckets.set(keyOf(place), { ...place, tokens: spent ? tokens - 1 : tokens, updatedAt: at });
+        return spent;
+      });
+      const changed = distinct.map((place) => buckets.get(keyOf(place))!);
+      await writeInFewStatements(tx, changed, {
+        one: (bucket) => write.execute(bucket),
+        many: (chunk) =>
+          tx.db
+            .insert(receiptAllowances)
+            .values(chunk)
+            .onConflictDoUpdate({
+              target: [receiptAllowances.channel, receiptAllowances.targetId, receiptAllowances.targetThread],
+              set: { tokens: sql`excluded.tokens`, updatedAt: sql`excluded.updated_at` },
+            }),
+      });
       return allowed;
     },
   };

@@ -45,12 +45,12 @@ export function letterRow(sequence: number, overrides: Partial<Omit<LetterRow, '
 
 /** A letter, its department, its registration event and a delivery per target: what registering writes. */
 export async function registerLetter(tx: RegisterTx, sequence: number, { department = 'URB', targets = ['email'] }: { department?: string; targets?: string[] } = {}) {
-  const letter = await letters.insertLetter(tx, letterRow(sequence));
-  await letters.insertDepartments(tx, { letterId: letter.id, codes: [department] });
-  await letters.appendEvent(tx, { letterId: letter.id, type: 'registered', at });
+  const [letter] = await letters.insertLetters(tx, [letterRow(sequence)]);
+  await letters.insertDepartments(tx, { letterId: letter!.id, codes: [department] });
+  await letters.appendEvent(tx, { letterId: letter!.id, type: 'registered', at });
   const deliveries = await letters.insertDeliveries(
     tx,
-    targets.map((channel) => newDelivery({ letterId: letter.id, kind: 'forward', target: { channel, id: `${channel}-target` }, departmentCode: department, at })),
+    targets.map((channel) => newDelivery({ letterId: letter!.id, kind: 'forward', target: { channel, id: `${channel}-target` }, departmentCode: department, at })),
   );
-  return { letter, deliveries };
+  return { letter: letter!, deliveries };
 }

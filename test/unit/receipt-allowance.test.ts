@@ -7,7 +7,7 @@ import { temporarySqliteRegister } from '../helpers/register-file.js';
 function allowance(perHour: number) {
   const database = temporarySqliteRegister(async () => {});
   const cap = createReceiptAllowance({ perHour });
-  const take = (place: ChannelAddress, at: Date) => database.write((tx) => cap.take(tx, place, at));
+  const take = async (place: ChannelAddress, at: Date) => (await database.write((tx) => cap.take(tx, [{ place, at }])))[0]!;
   /** `count` takes one after the other, as letters are registered. */
   const takeMany = async (count: number, place: ChannelAddress, at: Date) => {
     const answers: boolean[] = [];

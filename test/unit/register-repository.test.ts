@@ -38,11 +38,11 @@ async function sendOne(database: UnitOfWork<RegisterTx>, { channel = 'email', ex
 describe.each(engines)('the register on $name', ({ open }) => {
   it('hands out numbers per year and direction without a gap, even when a registering transaction fails', async () => {
     const database = await open();
-    const take = (year: number, direction: 'A' | 'D') => database.write((tx) => letters.takeSequence(tx, { year, direction }));
+    const take = (year: number, direction: 'A' | 'D') => database.write((tx) => letters.takeSequences(tx, { year, direction, count: 1 }));
     expect([await take(2026, 'A'), await take(2026, 'A'), await take(2026, 'D'), await take(2027, 'A')]).toEqual([1, 2, 1, 1]);
     await expect(
       database.write(async (tx) => {
-        await letters.takeSequence(tx, { year: 2026, direction: 'A' });
+        await letters.takeSequences(tx, { year: 2026, direction: 'A', count: 1 });
         throw new Error('refused');
       }),
     ).rejects.toThrow('refused');
@@ -72,6 +72,59 @@ describe.each(engines)('the register on $name', ({ open }) => {
     ]);
   });
 
+  it('takes several numbers at once, contiguous, after those taken one by one', async () => {
+    const database = await open();
+    const take = (count: number) => database.write((tx) => letters.takeSequences(tx, { year: 2026, direction: 'A', count }));
+    expect([await take(1), await take(3), await take(1)]).toEqual([1, 4, 5]);
+  });
+
+  it('writes the letters that come together in one go, each row keeping its own id and order', async () => {
+    const database = await open();
+    const sequences = Array.from({ length: 130 }, (_, index) => index + 1);
+    const { rows, deliveries } = await database.write(async (tx) => {
+      const rows = await letters.insertLetters(tx, sequences.map((sequence) => letterRow(sequence)));
+      await letters.insertDepartmentRows(tx, rows.map((row) => ({ letterId: row.id, departmentCode: row.sequence % 2 === 0 ? 'RH' : 'URB' })));
+      await letters.appendEvents(tx, rows.flatMap((row) => [{ letterId: row.id, type: 'registered', at }, { letterId: row.id, type: 'forwarded', at, detail: { n: row.sequence } }]));
+      // Two deliveries alike in all but their department, and two alike in everything.
+      const deliveries = await letters.insertDeliveries(
+        tx,
+        rows.flatMap((row) => [
+          newDelivery({ letterId: row.id, kind: 'forward', target: { channel: 'email', id: 'shared@example.org' }, departmentCode: 'RH', at }),
+          newDelivery({ letterId: row.id, kind: 'forward', target: { channel: 'email', id: 'shared@example.org' }, departmentCode: 'URB', at }),
+          newDelivery({ letterId: row.id, kind: 'receipt', target: { channel: 'email', id: row.senderId }, at }),
+          newDelivery({ letterId: row.id, kind: 'receipt', target: { channel: 'email', id: row.senderId }, at }),
+        ]),
+      );
+      await letters.storeBlobs(tx, rows.map((row) => ({ sha256: `blob-${row.sequence % 7}`, content: new Uint8Array([row.sequence % 7]) })));
+      return { rows, deliveries };
+    });
+
+    await database.read(async (tx) => {
+      // Ids follow the order the letters were given in, as the chain needs.
+      expect(rows.map((row) => row.id)).toEqual([...rows.map((row) => row.id)].sort((a, b) => a - b));
+      for (const row of [rows[0]!, rows[64]!, rows[129]!]) {
+        expect((await letters.letterById(tx, row.id))?.number).toBe(row.number);
+        expect(await letters.departmentsOf(tx, row.id)).toEqual([row.sequence % 2 === 0 ? 'RH' : 'URB']);
+        expect((await letters.eventsOf(tx, row.id)).map((event) => [event.type, event.detail])).toEqual([
+          ['registered', null],
+          ['forwarded', JSON.stringify({ n: row.sequence })],
+        ]);
+        const stored = await letters.deliveriesOf(tx, row.id);
+        const given = deliveries.filter((delivery) => delivery.letterId === row.id);
+        expect(given.map((delivery) => [delivery.id, delivery.kind, delivery.departmentCode])).toEqual(stored.map((delivery) => [delivery.id, delivery.kind, delivery.departmentCode]));
+      }
+      expect(new Set(deliveries.map((delivery) => delivery.id)).size).toBe(deliveries.length);
+      expect([...(await letters.readBlob(tx, 'blob-3'))!]).toEqual([3]);
+      const found = await letters.lettersByChannelMessages(tx, [
+        { channel: 'email', senderId: 'amina@example.org', externalId: '<m129@example.org>' },
+        { channel: 'email', senderId: 'amina@example.org', externalId: '<m2@example.org>' },
+        { channel: 'email', senderId: 'someone@example.org', externalId: '<m3@example.org>' },
+        { channel: 'email', senderId: 'amina@example.org', externalId: '<m2@example.org>' },
+      ]);
+      expect(found.map((row) => row.number)).toEqual(['2026-A-000002', '2026-A-000129']);
+    });
+  });
+
   it('keeps the chain head: the entry hash of the newest letter', async () => {
     const database = await open();
     expect(await database.read((tx) => letters.lastEntryHash(tx))).toBeNull();
@@ -91,12 +144,12 @@ describe.each(engines)('the register on $name', ({ open }) => {
     const first = await database.write(async (tx) => {
       const registered = await registerLetter(tx, 1);
       await letters.insertDepartments(tx, { letterId: registered.letter.id, codes: ['RH'], via: 'transfer' });
-      await letters.storeBlob(tx, { sha256: 'blob-1', content: new Uint8Array([1, 2, 3]) });
-      await letters.storeBlob(tx, { sha256: 'blob-1', content: new Uint8Array([1, 2, 3]) });
+      await letters.storeBlobs(tx, [{ sha256: 'blob-1', content: new Uint8Array([1, 2, 3]) }]);
+      await letters.storeBlobs(tx, [{ sha256: 'blob-1', content: new Uint8Array([1, 2, 3]) }]);
       await letters.insertAttachments(tx, [{ letterId: registered.letter.id, position: 0, sha256: 'blob-1', filename: 'plan.pdf', contentType: 'application/pdf', size: 3 }]);
       return registered.letter;
     });
-    const answer = await database.write((tx) => letters.insertLetter(tx, letterRow(2, { direction: 'D', number: '2026-D-000001', answersLetterId: first.id, status: 'sent' })));
+    const answer = await database.write(async (tx) => (await letters.insertLetters(tx, [letterRow(2, { direction: 'D', number: '2026-D-000001', answersLetterId: first.id, status: 'sent' })]))[0]!);
     await database.write(async (tx) => (await registerLetter(tx, 3, { department: 'RH' })).letter);
 
     await database.read(async (tx) => {
@@ -285,15 +338,24 @@ describe.each(engines)('the register on $name', ({ open }) => {
   it('keeps the receipt allowance of each place in the register', async () => {
     const database = await open();
     const cap = createReceiptAllowance({ perHour: 1 });
-    const take = (id: string, when: Date) => database.write((tx) => cap.take(tx, { channel: 'email', id }, when));
+    const take = async (id: string, when: Date) => (await database.write((tx) => cap.take(tx, [{ place: { channel: 'email', id }, at: when }])))[0];
     expect([await take('amina@example.org', at), await take('amina@example.org', at), await take('karim@example.org', at)]).toEqual([true, false, true]);
     expect(await take('amina@example.org', later(60))).toBe(true);
+    // Receipts asked for together are spent in order, each seeing the one before.
+    const together = await database.write((tx) =>
+      cap.take(tx, [
+        { place: { channel: 'email', id: 'Nadia@example.org' }, at },
+        { place: { channel: 'email', id: 'omar@example.org' }, at },
+        { place: { channel: 'email', id: 'nadia+2@example.org' }, at },
+      ]),
+    );
+    expect(together).toEqual([true, true, false]);
   });
 
   it('reads the whole register for a check of its chain: every entry, in order, and the counters', async () => {
     const database = await open();
     await database.write(async (tx) => {
-      await letters.takeSequence(tx, { year: 2026, direction: 'A' });
+      await letters.takeSequences(tx, { year: 2026, direction: 'A', count: 1 });
       await registerLetter(tx, 1);
     });
     const { publicKey } = generateKeyPairSync('ed25519');
