@@ -209,6 +209,19 @@ export async function setStatus(tx: RegisterTx, { letterId, status, onlyIf }: { 
   else await hot(tx).setStatus.execute({ letterId, status });
 }
 
+/** `setStatus` for many letters at once. */
+export async function setStatuses(tx: RegisterTx, { letterIds, status, onlyIf }: { letterIds: readonly number[]; status: LetterStatus; onlyIf?: LetterStatus }): Promise<void> {
+  const { letters } = tx.tables;
+  await writeInFewStatements(tx, letterIds, {
+    one: (letterId) => setStatus(tx, { letterId, status, ...(onlyIf ? { onlyIf } : {}) }),
+    many: (chunk) =>
+      tx.db
+        .update(letters)
+        .set({ status })
+        .where(and(inArray(letters.id, chunk), onlyIf ? eq(letters.status, onlyIf) : undefined)),
+  });
+}
+
 /** Inserts deliveries; returns them with their ids, in the order given. */
 export async function insertDeliveries(tx: RegisterTx, rows: readonly NewDeliveryRow[]): Promise<DeliveryRow[]> {
   const { deliveries } = tx.tables;

@@ -5,7 +5,7 @@
  * them, and only the holder marks what became of its send.
  */
 import { and, asc, count, desc, eq, gt, inArray, isNull, lt, lte, min, notInArray, or, sql, type SQL } from 'drizzle-orm';
-import { encoded, preparedQueries, skippingLockedRows, type RegisterTables, type RegisterTx } from '../db/register-tx.js';
+import { encoded, inFewStatements, preparedQueries, skippingLockedRows, type RegisterTables, type RegisterTx } from '../db/register-tx.js';
 import type { DeliveryRow } from '../letters/letters.repository.js';
 
 export type DeliveryStatus = DeliveryRow['status'];
@@ -169,8 +169,30 @@ export async function nextDueAt(tx: RegisterTx, { after }: { after?: Date } = {}
  * whose lease ran out (another took the delivery over) never overwrites what the other records.
  * Each says whether it applied.
  */
-export async function markSent(tx: RegisterTx, { id, holder, externalId, at }: { id: number; holder: string; externalId: string; at: Date }): Promise<boolean> {
-  return (await hot(tx).markSent.execute({ id, holder, externalId, at })).length === 1;
+export type SentMark = { id: number; externalId: string; at: Date };
+
+/** Marks deliveries sent, those `holder` still holds; returns the ids it marked. */
+export async function markSent(tx: RegisterTx, { holder, sends }: { holder: string; sends: readonly SentMark[] }): Promise<number[]> {
+  const { deliveries } = tx.tables;
+  const marked = await inFewStatements(tx, sends, {
+    one: (send) => hot(tx).markSent.execute({ ...send, holder }),
+    // Each row its own Message-ID, in one statement: CASE reads alike on both engines. The time is
+    // the last send's (PostgreSQL would need a cast for times in a CASE, SQLite none).
+    many: (chunk) =>
+      tx.db
+        .update(deliveries)
+        .set({
+          status: 'sent',
+          externalId: sql`case ${deliveries.id} ${sql.join(chunk.map((send) => sql`when ${send.id} then ${send.externalId}`), sql` `)} end`,
+          updatedAt: new Date(Math.max(...chunk.map((send) => send.at.getTime()))),
+          lastError: null,
+          lastErrorCode: null,
+          ...unclaimed,
+        })
+        .where(and(inArray(deliveries.id, chunk.map((send) => send.id)), eq(deliveries.status, 'sending'), eq(deliveries.claimedBy, holder)))
+        .returning({ id: deliveries.id }),
+  });
+  return marked.map((row) => row.id);
 }
 
 export async function markRetry(

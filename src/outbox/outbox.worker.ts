@@ -13,9 +13,10 @@ import type { ChannelAdapter, OutboundMessage } from '../channels/port.js';
 import type { WaslConfig } from '../config/config.load.js';
 import type { RegisterTx } from '../db/register-tx.js';
 import type { UnitOfWork } from '../db/unit-of-work.js';
+import { writeTogether } from '../db/write-together.js';
 import { toWaslError, WaslError } from '../errors.js';
 import * as letterRepository from '../letters/letters.repository.js';
-import type { DeliveryRow } from '../letters/letters.repository.js';
+import type { DeliveryRow, NewLetterEvent } from '../letters/letters.repository.js';
 import { processHolder } from '../leases/process-holder.js';
 import { newDelivery, type DeliveryHandOff } from '../letters/letters.usecases.js';
 import type { Composer } from './compose.js';
@@ -348,7 +349,7 @@ export function createOutboxWorker({
     let error: WaslError;
     if ('externalId' in outcome) {
       try {
-        if (!(await recordSent({ delivery, externalId: outcome.externalId }))) return logLost(log);
+        if (!(await recordSends({ delivery, externalId: outcome.externalId, at: now() }))) return logLost(log);
         log.info({ phase: 'outbox.sent', attempt: delivery.attempts }, 'delivered');
         // A delivered answer queues a receipt to whoever answered.
         if (delivery.kind === 'answer') wake();
@@ -380,31 +381,43 @@ export function createOutboxWorker({
     log.warn({ phase: 'outbox.lease' }, 'this gateway no longer held the delivery: another one sends it again and records what comes of it');
   }
 
-  /** Records a send; false when this worker no longer held the delivery (nothing is written then). */
-  function recordSent({ delivery, externalId }: { delivery: DeliveryRow; externalId: string }): Promise<boolean> {
-    const at = now();
-    return database.write(async (tx) => {
-      if (!(await outbox.markSent(tx, { id: delivery.id, holder, externalId, at }))) return false;
-      const base = { letterId: delivery.letterId, at, departmentCode: delivery.departmentCode ?? undefined };
-      if (delivery.kind === 'forward') {
-        await letterRepository.appendEvent(tx, { ...base, type: 'forwarded' });
-        await letterRepository.setStatus(tx, { letterId: delivery.letterId, status: 'forwarded', onlyIf: 'registered' });
-      } else if (delivery.kind === 'receipt') {
-        await letterRepository.appendEvent(tx, { ...base, type: 'receipt_sent' });
-      } else {
-        const answer = await letterRepository.letterById(tx, delivery.letterId);
-        if (answer?.answersLetterId) await letterRepository.appendEvent(tx, { ...base, letterId: answer.answersLetterId, type: 'answer_delivered', detail: { answer: answer.number } });
-        await letterRepository.appendEvent(tx, { ...base, type: 'answer_delivered' });
-        // Whoever answered learns, on their own channel, that the answer reached the sender.
-        if (answer?.replyChannel && answer.replyId && !answer.automated) {
-          await letterRepository.insertDeliveries(tx, [
-            newDelivery({ letterId: answer.id, kind: 'receipt', target: { channel: answer.replyChannel, id: answer.replyId, thread: answer.replyThread ?? undefined }, at }),
-          ]);
+  /**
+   * Records sends, those that come together in one write (write-together.ts): one statement marks
+   * them all, one appends their events. For each, false when this worker no longer held the
+   * delivery (nothing is written for it then). Waits for the commit only: lost to a power cut, a
+   * mark only makes the message go out again under its stable Message-ID.
+   */
+  const recordSends = writeTogether(
+    database,
+    async (tx, sends: readonly { delivery: DeliveryRow; externalId: string; at: Date }[]) => {
+      const marked = new Set(await outbox.markSent(tx, { holder, sends: sends.map(({ delivery, externalId, at }) => ({ id: delivery.id, externalId, at })) }));
+      const events: NewLetterEvent[] = [];
+      const forwarded: number[] = [];
+      for (const { delivery, at } of sends.filter(({ delivery }) => marked.has(delivery.id))) {
+        const base = { letterId: delivery.letterId, at, departmentCode: delivery.departmentCode ?? undefined };
+        if (delivery.kind === 'forward') {
+          events.push({ ...base, type: 'forwarded' });
+          forwarded.push(delivery.letterId);
+        } else if (delivery.kind === 'receipt') {
+          events.push({ ...base, type: 'receipt_sent' });
+        } else {
+          const answer = await letterRepository.letterById(tx, delivery.letterId);
+          if (answer?.answersLetterId) events.push({ ...base, letterId: answer.answersLetterId, type: 'answer_delivered', detail: { answer: answer.number } });
+          events.push({ ...base, type: 'answer_delivered' });
+          // Whoever answered learns, on their own channel, that the answer reached the sender.
+          if (answer?.replyChannel && answer.replyId && !answer.automated) {
+            await letterRepository.insertDeliveries(tx, [
+              newDelivery({ letterId: answer.id, kind: 'receipt', target: { channel: answer.replyChannel, id: answer.replyId, thread: answer.replyThread ?? undefined }, at }),
+            ]);
+          }
         }
       }
-      return true;
-    }, { wait: 'commit' });
-  }
+      await letterRepository.appendEvents(tx, events);
+      await letterRepository.setStatuses(tx, { letterIds: [...new Set(forwarded)], status: 'forwarded', onlyIf: 'registered' });
+      return sends.map(({ delivery }) => marked.has(delivery.id));
+    },
+    { wait: 'commit' },
+  );
 
   /** Records a failed attempt (retried later, or given up); false when this worker no longer held the delivery. */
   function recordFailure({ delivery, error }: { delivery: DeliveryRow; error: WaslError }): Promise<boolean> {

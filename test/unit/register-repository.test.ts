@@ -30,7 +30,7 @@ const gatewayB = (minutes = 10) => ({ holder: 'gateway-b', leaseUntil: later(min
 async function sendOne(database: UnitOfWork<RegisterTx>, { channel = 'email', externalId, when = at }: { channel?: string; externalId: string; when?: Date }) {
   return database.write(async (tx) => {
     const [claimed] = await outbox.claimDue(tx, { at: when, limit: 1, pool: { channel }, ...gatewayA() });
-    await outbox.markSent(tx, { id: claimed!.id, holder: 'gateway-a', externalId, at: when });
+    await outbox.markSent(tx, { holder: 'gateway-a', sends: [{ id: claimed!.id, externalId, at: when }] });
     return claimed!.id;
   });
 }
@@ -194,7 +194,7 @@ describe.each(engines)('the register on $name', ({ open }) => {
     ]);
 
     await database.write(async (tx) => {
-      await outbox.markSent(tx, { id: email!, holder: 'gateway-a', externalId: '<f1@gateway>', at });
+      await outbox.markSent(tx, { holder: 'gateway-a', sends: [{ id: email!, externalId: '<f1@gateway>', at }] });
       await outbox.markRetry(tx, { id: slack!, holder: 'gateway-a', at, nextAttemptAt: later(5), errorCode: 'slack.down', error: 'down' });
       await outbox.markFailed(tx, { id: matrix!, holder: 'gateway-a', at, errorCode: 'matrix.refused', error: 'refused' });
     });
@@ -251,10 +251,10 @@ describe.each(engines)('the register on $name', ({ open }) => {
     });
 
     const marks = await database.write(async (tx) => [
-      await outbox.markSent(tx, { id: second!, holder: 'gateway-a', externalId: '<wrong@gateway>', at }),
+      (await outbox.markSent(tx, { holder: 'gateway-a', sends: [{ id: second!, externalId: '<wrong@gateway>', at }] })).length === 1,
       await outbox.markRetry(tx, { id: second!, holder: 'gateway-a', at, nextAttemptAt: later(5), errorCode: 'x', error: 'x' }),
       await outbox.markFailed(tx, { id: second!, holder: 'gateway-a', at, errorCode: 'x', error: 'x' }),
-      await outbox.markSent(tx, { id: second!, holder: 'gateway-b', externalId: '<f2@gateway>', at }),
+      (await outbox.markSent(tx, { holder: 'gateway-b', sends: [{ id: second!, externalId: '<f2@gateway>', at }] })).length === 1,
     ]);
     expect(marks).toEqual([false, false, false, true]);
     expect(await database.read((tx) => outbox.deliveryById(tx, second!))).toMatchObject({ status: 'sent', externalId: '<f2@gateway>', claimedBy: null, leaseUntil: null });
@@ -285,7 +285,7 @@ describe.each(engines)('the register on $name', ({ open }) => {
       expect(await outbox.deliveryById(tx, ofB!)).toMatchObject({ status: 'sending', claimedBy: 'gateway-b' });
     });
     // Gateway A comes back to life: its send is no longer its own to record.
-    expect(await database.write((tx) => outbox.markSent(tx, { id: ofA!, holder: 'gateway-a', externalId: '<late@gateway>', at: later(2) }))).toBe(false);
+    expect(await database.write((tx) => outbox.markSent(tx, { holder: 'gateway-a', sends: [{ id: ofA!, externalId: '<late@gateway>', at: later(2) }] }))).toEqual([]);
     // And gateway B takes it over: the same delivery, its attempts counted on.
     const takenOver = await database.write((tx) => outbox.claimDue(tx, { at: later(2), limit: 10, pool: { channel: 'email' }, ...gatewayB(4) }));
     expect(takenOver.find((row) => row.id === ofA)).toMatchObject({ attempts: 2, claimedBy: 'gateway-b', leaseUntil: later(4) });
@@ -308,6 +308,28 @@ describe.each(engines)('the register on $name', ({ open }) => {
     // Nor does a worker giving back what it claimed unsent touch another's.
     await database.write((tx) => outbox.releaseClaims(tx, { ids: [ofB!], holder: 'gateway-a', at: later(1) }));
     expect(await database.read((tx) => outbox.deliveryById(tx, ofB!))).toMatchObject({ status: 'sending', attempts: 1, claimedBy: 'gateway-b' });
+  });
+
+  it('marks several sends at once, each with its own Message-ID, and only those the gateway still holds', async () => {
+    const database = await open();
+    await database.write(async (tx) => [await registerLetter(tx, 1), await registerLetter(tx, 2), await registerLetter(tx, 3)]);
+    const [mine, theirs] = await database.write(async (tx) => [
+      await outbox.claimDue(tx, { at, limit: 2, pool: { channel: 'email' }, ...gatewayA() }),
+      await outbox.claimDue(tx, { at, limit: 1, pool: { channel: 'email' }, ...gatewayB() }),
+    ]);
+    const sends = [...mine!, ...theirs!].map((delivery, index) => ({ id: delivery.id, externalId: `<s${index}@gateway>`, at: later(index + 1) }));
+    const marked = await database.write((tx) => outbox.markSent(tx, { holder: 'gateway-a', sends }));
+    expect(marked.sort((a, b) => a - b)).toEqual(mine!.map((delivery) => delivery.id));
+    const rows = await database.read(async (tx) => {
+      const found = [];
+      for (const send of sends) found.push(await outbox.deliveryById(tx, send.id));
+      return found;
+    });
+    expect(rows.map((row) => [row?.status, row?.externalId, row?.claimedBy])).toEqual([
+      ['sent', '<s0@gateway>', null],
+      ['sent', '<s1@gateway>', null],
+      ['sending', null, 'gateway-b'],
+    ]);
   });
 
   it('keeps messages in the built-in mailbox', async () => {
