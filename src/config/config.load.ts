@@ -104,6 +104,15 @@ function formatIssuePath(path: readonly PropertyKey[]): string {
   return path.map((part) => (typeof part === 'number' ? `[${part}]` : String(part))).join('.').replace(/\.\[/g, '[') || '(root)';
 }
 
+/** One line per problem zod found, each naming its key (`departments[1].code: …`); a misspelt key is named as unknown. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys' && issue.keys.length > 0
+      ? issue.keys.map((key) => `${formatIssuePath([...issue.path, key])}: unknown key`)
+      : [`${formatIssuePath(issue.path)}: ${issue.message}`],
+  );
+}
+
 /**
  * Validates a configuration object (already read from YAML) with environment overrides.
  * Throws ConfigError listing every problem.
@@ -128,16 +137,7 @@ export function parseConfig({
   }
   // Parsed once a process: zod would first compile each object's check to code (new Function), which costs more than it saves.
   const result = fullSchema(adapters).safeParse(copy, { jitless: true });
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      if (unknownKeys.length > 0) {
-        for (const key of unknownKeys) problems.push(`${formatIssuePath([...issue.path, key])}: unknown key`);
-      } else {
-        problems.push(`${formatIssuePath(issue.path)}: ${issue.message}`);
-      }
-    }
-  }
+  if (!result.success) problems.push(...describeIssues(result.error.issues));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data as WaslConfig;
 }
