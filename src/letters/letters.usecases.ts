@@ -22,6 +22,7 @@ import type { AnswerTokens } from '../receipts/tokens.js';
 import { createReceiptAllowance } from '../receipts/receipt-allowance.js';
 import { newReceiptToken } from '../receipts/tokens.js';
 import { authenticationEntryOf } from './sender-authenticity.js';
+import { letterLanguage } from './language-detect.js';
 import type { Router } from '../routing/routing.js';
 import { formatNumber, yearIn, type Direction } from './letters.models.js';
 import { createRegisterReader, type RegisterReader } from './letters.reader.js';
@@ -176,6 +177,8 @@ export function createRegister(options: RegisterOptions): Register {
     const files = letter.attachments.map((attachment) => ({ ...attachment, sha256: sha256Hex(attachment.content) }));
     const direction: Direction = classification.kind === 'answer' ? 'D' : 'A';
     const replyTo = letter.replyTo;
+    // Worked out before the write, which holds the register for one letter at a time.
+    const language = letterLanguage({ declared: letter.language, subject: letter.subject, text: letter.text, fallback: config.language });
 
     /** Set once the letter is committed: if the flush then fails, the letter is in the register all the same. */
     let committedAs: string | undefined;
@@ -238,7 +241,7 @@ export function createRegister(options: RegisterOptions): Register {
         registeredAt: at,
         status: 'registered',
         receiptToken,
-        language: pickLanguage(letter.language, config.language),
+        language,
         automated: letter.automated ?? null,
         answersLetterId: classification.kind === 'answer' ? classification.original.id : null,
         authentication: letter.authentication ? JSON.stringify(letter.authentication) : null,
@@ -379,9 +382,4 @@ function canonicalChatOriginal(letter: InboundLetter) {
       sha256: sha256Hex(attachment.content),
     })),
   };
-}
-
-function pickLanguage(wanted: string | undefined, fallback: string): string {
-  const primary = wanted?.toLowerCase().slice(0, 2);
-  return primary === 'ar' || primary === 'fr' || primary === 'en' ? primary : fallback;
 }
