@@ -148,6 +148,21 @@ function prefixed(adapter: AdapterDefinition): EnvironmentMap {
   );
 }
 
+/** What a YAML file holds, or a ConfigError naming the file: missing, unreadable or not YAML. */
+export function readYamlFile(source: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(source, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`(file) ${source}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error)}`]);
+  }
+  const document = parseDocument(text, { prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(document.errors.map((error) => `(yaml) ${source}: ${error.message}`));
+  }
+  return document.toJS();
+}
+
 /**
  * Reads and validates a YAML file: `--config FILE`, else WASL_CONFIG, else the shipped default.
  * A relative `dataDir` written in the file is relative to the file's folder, so that every command
@@ -164,17 +179,7 @@ export function loadConfig({
   adapters: AdapterChecks;
 }): WaslConfig & { source: string } {
   const source = file ?? env.WASL_CONFIG ?? SHIPPED_CONFIG_PATH;
-  let text: string;
-  try {
-    text = readFileSync(source, 'utf8');
-  } catch (error) {
-    throw new ConfigError([`(file) ${source}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error)}`]);
-  }
-  const document = parseDocument(text, { prettyErrors: true });
-  if (document.errors.length > 0) {
-    throw new ConfigError(document.errors.map((error) => `(yaml) ${source}: ${error.message}`));
-  }
-  const settings = parseConfig({ raw: document.toJS(), env, adapters });
+  const settings = parseConfig({ raw: readYamlFile(source), env, adapters });
   const dataDir = env.WASL_DATA_DIR ? resolve(settings.dataDir) : resolve(dirname(source), settings.dataDir);
   return { ...settings, dataDir, source };
 }

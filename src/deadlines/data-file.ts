@@ -3,21 +3,11 @@
  * configuration: YAML checked whole by a zod schema, every problem naming the file and its key,
  * thrown as a ConfigError (exit 2) before anything is computed from a bad file.
  */
-import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import type * as z from 'zod';
-import { ConfigError, describeIssues } from '../config/config.load.js';
+import { ConfigError, describeIssues, readYamlFile } from '../config/config.load.js';
 
 export function loadDataFile<Schema extends z.ZodType>({ file, schema }: { file: string; schema: Schema }): z.output<Schema> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError([`(file) ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error)}`]);
-  }
-  const document = parseDocument(text, { prettyErrors: true });
-  if (document.errors.length > 0) throw new ConfigError(document.errors.map((error) => `(yaml) ${file}: ${error.message}`));
-  return parseData({ raw: document.toJS(), schema, source: file });
+  return parseData({ raw: readYamlFile(file), schema, source: file });
 }
 
 /** Checks data already read from YAML or elsewhere; `source` names it in each problem. */

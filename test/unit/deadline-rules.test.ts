@@ -1,10 +1,10 @@
 /** When an answer is due: the shipped rules per procedure, counted on Morocco's working-day calendar from given instants. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/config.load.js';
 import { parseData } from '../../src/deadlines/data-file.js';
 import { deadlineRulesSchema, dueDay, extendedDueDay, loadDeadlineRules } from '../../src/deadlines/deadline-rules.js';
 import { loadHolidayData, shippedHolidaysFile } from '../../src/deadlines/holidays-data.js';
 import { createCalendar, type LunarConfirmation } from '../../src/deadlines/working-calendar.js';
+import { configProblems } from '../helpers/config-problems.js';
 
 const rules = loadDeadlineRules();
 const rule = (id: string) => rules.find((candidate) => candidate.id === id)!;
@@ -58,15 +58,9 @@ describe('deadline rules', () => {
   });
 
   it('refuse a rules file with a clear problem naming the key', () => {
-    const problems = (() => {
-      try {
-        parseData({ raw: { rules: [{ id: 'x', names: { ar: 'ع', fr: 'F', en: 'E' }, period: { count: 20, unit: 'workdays' } }] }, schema: deadlineRulesSchema, source: 'deadlines.yaml' });
-      } catch (error) {
-        if (error instanceof ConfigError) return error.problems;
-        throw error;
-      }
-      return [];
-    })();
+    const problems = configProblems(() =>
+      parseData({ raw: { rules: [{ id: 'x', names: { ar: 'ع', fr: 'F', en: 'E' }, period: { count: 20, unit: 'workdays' } }] }, schema: deadlineRulesSchema, source: 'deadlines.yaml' }),
+    );
     expect(problems).toEqual(['deadlines.yaml: rules[0].period.unit: Invalid option: expected one of "working-days"|"calendar-days"']);
   });
 });

@@ -4,10 +4,10 @@
  * is given: nothing depends on today.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/config.load.js';
 import { parseData } from '../../src/deadlines/data-file.js';
 import { holidayDataSchema, loadHolidayData, shippedHolidaysFile } from '../../src/deadlines/holidays-data.js';
 import { createCalendar, type BridgeDay, type LunarConfirmation } from '../../src/deadlines/working-calendar.js';
+import { configProblems } from '../helpers/config-problems.js';
 
 const morocco = loadHolidayData(shippedHolidaysFile('ma'));
 
@@ -22,13 +22,7 @@ function lunarHolidaysIn(year: number, calendar = moroccanCalendar()) {
 }
 
 function problemsOf(raw: unknown): string[] {
-  try {
-    parseData({ raw, schema: holidayDataSchema, source: 'xx.yaml' });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('the holiday data was accepted');
+  return configProblems(() => parseData({ raw, schema: holidayDataSchema, source: 'xx.yaml' }));
 }
 
 describe('the working-day calendar of a Moroccan office', () => {
@@ -169,6 +163,10 @@ describe('a holiday file', () => {
     expect(morocco.weekend).toEqual(['saturday', 'sunday']);
     expect(morocco.holidays.filter((holiday) => holiday.gregorian)).toHaveLength(10);
     expect(morocco.holidays.filter((holiday) => holiday.hijri).map((holiday) => holiday.id)).toEqual(['eid-al-fitr', 'eid-al-adha', 'islamic-new-year', 'mawlid']);
+  });
+
+  it('of a country wasl does not ship is named as missing', () => {
+    expect(configProblems(() => loadHolidayData(shippedHolidaysFile('zz')))).toEqual([expect.stringMatching(/^\(file\) .*\/config\/holidays\/zz\.yaml: no such file$/)]);
   });
 
   it('is refused with each problem naming the file and its key', () => {
