@@ -136,7 +136,8 @@ export function createCalendar({
     for (const bridge of bridgeDays) {
       if (yearOf(bridge.day) === year) found.push({ kind: 'bridge', reason: bridge.reason, days: [bridge.day], provisional: false });
     }
-    found.sort((a, b) => (a.days[0]! < b.days[0]! ? -1 : a.days[0]! > b.days[0]! ? 1 : 0));
+    // ISO days sort as text.
+    found.sort((a, b) => a.days[0]!.localeCompare(b.days[0]!));
     holidaysByYear.set(year, found);
     return found;
   }
