@@ -104,6 +104,15 @@ function formatIssuePath(path: readonly PropertyKey[]): string {
   return path.map((part) => (typeof part === 'number' ? `[${part}]` : String(part))).join('.').replace(/\.\[/g, '[') || '(root)';
 }
 
+/** One line per problem zod found, each naming its key (`departments[1].code: …`); a misspelt key is named as unknown. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys' && issue.keys.length > 0
+      ? issue.keys.map((key) => `${formatIssuePath([...issue.path, key])}: unknown key`)
+      : [`${formatIssuePath(issue.path)}: ${issue.message}`],
+  );
+}
+
 /**
  * Validates a configuration object (already read from YAML) with environment overrides.
  * Throws ConfigError listing every problem.
@@ -128,16 +137,7 @@ export function parseConfig({
   }
   // Parsed once a process: zod would first compile each object's check to code (new Function), which costs more than it saves.
   const result = fullSchema(adapters).safeParse(copy, { jitless: true });
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      if (unknownKeys.length > 0) {
-        for (const key of unknownKeys) problems.push(`${formatIssuePath([...issue.path, key])}: unknown key`);
-      } else {
-        problems.push(`${formatIssuePath(issue.path)}: ${issue.message}`);
-      }
-    }
-  }
+  if (!result.success) problems.push(...describeIssues(result.error.issues));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data as WaslConfig;
 }
@@ -146,6 +146,21 @@ function prefixed(adapter: AdapterDefinition): EnvironmentMap {
   return Object.fromEntries(
     Object.entries(adapter.environment).map(([name, spec]) => [name, { ...spec, key: `adapters.${adapter.name}.${spec.key}` }]),
   );
+}
+
+/** What a YAML file holds, or a ConfigError naming the file: missing, unreadable or not YAML. */
+export function readYamlFile(source: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(source, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`(file) ${source}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error)}`]);
+  }
+  const document = parseDocument(text, { prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(document.errors.map((error) => `(yaml) ${source}: ${error.message}`));
+  }
+  return document.toJS();
 }
 
 /**
@@ -164,17 +179,7 @@ export function loadConfig({
   adapters: AdapterChecks;
 }): WaslConfig & { source: string } {
   const source = file ?? env.WASL_CONFIG ?? SHIPPED_CONFIG_PATH;
-  let text: string;
-  try {
-    text = readFileSync(source, 'utf8');
-  } catch (error) {
-    throw new ConfigError([`(file) ${source}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error)}`]);
-  }
-  const document = parseDocument(text, { prettyErrors: true });
-  if (document.errors.length > 0) {
-    throw new ConfigError(document.errors.map((error) => `(yaml) ${source}: ${error.message}`));
-  }
-  const settings = parseConfig({ raw: document.toJS(), env, adapters });
+  const settings = parseConfig({ raw: readYamlFile(source), env, adapters });
   const dataDir = env.WASL_DATA_DIR ? resolve(settings.dataDir) : resolve(dirname(source), settings.dataDir);
   return { ...settings, dataDir, source };
 }

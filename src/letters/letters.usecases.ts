@@ -24,6 +24,7 @@ import type { AnswerTokens } from '../receipts/tokens.js';
 import { createReceiptAllowance } from '../receipts/receipt-allowance.js';
 import { newReceiptToken } from '../receipts/tokens.js';
 import { authenticationEntryOf } from './sender-authenticity.js';
+import { letterLanguage } from './language-detect.js';
 import type { Router } from '../routing/routing.js';
 import { formatNumber, yearIn, type Direction } from './letters.models.js';
 import { createRegisterReader, type RegisterReader } from './letters.reader.js';
@@ -76,6 +77,8 @@ interface Candidate {
   original: Uint8Array;
   originalSha256: string;
   files: (Attachment & { sha256: string })[];
+  /** The language its receipt speaks: worked out before its turn, as it needs no register. */
+  language: string;
 }
 
 type Registration = {
@@ -327,7 +330,7 @@ export function createRegister(options: RegisterOptions): Register {
       registeredAt: at,
       status: 'registered',
       receiptToken,
-      language: pickLanguage(inbound.language, config.language),
+      language: candidate.language,
       automated: inbound.automated ?? null,
       answersLetterId: classification.kind === 'answer' ? classification.original.id : null,
       authentication: inbound.authentication ? JSON.stringify(inbound.authentication) : null,
@@ -387,7 +390,8 @@ export function createRegister(options: RegisterOptions): Register {
 
     /** Set once the letter is committed: if the flush then fails, the letter is in the register all the same. */
     let committedAs: string | undefined;
-    const stored: Promise<Registration> = register({ letter, classification, original, originalSha256: sha256Hex(original), files }, ({ accepted, queued }) => {
+    const language = letterLanguage({ declared: letter.language, subject: letter.subject, text: letter.text, fallback: config.language });
+    const stored: Promise<Registration> = register({ letter, classification, original, originalSha256: sha256Hex(original), files, language }, ({ accepted, queued }) => {
       committedAs = accepted.number;
       handOff(queued, stored);
     });
@@ -481,7 +485,3 @@ function canonicalChatOriginal(letter: InboundLetter) {
   };
 }
 
-function pickLanguage(wanted: string | undefined, fallback: string): string {
-  const primary = wanted?.toLowerCase().slice(0, 2);
-  return primary === 'ar' || primary === 'fr' || primary === 'en' ? primary : fallback;
-}

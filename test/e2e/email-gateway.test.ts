@@ -399,4 +399,19 @@ describe('the receipt email', () => {
     const [receipt] = await test.relay!.waitForMessages(1, { to: 'en@citizen.test' });
     expect(receipt!.parsed.subject).toMatch(/^\[\d{4}-A-\d{6}\] Receipt: Certificate$/);
   });
+
+  it('is in Arabic for a letter written in Arabic that declares no language, although the office speaks French', async () => {
+    const test = await start();
+    const message = await composeMessage({
+      from: 'ahmed@citizen.test',
+      to: 'rh@wasl.local',
+      subject: 'طلب شهادة العمل',
+      text: 'السيد المدير، أتشرف بأن أطلب منكم تسليمي شهادة العمل. وتقبلوا فائق الاحترام.',
+    });
+    expect(message.toString('latin1')).not.toMatch(/^Content-Language:/im);
+    await sendLetter({ port: test.smtpPort, from: 'ahmed@citizen.test', to: ['rh@wasl.local'], message });
+    const [receipt] = await test.relay!.waitForMessages(1, { to: 'ahmed@citizen.test' });
+    expect(receipt!.parsed.subject).toMatch(/^\[\u2068\d{4}-A-\d{6}\u2069\] وصل الاستلام: \u2068طلب شهادة العمل\u2069$/);
+    expect(receipt!.parsed.text).toContain(`استلم \u2068مكتب الضبط\u2069 مراسلتكم`);
+  });
 });
