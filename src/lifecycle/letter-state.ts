@@ -5,6 +5,7 @@
  * existed, such as an acknowledgement after a close, are facts all the same).
  */
 import type { LetterStatus } from '../channels/port.js';
+import { WaslError } from '../errors.js';
 import type { CloseOutcome, Day, LetterEvent } from './letter-events.js';
 
 export interface LetterState {
@@ -63,11 +64,16 @@ export interface LetterOrigin {
   departments: readonly string[];
 }
 
-/** The state of a letter whose history is `events`, oldest first; the first must be its registration. */
+/**
+ * The state of a letter whose history is `events`, oldest first: undefined for none. A history that
+ * does not begin with the registration is no letter's (WaslError `letter.history_invalid`).
+ */
 export function stateOf(events: readonly LetterEvent[], origin: LetterOrigin): LetterState | undefined {
-  let state: LetterState | undefined;
-  for (const event of events) state = state ? evolve(state, event) : registration(event, origin);
-  return state;
+  const [first, ...rest] = events;
+  if (!first) return undefined;
+  const registered = registration(first, origin);
+  if (!registered) throw new WaslError('letter.history_invalid', `a letter's history begins with "${first.type}", not with its registration`);
+  return rest.reduce(evolve, registered);
 }
 
 /** Whether `event` may happen to a letter in `state` (undefined: not registered), and the state it leads to. */
