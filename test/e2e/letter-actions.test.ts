@@ -5,29 +5,19 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import type { ChannelAddress, InboundLetter } from '../../src/channels/port.js';
+import type { ChannelAddress } from '../../src/channels/port.js';
 import { letterEvents, letters } from '../../src/db/schema.js';
 import { WaslError } from '../../src/errors.js';
 import { TEXT_LIMITS, parseEvent } from '../../src/lifecycle/letter-events.js';
 import { clockFrom } from '../helpers/clock.js';
 import { gatewayPerTest, readRegister, rowsOf, type TestGateway } from '../helpers/gateway.js';
+import { citizenEmail } from '../helpers/messages.js';
 
 const start = gatewayPerTest();
 const clerk: ChannelAddress = { channel: 'email', id: 'clerk@wasl.local', displayName: 'Nadia' };
 
-function citizenLetter(externalId: string): InboundLetter {
-  return {
-    channel: 'email',
-    externalId,
-    receivedAt: new Date('2026-12-04T09:00:00Z'),
-    from: { channel: 'email', id: 'karim@citizen.test', displayName: 'Karim' },
-    replyTo: { channel: 'email', id: 'karim@citizen.test' },
-    to: ['RH'],
-    subject: 'Demande de mutation',
-    text: 'Bonjour, je demande ma mutation.',
-    attachments: [],
-  };
-}
+const citizenLetter = (externalId: string) =>
+  citizenEmail({ externalId, receivedAt: new Date('2026-12-04T09:00:00Z'), sender: 'karim@citizen.test', senderName: 'Karim', to: ['RH'], subject: 'Demande de mutation', text: 'Bonjour, je demande ma mutation.' });
 
 async function refusalOf(step: Promise<unknown>): Promise<{ code: string; message: string }> {
   const caught: unknown = await step.then(

