@@ -165,6 +165,7 @@ export type RecipientRoute =
  */
 export type LetterActionRequest =
   | { action: 'acknowledged' }
+  /** `toDepartment`: a department code; none (a select left empty) is refused as `department.unknown`. */
   | { action: 'transferred'; toDepartment: string | undefined; reason?: string | undefined }
   /** `assignee`: the id of the person who is to work the letter. */
   | { action: 'assigned'; assignee: string }
