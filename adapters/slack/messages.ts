@@ -46,7 +46,8 @@ const PHRASE_KEYS = [
   'forwardReplyHint',
   'acknowledge',
   'transferTo',
-  'close',
+  'closeAs',
+  'closeChooseOutcome',
   'acknowledged',
   'transferred',
   'closed',
@@ -73,7 +74,10 @@ export function statusName({ language, status }: { language: Language; status: L
   return phrases.say({ language, key: `statuses.${status}` });
 }
 
-export const ACTION_PHRASE: Record<LetterAction, PhraseKey> = {
+/** The steps a forward's buttons and selects take. */
+export type PressAction = Extract<LetterAction, 'acknowledged' | 'transferred' | 'closed'>;
+
+export const ACTION_PHRASE: Record<PressAction, PhraseKey> = {
   acknowledged: 'acknowledged',
   transferred: 'transferred',
   closed: 'closed',

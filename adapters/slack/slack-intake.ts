@@ -13,9 +13,11 @@ import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi, type BufferedI
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Acceptance, Attachment, DepartmentView, GatewayPort, HttpMount, InboundLetter } from '../../src/channels/port.js';
+import type { Acceptance, Attachment, DepartmentView, GatewayPort, HttpMount, InboundLetter, LetterActionRequest } from '../../src/channels/port.js';
 import { isWaslError, toWaslError, WaslError } from '../../src/errors.js';
-import { languageOfLocale, say, type PhraseKey } from './messages.js';
+import { isCloseOutcome } from '../../src/lifecycle/letter-events.js';
+import { isLifecycleCode, outcomeName, refusalSentence } from '../../src/lifecycle/lifecycle-text.js';
+import { languageOfLocale, say, type PhraseKey, type PressAction } from './messages.js';
 import type { SlackConfig } from './index.js';
 import { slackError } from './slack-outgoing.js';
 import {
@@ -40,6 +42,7 @@ import {
   ACTION_OF,
   type Block,
   afterAction,
+  withCloseOutcomes,
   departmentsList,
   ephemeral,
   letterNumberOfBlock,
@@ -71,6 +74,13 @@ function humanSize(bytes: number): string {
 }
 
 /** Which phrase tells a person why their letter was not taken, by error code. */
+/** What a press asks the core to record; undefined for a Close button that names no outcome. */
+function pressRequest({ action, chosen }: { action: PressAction; chosen: string | undefined }): LetterActionRequest | undefined {
+  if (action === 'transferred') return { action, toDepartment: chosen };
+  if (action === 'closed') return isCloseOutcome(chosen) ? { action, outcome: chosen } : undefined;
+  return { action };
+}
+
 function refusalPhrase(error: WaslError): PhraseKey {
   if (error.code === 'department.unknown') return 'unknownDepartment';
   if (error.code === 'letter.too_large') return 'tooLarge';
@@ -344,32 +354,47 @@ export function createSlackIntake({
     const channel = body.container?.channel_id ?? body.channel?.id;
     const ts = body.container?.message_ts ?? body.message?.ts;
     if (!number || !letterAction || !channel || !ts) return;
-    const toDepartment = action.type === 'static_select' ? action.selected_option?.value : undefined;
+    const chosen = action.type === 'static_select' ? action.selected_option?.value : undefined;
     // A press is acted on once, whatever Slack or an impatient double click sends again.
     if (!(await port.claimEvent(SLACK, `action:${channel}:${ts}:${action.action_id}:${action.action_ts}:${body.user.id}`))) return;
     const user = await person({ id: body.user.id, fallbackName: body.user.name });
-    try {
-      await port.recordAction({ number, action: letterAction, actor: { channel: SLACK, id: user.id, displayName: user.displayName }, toDepartment });
-    } catch (caught) {
-      const error = toWaslError(caught);
-      await respond({ response_type: 'ephemeral', replace_original: false, text: say({ language: languageFor(user), key: 'actionRefused', values: { reason: error.message } }) });
+    const blocks = (body.message?.blocks ?? []) as Block[];
+    const update = async (updated: Block[]) => {
+      try {
+        await client.chat.update({ channel, ts, text: body.message?.text ?? number, blocks: updated as never });
+      } catch (error) {
+        // What the register holds is decided; only its display in Slack lags.
+        logger.warn({ phase: 'slack.action', letter: number, err: slackMessage(error) }, 'chat.update failed');
+      }
+    };
+    const request = pressRequest({ action: letterAction, chosen });
+    if (!request) {
+      // A Close button of a forward posted before closes took an outcome: the message now offers them.
+      await respond({ response_type: 'ephemeral', replace_original: false, text: say({ language: languageFor(user), key: 'closeChooseOutcome' }) });
+      await update(withCloseOutcomes({ blocks, language: defaultLanguage }));
       return;
     }
-    const target = toDepartment ? findDepartment(toDepartment) : undefined;
-    const blocks = afterAction({
-      blocks: (body.message?.blocks ?? []) as Block[],
-      action: letterAction,
-      actorId: user.id,
-      at: now(),
-      toDepartment: target ? `${target.code} — ${target.names[defaultLanguage] ?? target.code}` : toDepartment,
-      language: defaultLanguage,
-    });
     try {
-      await client.chat.update({ channel, ts, text: body.message?.text ?? number, blocks: blocks as never });
-    } catch (error) {
-      // The press is recorded in the register; only its display in Slack lags.
-      logger.warn({ phase: 'slack.action', letter: number, err: slackMessage(error) }, 'chat.update failed');
+      await port.recordAction({ number, actor: { channel: SLACK, id: user.id, displayName: user.displayName }, ...request });
+    } catch (caught) {
+      const error = toWaslError(caught);
+      const language = languageFor(user);
+      const reason = isLifecycleCode(error.code) ? refusalSentence({ language, code: error.code, values: error.details }) : error.message;
+      await respond({ response_type: 'ephemeral', replace_original: false, text: say({ language, key: 'actionRefused', values: { reason } }) });
+      return;
     }
+    const target = request.action === 'transferred' && request.toDepartment ? findDepartment(request.toDepartment) : undefined;
+    await update(
+      afterAction({
+        blocks,
+        action: letterAction,
+        actorId: user.id,
+        at: now(),
+        toDepartment: target ? `${target.code} — ${target.names[defaultLanguage] ?? target.code}` : chosen,
+        outcome: request.action === 'closed' ? outcomeName({ language: defaultLanguage, outcome: request.outcome }) : undefined,
+        language: defaultLanguage,
+      }),
+    );
   });
 
   app.event('message', async ({ event, body, context }) => {

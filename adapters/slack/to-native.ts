@@ -4,8 +4,10 @@
  * Limits quoted are Slack's (https://docs.slack.dev/reference/block-kit/blocks).
  */
 import type { Language } from '../../src/config/config.schema.js';
-import type { Acceptance, DepartmentView, LetterAction, LetterSummary, OutboundMessage } from '../../src/channels/port.js';
-import { ACTION_PHRASE, say, statusName } from './messages.js';
+import type { Acceptance, DepartmentView, LetterSummary, OutboundMessage } from '../../src/channels/port.js';
+import { CLOSE_OUTCOMES } from '../../src/lifecycle/letter-events.js';
+import { outcomeName } from '../../src/lifecycle/lifecycle-text.js';
+import { ACTION_PHRASE, say, statusName, type PressAction } from './messages.js';
 import { FORM, type FormContext, encodeFormContext } from './to-letter.js';
 
 /** Loose Block Kit shapes: Slack validates them; we keep to the fields we write. */
@@ -24,7 +26,7 @@ export const ACTIONS = {
   close: 'wasl.close',
 } as const;
 
-export const ACTION_OF: Record<string, LetterAction> = {
+export const ACTION_OF: Record<string, PressAction> = {
   [ACTIONS.acknowledge]: 'acknowledged',
   [ACTIONS.transfer]: 'transferred',
   [ACTIONS.close]: 'closed',
@@ -96,8 +98,26 @@ function actionsBlock({ letter, departments, language }: { letter: LetterSummary
   if (options.length > 0) {
     elements.push({ type: 'static_select', action_id: ACTIONS.transfer, placeholder: plain(say({ language, key: 'transferTo' })), options });
   }
-  elements.push({ type: 'button', action_id: ACTIONS.close, text: plain(say({ language, key: 'close' })), style: 'danger', value: letter.number });
+  elements.push(closeSelect(language));
   return { type: 'actions', block_id: `${ACTIONS_BLOCK_PREFIX}${letter.number}`, elements };
+}
+
+/** A letter is closed with how it ended (its outcome), chosen from a select. */
+function closeSelect(language: Language): Record<string, unknown> {
+  const options = CLOSE_OUTCOMES.map((outcome) => ({ text: plain(outcomeName({ language, outcome }), 75), value: outcome }));
+  return { type: 'static_select', action_id: ACTIONS.close, placeholder: plain(say({ language, key: 'closeAs' })), options };
+}
+
+/**
+ * A forward posted before closes took an outcome has a Close button: the button becomes the select
+ * of outcomes, so the letter can be closed from the same message.
+ */
+export function withCloseOutcomes({ blocks, language }: { blocks: readonly Block[]; language: Language }): Block[] {
+  return blocks.map((block) =>
+    letterNumberOfBlock(block.block_id) === undefined
+      ? block
+      : { ...block, elements: (block.elements as Record<string, unknown>[]).map((element) => (element.action_id === ACTIONS.close ? closeSelect(language) : element)) },
+  );
 }
 
 /** The letter number a button or select belongs to, from its actions block id. */
@@ -148,16 +168,20 @@ export function afterAction({
   actorId,
   at,
   toDepartment,
+  outcome,
   language,
 }: {
   blocks: readonly Block[];
-  action: LetterAction;
+  action: PressAction;
   actorId: string;
   at: Date;
   toDepartment: string | undefined;
+  /** How a closed letter ended, in words. */
+  outcome?: string | undefined;
   language: Language;
 }): Block[] {
-  const line = say({ language, key: ACTION_PHRASE[action], values: { actor: `<@${actorId}>`, date: slackDate(at), department: escapeMrkdwn(toDepartment ?? '') } });
+  const values = { actor: `<@${actorId}>`, date: slackDate(at), department: escapeMrkdwn(toDepartment ?? ''), outcome: outcome ?? '' };
+  const line = say({ language, key: ACTION_PHRASE[action], values });
   const previous = blocks.find((block) => block.block_id === HISTORY_BLOCK);
   const history = [...((previous?.elements as Block[] | undefined) ?? []), { type: 'mrkdwn', text: line }].slice(-CONTEXT_LIMIT);
   const updated: Block[] = [];

@@ -10,6 +10,7 @@
 import type { z } from 'zod';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { CloseOutcome } from '../lifecycle/letter-events.js';
 
 export type ChannelName = string;
 
@@ -158,7 +159,22 @@ export type RecipientRoute =
   | { kind: 'unknown' }
   | { kind: 'foreign' };
 
-export type LetterAction = 'acknowledged' | 'transferred' | 'closed';
+/**
+ * A step a person asks for on a letter, named by the event it records (src/lifecycle). The core
+ * decides whether the letter's state allows it; `reason` and `text` are bounded (TEXT_LIMITS).
+ */
+export type LetterActionRequest =
+  | { action: 'acknowledged' }
+  /** `toDepartment`: a department code; none (a select left empty) is refused as `department.unknown`. */
+  | { action: 'transferred'; toDepartment: string | undefined; reason?: string | undefined }
+  /** `assignee`: the id of the person who is to work the letter. */
+  | { action: 'assigned'; assignee: string }
+  | { action: 'note_added'; text: string }
+  /** `dueDate`: the new due day (YYYY-MM-DD), later than the current one. */
+  | { action: 'deadline_extended'; dueDate: string; reason: string }
+  | { action: 'closed'; outcome: CloseOutcome }
+  | { action: 'reopened'; reason: string };
+export type LetterAction = LetterActionRequest['action'];
 
 export interface GatewayPort {
   /** Registers the letter and queues its deliveries; resolves after commit. Throws WaslError. */
@@ -168,13 +184,12 @@ export interface GatewayPort {
   departments(): readonly DepartmentView[];
   findLetter(number: string): Promise<LetterSummary | undefined>;
   listLetters(filter: { department?: string; open?: boolean; limit?: number }): Promise<LetterSummary[]>;
-  /** Records who acknowledged, transferred or closed a letter; the register keeps every press. */
-  recordAction(input: {
-    number: string;
-    action: LetterAction;
-    actor: ChannelAddress;
-    toDepartment?: string;
-  }): Promise<LetterSummary>;
+  /**
+   * Records a step a person took on a letter (who acknowledged, transferred, closed it...), when
+   * its state allows it; otherwise throws WaslError with the refusal's code (`letter.closed`...)
+   * and nothing is recorded (src/lifecycle/lifecycle-text.ts words it for people).
+   */
+  recordAction(input: { number: string; actor: ChannelAddress } & LetterActionRequest): Promise<LetterSummary>;
   /**
    * The answer token bound to the message this adapter sent earlier (by `send`'s externalId),
    * so a reply in that thread can be tied back to its letter across restarts.

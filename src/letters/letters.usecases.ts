@@ -9,7 +9,7 @@ import type {
   Attachment,
   ChannelAddress,
   InboundLetter,
-  LetterAction,
+  LetterActionRequest,
   LetterSummary,
 } from '../channels/port.js';
 import type { WaslConfig } from '../config/config.load.js';
@@ -20,6 +20,9 @@ import type { SigningKey } from '../evidence/signing-key.js';
 import { sha256Hex } from '../evidence/sha256.js';
 import { buildStatement, chainEntry, signStatement } from '../evidence/statement.js';
 import { WaslError } from '../errors.js';
+import { checkedEvent, parseEvent, serializeEvent, type LetterEvent } from '../lifecycle/letter-events.js';
+import { stateOf, transition } from '../lifecycle/letter-state.js';
+import { refusalSentence } from '../lifecycle/lifecycle-text.js';
 import type { AnswerTokens } from '../receipts/tokens.js';
 import { createReceiptAllowance } from '../receipts/receipt-allowance.js';
 import { newReceiptToken } from '../receipts/tokens.js';
@@ -33,8 +36,10 @@ import type { DeliveryRow, LetterRow, NewDeliveryRow } from './letters.repositor
 
 export interface Register extends RegisterReader {
   accept(letter: InboundLetter): Promise<Acceptance>;
-  recordAction(input: { number: string; action: LetterAction; actor: ChannelAddress; toDepartment?: string | undefined }): Promise<LetterSummary>;
+  recordAction(input: ActionInput): Promise<LetterSummary>;
 }
+
+type ActionInput = { number: string; actor: ChannelAddress } & LetterActionRequest;
 
 /** Takes deliveries that were stored already claimed, and sends them once `stored` (their commit on disk) resolves. */
 export interface DeliveryHandOff {
@@ -410,24 +415,54 @@ export function createRegister(options: RegisterOptions): Register {
     return { number, receiptUrl: url, duplicate: result.duplicate, departments, answers };
   }
 
-  async function recordAction({ number, action, actor, toDepartment }: { number: string; action: LetterAction; actor: ChannelAddress; toDepartment?: string | undefined }): Promise<LetterSummary> {
-    const target = toDepartment ? router.department(toDepartment) : undefined;
-    if (action === 'transferred' && !target) {
-      throw new WaslError('department.unknown', `no department has the code ${toDepartment ?? '(none)'}`);
-    }
+  async function recordAction(input: ActionInput): Promise<LetterSummary> {
+    const { number, actor } = input;
+    const event = eventOf(input);
     const stored = database.write(async (tx) => {
       const letter = await repository.letterByNumber(tx, number);
       if (!letter) throw new WaslError('letter.unknown', `no letter has the number ${number}`);
-      const at = now();
-      await repository.appendEvent(tx, { letterId: letter.id, type: action, at, actor, departmentCode: target?.code });
-      await repository.setStatus(tx, { letterId: letter.id, status: action });
-      if (target) {
-        await repository.insertDepartments(tx, { letterId: letter.id, codes: [target.code], via: 'transfer' });
+      // Read and judged inside the write that records the step: two presses at once are decided one after the other.
+      const letterOrigin = { departments: await repository.departmentsOf(tx, letter.id, { registeredOnly: true }) };
+      const history = (await repository.eventsOf(tx, letter.id)).map(parseEvent);
+      const step = transition(stateOf(history, letterOrigin), event, letterOrigin);
+      if (!step.allowed) {
+        const details = { number: letter.number, ...step.refusal.params };
+        throw new WaslError(step.refusal.code, refusalSentence({ language: 'en', code: step.refusal.code, values: details }), { details });
       }
-      const forwards = target ? await queueDeliveries(tx, forwardsFor({ letterId: letter.id, codes: [target.code], at }), at) : [];
+      const at = now();
+      await repository.appendEvent(tx, { letterId: letter.id, at, actor, ...serializeEvent(event) });
+      await repository.setStatus(tx, { letterId: letter.id, status: step.state.status });
+      let forwards: DeliveryRow[] = [];
+      if (event.type === 'transferred') {
+        await repository.insertDepartments(tx, { letterId: letter.id, codes: [event.department], via: 'transfer' });
+        forwards = await queueDeliveries(tx, forwardsFor({ letterId: letter.id, codes: [event.department], at }), at);
+      }
       return { summary: await summary(tx, (await repository.letterById(tx, letter.id))!), queued: forwards };
     }, { committed: ({ queued }) => handOff(queued, stored) });
     return (await stored).summary;
+  }
+
+  /** The event a request records, its texts checked and its department known, before the register is touched. */
+  function eventOf(request: LetterActionRequest): LetterEvent {
+    switch (request.action) {
+      case 'transferred': {
+        const target = request.toDepartment ? router.department(request.toDepartment) : undefined;
+        if (!target) throw new WaslError('department.unknown', `no department has the code ${request.toDepartment ?? '(none)'}`);
+        return checkedEvent({ type: 'transferred', department: target.code, reason: request.reason ?? null });
+      }
+      case 'acknowledged':
+        return checkedEvent({ type: 'acknowledged' });
+      case 'assigned':
+        return checkedEvent({ type: 'assigned', assignee: request.assignee });
+      case 'note_added':
+        return checkedEvent({ type: 'note_added', text: request.text });
+      case 'deadline_extended':
+        return checkedEvent({ type: 'deadline_extended', dueDate: request.dueDate, reason: request.reason });
+      case 'closed':
+        return checkedEvent({ type: 'closed', outcome: request.outcome });
+      case 'reopened':
+        return checkedEvent({ type: 'reopened', reason: request.reason });
+    }
   }
 
   return { ...reader, accept, recordAction };

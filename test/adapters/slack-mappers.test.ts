@@ -21,7 +21,19 @@ import {
   type MessageEvent,
   type SubmittedView,
 } from '../../adapters/slack/to-letter.js';
-import { ACTIONS, afterAction, escapeMrkdwn, forwardMessage, letterMessage, letterNumberOfBlock, sendForm, statusText, textSections, type Block } from '../../adapters/slack/to-native.js';
+import {
+  ACTIONS,
+  afterAction,
+  escapeMrkdwn,
+  forwardMessage,
+  letterMessage,
+  letterNumberOfBlock,
+  sendForm,
+  statusText,
+  textSections,
+  withCloseOutcomes,
+  type Block,
+} from '../../adapters/slack/to-native.js';
 
 const fixture = <T = Record<string, unknown>>(name: string): T => JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/slack', name), 'utf8')) as T;
 
@@ -181,11 +193,29 @@ describe('a letter posted to a department channel', () => {
     expect(body).toContain('Pièces jointes : 1 (dans le fil)');
     const actions = message.blocks.at(-1)!;
     expect(letterNumberOfBlock(actions.block_id)).toBe('2026-A-000001');
-    const elements = actions.elements as { action_id: string; value?: string; options?: { value: string }[] }[];
+    const elements = actions.elements as { action_id: string; value?: string; options?: { value: string; text: { text: string } }[] }[];
     expect(elements.map((element) => element.action_id)).toEqual([ACTIONS.acknowledge, ACTIONS.transfer, ACTIONS.close]);
     expect(elements[0]!.value).toBe('2026-A-000001');
     // A letter is transferred to another department, never to one that already has it.
     expect(elements[1]!.options!.map((option) => option.value)).toEqual(['BO', 'URB']);
+    // A letter is closed with how it ended.
+    expect(elements[2]!.options!.map((option) => [option.value, option.text.text])).toEqual([
+      ['answered', 'répondu'],
+      ['no_answer_needed', 'sans réponse nécessaire'],
+      ['sent_elsewhere', 'transmis ailleurs'],
+      ['withdrawn', "retiré par l'expéditeur"],
+    ]);
+  });
+
+  it('offers the outcomes in place of the Close button of a forward posted before closes took one', () => {
+    const { blocks } = forwardMessage({ message: forward(), departments, language: 'en' });
+    const withButton = blocks.map((block) =>
+      letterNumberOfBlock(block.block_id) === undefined
+        ? block
+        : { ...block, elements: (block.elements as { action_id: string }[]).map((element) => (element.action_id === ACTIONS.close ? { type: 'button', action_id: ACTIONS.close, text: { type: 'plain_text', text: 'Close' } } : element)) },
+    );
+    const redrawn = withCloseOutcomes({ blocks: withButton, language: 'en' });
+    expect(redrawn).toEqual(blocks);
   });
 
   it('after Acknowledge shows who did it and keeps only Transfer and Close', () => {
@@ -197,11 +227,11 @@ describe('a letter posted to a department channel', () => {
     const actions = updated.at(-1)!;
     expect((actions.elements as { action_id: string }[]).map((element) => element.action_id)).toEqual([ACTIONS.transfer, ACTIONS.close]);
 
-    const closed = afterAction({ blocks: updated, action: 'closed', actorId: 'U0CAROL', at, toDepartment: undefined, language: 'en' });
+    const closed = afterAction({ blocks: updated, action: 'closed', actorId: 'U0CAROL', at, toDepartment: undefined, outcome: 'no answer needed', language: 'en' });
     expect(closed.some((block) => block.type === 'actions')).toBe(false);
     const lines = (closed.find((block) => block.block_id === 'wasl.history')!.elements as { text: string }[]).map((element) => element.text);
     expect(lines).toHaveLength(2);
-    expect(lines[1]).toContain('Closed by <@U0CAROL>');
+    expect(lines[1]).toContain('Closed (no answer needed) by <@U0CAROL>');
   });
 
   it('after a transfer names the new department and offers no more actions', () => {

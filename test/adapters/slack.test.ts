@@ -246,6 +246,45 @@ describe('letters for a department with a Slack channel', () => {
       ['transferred', 'slack', 'U0BOB', 'Bob Haddad', 'URB'],
     ]);
   });
+  it('a press the letter\'s state refuses is told to the presser alone, in their language, and records nothing', async () => {
+    const setup = await start();
+    const number = await emailLetter(setup);
+    const forward = await forwardIn(setup, 'C0RH', number);
+    const ts = postedTs(forward);
+    await setup.test.gateway.outbox.idle();
+    const acknowledgeButton = (fixture('block-actions-acknowledge.json').actions as Record<string, unknown>[])[0]!;
+    const eventsOfLetter = async () => (await rowsOf(setup.test.gateway, letterEvents)).map((event) => [event.type, event.actorId, event.detail]);
+
+    // A forward posted before closes took an outcome has a Close button: pressing it offers the outcomes, and closes nothing.
+    const oldClose = press({ slack: setup.slack, forward, ts, user: 'U0ALICE', action: { ...acknowledgeButton, action_id: 'wasl.close', block_id: `wasl.letter:${number}`, action_ts: '1760000100.000001' } });
+    await setup.post('interaction', oldClose);
+    const [choose] = await setup.slack.waitForResponses(1);
+    expect(choose!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false, text: 'Choose how the letter ended in the list that replaces the Close button.' });
+    const [redrawn] = await setup.slack.waitForCalls('chat.update');
+    expect(JSON.stringify(redrawn!.args.blocks)).toContain('"value":"no_answer_needed"');
+    expect((await setup.test.gateway.port.findLetter(number))!.status).toBe('forwarded');
+
+    const close = press({
+      slack: setup.slack,
+      forward,
+      ts,
+      action: { type: 'static_select', action_id: 'wasl.close', block_id: `wasl.letter:${number}`, selected_option: { value: 'no_answer_needed' }, action_ts: '1760000200.000001' },
+    });
+    await setup.post('interaction', close);
+    expect((await setup.test.gateway.port.findLetter(number))!.status).toBe('closed');
+    await waitFor(() => setup.slack.callsTo('chat.update').length === 2, { what: 'the forward showing the close' });
+    expect(JSON.stringify(setup.slack.callsTo('chat.update')[1]!.args.blocks)).toContain('Clos (sans réponse nécessaire) par <@U0BOB>');
+    const closed = await eventsOfLetter();
+
+    // Acknowledging a closed letter once reopened it: it is refused, and the register and the message stay as they were.
+    const acknowledge = press({ slack: setup.slack, forward, ts, action: { ...acknowledgeButton, block_id: `wasl.letter:${number}`, value: number, action_ts: '1760000300.000001' } });
+    expect((await setup.post('interaction', acknowledge)).status).toBe(200);
+    const [, refusal] = await setup.slack.waitForResponses(2);
+    expect(refusal!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false, text: `L'action n'a pas pu être enregistrée : ${number} est clos ; rouvrez-le d'abord.` });
+    expect(await eventsOfLetter()).toEqual(closed);
+    expect((await setup.test.gateway.port.findLetter(number))!.status).toBe('closed');
+    expect(setup.slack.callsTo('chat.update')).toHaveLength(2);
+  });
 });
 
 describe('answers across channels', () => {

@@ -5,23 +5,21 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { InboundLetter } from '../../src/channels/port.js';
+import { citizenEmail } from '../helpers/messages.js';
 import { createLogger } from '../../src/logger.js';
 import { gatewayPerTest, type TestGateway } from '../helpers/gateway.js';
 
 const start = gatewayPerTest();
 
-const letter: InboundLetter = {
-  channel: 'email',
+const letter = citizenEmail({
   externalId: '<web-security@citizen.test>',
   receivedAt: new Date('2026-11-24T09:00:00Z'),
-  from: { channel: 'email', id: 'amina@citizen.test', displayName: 'Amina Benali' },
-  replyTo: { channel: 'email', id: 'amina@citizen.test' },
+  sender: 'amina@citizen.test',
+  senderName: 'Amina Benali',
   to: ['rh@wasl.local'],
   subject: 'Demande d’attestation',
   text: 'Bonjour',
-  attachments: [],
-};
+});
 
 /** The web server's address as seen from this machine, whatever address it listens on. */
 const loopbackUrl = (test: TestGateway) => `http://127.0.0.1:${new URL(test.httpUrl).port}`;
