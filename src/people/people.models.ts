@@ -52,7 +52,7 @@ const emailAddress = z.email();
  */
 export function identityOf(channel: IdentityChannel, typed: string): Identity {
   const address = typed.trim();
-  const invalid = (expected: string) => new WaslError('person.identity_invalid', `${typed} is not a ${channel} identity: expected ${expected}`, { details: { channel, address: typed } });
+  const invalid = (expected: string) => new WaslError('person.identity_invalid', `${typed} is no ${channel} identity: expected ${expected}`, { details: { channel, address: typed } });
   switch (channel) {
     case 'email':
       if (!emailAddress.safeParse(address).success) throw invalid('an email address, such as nadia@example.gov');
@@ -71,10 +71,10 @@ export function identityOf(channel: IdentityChannel, typed: string): Identity {
 export function grantOf({ role, department }: { role: Role; department: string | undefined }, departments: readonly { code: string }[]): Grant {
   const known = departments.map((each) => each.code);
   if (!DEPARTMENT_ROLES.includes(role)) {
-    if (department !== undefined) throw new WaslError('person.department_not_taken', `a ${role} acts for the whole office: give no department`, { details: { role, department } });
+    if (department !== undefined) throw new WaslError('person.department_not_taken', `the ${role} role is the whole office's: give no department`, { details: { role, department } });
     return { role, department: null };
   }
-  if (department === undefined) throw new WaslError('person.department_needed', `a ${role} belongs to a department: give one (departments: ${known.join(', ')})`, { details: { role } });
+  if (department === undefined) throw new WaslError('person.department_needed', `the ${role} role is a department's: give one (departments: ${known.join(', ')})`, { details: { role } });
   const code = department.toUpperCase();
   if (!known.includes(code)) throw new WaslError('person.department_unknown', `no department has the code ${department}; departments: ${known.join(', ')}`, { details: { department } });
   return { role, department: code };
