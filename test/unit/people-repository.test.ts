@@ -1,6 +1,6 @@
 /** The office's staff in the register, on each engine it runs on: the same tests, the same answers. */
 import { describe, expect, it } from 'vitest';
-import { identityOf } from '../../src/people/people.models.js';
+import { identityOf } from '../../src/people/people.input.js';
 import { addPerson, grantRole, listPeople, personByHandle, personByIdentity, removePerson } from '../../src/people/people.repository.js';
 import { registerEngines } from '../helpers/register-engines.js';
 

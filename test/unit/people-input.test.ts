@@ -1,6 +1,6 @@
 /** What a person types to name staff (an identity, a role, a handle) becomes one, or is refused saying what was expected. */
 import { describe, expect, it } from 'vitest';
-import { grantOf, handleOf, identityOf } from '../../src/people/people.models.js';
+import { grantOf, handleOf, identityOf } from '../../src/people/people.input.js';
 
 const DEPARTMENTS = [{ code: 'BO' }, { code: 'RH' }, { code: 'URB' }];
 
