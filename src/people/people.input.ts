@@ -9,7 +9,7 @@ import { DEPARTMENT_ROLES, type Grant, type Identity, type IdentityChannel, type
 const emailAddress = z.email();
 
 /**
- * An identity as a channel reports it: email addresses compared in lower case (as routing and the
+ * An identity as typed: email addresses compared in lower case (as routing and the
  * configuration do), Slack and Matrix ids exactly (their platforms do so). Refused with the form
  * expected when it cannot be one.
  */

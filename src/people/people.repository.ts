@@ -6,7 +6,8 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { RegisterTx } from '../db/register-tx.js';
 import { WaslError } from '../errors.js';
-import type { Grant, Identity, Person } from './people.models.js';
+import { IDENTITY_CHANNELS, type Grant, type Identity, type IdentityChannel, type Person } from './people.models.js';
+import type { Asker } from './permissions.js';
 
 type PersonRow = RegisterTx['tables']['people']['$inferSelect'];
 
@@ -44,6 +45,13 @@ export async function personByIdentity(tx: RegisterTx, identity: Identity): Prom
     .innerJoin(people, eq(people.id, personIdentities.personId))
     .where(and(eq(personIdentities.channel, identity.channel), eq(personIdentities.address, storedAddress(identity)), isNull(personIdentities.removedAt)));
   return (await withIdentitiesAndRoles(tx, rows.map((row) => row.person)))[0];
+}
+
+/** Who a channel says acted (its channel and its id of them), as permissions.ts's `can` takes them. */
+export async function askerOf(tx: RegisterTx, actor: { channel: string; id: string }): Promise<Asker> {
+  const { channel, id: address } = actor;
+  const person = (IDENTITY_CHANNELS as readonly string[]).includes(channel) ? await personByIdentity(tx, { channel: channel as IdentityChannel, address }) : undefined;
+  return { identity: { channel, address }, person };
 }
 
 /** The present person with this handle, if any. */

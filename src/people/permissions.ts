@@ -3,7 +3,7 @@
  * gets the same answer and the table below is the one place the office's rules are read. A
  * refusal carries a stable code and the facts a channel needs to say it (refusal-text.ts).
  */
-import type { Grant, Identity, Person, Role } from './people.models.js';
+import type { Grant, Person, Role } from './people.models.js';
 
 export const ACTIONS = ['see', 'register', 'acknowledge', 'assign', 'transfer', 'note', 'extend_deadline', 'close', 'reopen'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -27,9 +27,12 @@ export interface LetterContext {
   departments: readonly string[];
 }
 
-/** Who asks: the identity the channel reported, and the present person it names (undefined when none). */
+/**
+ * Who asks: the identity the channel reported (any channel's: one no person can hold names no one),
+ * and the present person it names, undefined when none (people.repository.ts askerOf).
+ */
 export interface Asker {
-  identity: Identity | { channel: string; address: string };
+  identity: { channel: string; address: string };
   person: Person | undefined;
 }
 

@@ -1,7 +1,7 @@
 /** The office's staff in the register, on each engine it runs on: the same tests, the same answers. */
 import { describe, expect, it } from 'vitest';
 import { identityOf } from '../../src/people/people.input.js';
-import { addPerson, grantRole, listPeople, personByHandle, personByIdentity, removePerson } from '../../src/people/people.repository.js';
+import { addPerson, askerOf, grantRole, listPeople, personByHandle, personByIdentity, removePerson } from '../../src/people/people.repository.js';
 import { registerEngines } from '../helpers/register-engines.js';
 
 const { engines } = registerEngines();
@@ -42,6 +42,13 @@ describe.each(engines)('the staff on $name', ({ open }) => {
       await personByHandle(tx, 'nadia'),
     ]);
     expect(found).toEqual([added, added, added, added]);
+    // What a channel reports of who acted: the person behind it, or no one (an unknown address, a channel no person is known on).
+    const askers = await database.read(async (tx) => [await askerOf(tx, { channel: 'matrix', id: '@nadia:example.gov' }), await askerOf(tx, { channel: 'email', id: 'x@example.gov' }), await askerOf(tx, { channel: 'fax', id: '0522' })]);
+    expect(askers).toEqual([
+      { identity: { channel: 'matrix', address: '@nadia:example.gov' }, person: added },
+      { identity: { channel: 'email', address: 'x@example.gov' }, person: undefined },
+      { identity: { channel: 'fax', address: '0522' }, person: undefined },
+    ]);
     // Slack and Matrix ids are compared exactly, as their platforms compare them.
     expect(await database.read((tx) => personByIdentity(tx, { channel: 'slack', address: 'u0nadia' }))).toBeUndefined();
   });
