@@ -269,7 +269,7 @@ const repeated = (value: string, previous: string[] = []): string[] => [...previ
 const people = program.command('people').description("the office's staff: who may act on letters, and how the channels know them");
 people
   .command('add <handle>')
-  .description('add a person to the staff with a role and their identities on the channels (a running gateway knows them at once)')
+  .description('add a person to the staff with a role and their identities on the channels')
   .requiredOption('--name <name>', 'their full name, as messages and the history show it')
   .addOption(new Option('--role <role>', 'clerk (the mail office), member or head (of --department), admin').choices(ROLES).makeOptionMandatory())
   .option('--department <code>', "the department of a member or head (see 'departments list')")
@@ -331,9 +331,9 @@ people
   .command('remove <handle>')
   .description('remove a person from the staff: they act no more, and the letters\' history still names them')
   .action(async (typedHandle: string) => {
-    const { database } = await openRegister();
     const [{ handleOf }, { removePerson }] = await Promise.all([import('../people/people.input.js'), import('../people/people.repository.js')]);
     const handle = handleOf(typedHandle);
+    const { database } = await openRegister();
     const person = await database.write(async (tx) => {
       const present = await staffMember(tx, handle);
       await removePerson(tx, { personId: present.id, at: new Date() });
