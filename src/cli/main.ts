@@ -12,13 +12,30 @@ import { join } from 'node:path';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { WaslConfig } from '../config/config.load.js';
 import { isWaslError, WaslError } from '../errors.js';
+import type { RegisterTx } from '../db/register-tx.js';
+import { describeGrant, ROLES, type Grant, type Identity, type Role } from '../people/people.models.js';
 import { printTable } from './output.js';
 
 /**
  * Error codes answered with exit 2: the command was not given what it needs, or (data.locked) must
  * not run as given; a service manager does not restart on them (config/wasl.service).
  */
-const USAGE_ERRORS = new Set(['config.invalid', 'cli.usage', 'data.locked', 'backup.target_exists', 'backup.target_is_register', 'copy.target_exists', 'copy.target_not_empty']);
+const USAGE_ERRORS = new Set([
+  'config.invalid',
+  'cli.usage',
+  'data.locked',
+  'backup.target_exists',
+  'backup.target_is_register',
+  'copy.target_exists',
+  'copy.target_not_empty',
+  'person.handle_invalid',
+  'person.handle_taken',
+  'person.identity_invalid',
+  'person.identity_taken',
+  'person.department_needed',
+  'person.department_unknown',
+  'person.department_not_taken',
+]);
 
 const program = new Command()
   .name('wasl')
@@ -245,6 +262,101 @@ program
       ]),
     );
   });
+
+/** An option given once per value (`--email a --email b`). */
+const repeated = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+const people = program.command('people').description("the office's staff: who may act on letters, and how the channels know them");
+people
+  .command('add <handle>')
+  .description('add a person to the staff with a role and their identities on the channels')
+  .requiredOption('--name <name>', 'their full name, as messages and the history show it')
+  .addOption(new Option('--role <role>', 'clerk (the mail office), member or head (of --department), admin').choices(ROLES).makeOptionMandatory())
+  .option('--department <code>', "the department of a member or head (see 'departments list')")
+  .option('--email <address>', 'an email address they write from (may be given again)', repeated)
+  .option('--slack <user-id>', 'their Slack user id, U… (may be given again)', repeated)
+  .option('--matrix <user-id>', 'their Matrix user id, @name:server (may be given again)', repeated)
+  .option('--json', 'machine-readable output')
+  .action(async (typedHandle: string, options: { name: string; role: Role; department?: string; email?: string[]; slack?: string[]; matrix?: string[]; json?: boolean }) => {
+    const settings = await coreConfig();
+    const [{ grantOf, handleOf, identityOf }, { addPerson }] = await Promise.all([import('../people/people.input.js'), import('../people/people.repository.js')]);
+    // Everything typed is checked before the register is opened: a mistake is said as such, wherever the register is.
+    const handle = handleOf(typedHandle);
+    const name = options.name.trim();
+    if (name === '') throw new WaslError('cli.usage', 'give the person\'s name with --name');
+    const grant = grantOf({ role: options.role, department: options.department }, settings.departments);
+    const identities = [
+      ...(options.email ?? []).map((address) => identityOf('email', address)),
+      ...(options.slack ?? []).map((address) => identityOf('slack', address)),
+      ...(options.matrix ?? []).map((address) => identityOf('matrix', address)),
+    ];
+    const { database } = await openRegister(settings);
+    const person = await database.write((tx) => addPerson(tx, { handle, name, identities, grants: [grant], at: new Date() }));
+    if (options.json) return json(person);
+    process.stdout.write(`added ${person.handle} (${person.name}): ${rolesLine(person.grants)}; ${identitiesLine(person.identities) || 'no identity on a channel yet'}\n`);
+  });
+
+people
+  .command('list')
+  .description('the staff, by handle: roles and identities')
+  .option('--removed', 'also those removed from the staff')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { removed?: boolean; json?: boolean }) => {
+    const { database } = await openRegister();
+    const { listPeople } = await import('../people/people.repository.js');
+    const staff = await database.read((tx) => listPeople(tx, { removed: options.removed }));
+    if (options.json) return json(staff);
+    printTable(
+      ['HANDLE', 'NAME', 'ROLES', 'IDENTITIES', ...(options.removed ? ['REMOVED'] : [])],
+      staff.map((person) => [person.handle, person.name, rolesLine(person.grants), identitiesLine(person.identities), ...(options.removed ? [person.removedAt?.toISOString() ?? ''] : [])]),
+    );
+  });
+
+people
+  .command('grant <handle>')
+  .description('give a person on the staff one more role')
+  .addArgument(new Argument('<role>', 'clerk, member, head or admin').choices(ROLES))
+  .option('--department <code>', 'the department of a member or head')
+  .action(async (typedHandle: string, role: Role, options: { department?: string }) => {
+    const settings = await coreConfig();
+    const [{ grantOf, handleOf }, { grantRole }] = await Promise.all([import('../people/people.input.js'), import('../people/people.repository.js')]);
+    const handle = handleOf(typedHandle);
+    const grant = grantOf({ role, department: options.department }, settings.departments);
+    const { database } = await openRegister(settings);
+    const granted = await database.write(async (tx) => grantRole(tx, { personId: (await staffMember(tx, handle)).id, grant }));
+    process.stdout.write(granted ? `${handle} is now ${describeGrant(grant)}\n` : `${handle} is ${describeGrant(grant)} already; nothing changed\n`);
+  });
+
+people
+  .command('remove <handle>')
+  .description('remove a person from the staff: they act no more, and the letters\' history still names them')
+  .action(async (typedHandle: string) => {
+    const [{ handleOf }, { removePerson }] = await Promise.all([import('../people/people.input.js'), import('../people/people.repository.js')]);
+    const handle = handleOf(typedHandle);
+    const { database } = await openRegister();
+    const person = await database.write(async (tx) => {
+      const present = await staffMember(tx, handle);
+      await removePerson(tx, { personId: present.id, at: new Date() });
+      return present;
+    });
+    process.stdout.write(`${person.handle} (${person.name}) removed from the staff: no longer acts on letters; the history still names them; their identities may be given to someone new\n`);
+  });
+
+/** The present person with this handle, or exit 1 saying no one has it. */
+async function staffMember(tx: RegisterTx, handle: string) {
+  const { personByHandle } = await import('../people/people.repository.js');
+  const person = await personByHandle(tx, handle);
+  if (!person) throw new WaslError('person.not_found', `no one on the staff has the handle ${handle} (see 'wasl people list')`);
+  return person;
+}
+
+function rolesLine(grants: readonly Grant[]): string {
+  return grants.map(describeGrant).join(', ');
+}
+
+function identitiesLine(identities: readonly Identity[]): string {
+  return identities.map(({ channel, address }) => `${channel}:${address}`).join(', ');
+}
 
 const deliveries = program.command('deliveries').description('the outbox: forwards, receipts and answers owed');
 deliveries

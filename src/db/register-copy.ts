@@ -47,6 +47,9 @@ const COPY_PLAN: { [Name in TableName]: TableCopy<Name> } = {
   receiptAllowances: { key: ['channel', 'targetId', 'targetThread'], pageRows: 500 },
   leases: { key: ['name'], pageRows: 500 },
   rateBuckets: { key: ['kind', 'key'], pageRows: 500 },
+  people: { key: ['id'], pageRows: 500, identity: true },
+  personIdentities: { key: ['personId', 'channel', 'address'], pageRows: 500 },
+  personRoles: { key: ['id'], pageRows: 500, identity: true },
 };
 
 export type CopyReport = Record<TableName, number>;

@@ -5,3 +5,4 @@ export * from '../mailbox/mailbox.tables.pg.js';
 export * from '../receipts/receipts.tables.pg.js';
 export * from '../leases/leases.tables.pg.js';
 export * from '../limits/limits.tables.pg.js';
+export * from '../people/people.tables.pg.js';

@@ -5,3 +5,4 @@ export * from '../mailbox/mailbox.tables.js';
 export * from '../receipts/receipts.tables.js';
 export * from '../leases/leases.tables.js';
 export * from '../limits/limits.tables.js';
+export * from '../people/people.tables.js';

@@ -46,10 +46,11 @@ export function loadPhrases<Key extends string>({ name, keys, directory = TEMPLA
     books.set(language, found as Map<string, string>);
   }
   return {
-    say: ({ language, key, values = {} }) =>
-      books
-        .get(language)!
-        .get(key)!
-        .replace(/\{(\w+)\}/g, (whole, placeholder: string) => (placeholder in values ? quoted(String(values[placeholder]), language) : whole)),
+    say: ({ language, key, values = {} }) => fillPhrase(books.get(language)!.get(key)!, values, language),
   };
+}
+
+/** A phrase's `{placeholders}` filled, each value quoted as the language quotes it; a placeholder without a value stays visible. */
+export function fillPhrase(phrase: string, values: Record<string, string | number>, language: Language): string {
+  return phrase.replace(/\{(\w+)\}/g, (whole, placeholder: string) => (placeholder in values ? quoted(String(values[placeholder]), language) : whole));
 }

@@ -1,7 +1,7 @@
 /**
  * Moving an office's register whole: a register the gateway filled (letters with attachments,
  * events, transfers, deliveries, receipt allowances) is copied into an empty one, and the copy is
- * the same register: every row, the same hash chain, verified.
+ * the same register: every row, the same hash chain, verified; and the staff with it.
  */
 import { join } from 'node:path';
 import { asc, eq, getTableColumns } from 'drizzle-orm';
@@ -13,6 +13,8 @@ import type { RegisterTables, RegisterTx } from '../../src/db/register-tx.js';
 import { openSqliteRegister, type SqliteRegister } from '../../src/db/sqlite-register.js';
 import type { UnitOfWork } from '../../src/db/unit-of-work.js';
 import { loadOrCreateSigningKey } from '../../src/evidence/signing-key.js';
+import { identityOf } from '../../src/people/people.input.js';
+import { addPerson, removePerson } from '../../src/people/people.repository.js';
 import { verifyRegister } from '../../src/receipts/register-verify.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { keepUntilExit } from '../helpers/keep-alive.js';
@@ -55,6 +57,14 @@ describe('copying a register whole', () => {
     await test.gateway.outbox.idle();
     await test.stopGateway();
     source = openSqliteRegister({ file: join(test.dataDir, 'wasl.sqlite') });
+    // Staff, one removed and their identity given to a successor: the copy keeps who was who.
+    await source.write(async (tx) => {
+      const at = new Date('2026-03-02T09:00:00Z');
+      const desk = [identityOf('email', 'accueil@wasl.local'), identityOf('slack', 'U0DESK')];
+      const leaving = await addPerson(tx, { handle: 'nadia', name: 'Nadia Benali', identities: desk, grants: [{ role: 'clerk', department: null }], at });
+      await removePerson(tx, { personId: leaving.id, at: new Date('2026-06-30T17:00:00Z') });
+      await addPerson(tx, { handle: 'karim', name: 'Karim Alaoui', identities: desk, grants: [{ role: 'head', department: 'RH' }, { role: 'admin', department: null }], at });
+    });
   });
 
   afterAll(async () => {
@@ -69,6 +79,7 @@ describe('copying a register whole', () => {
     const rows = await everyRow(source);
     expect(rows['letters']).toHaveLength(3);
     expect(rows['attachments']).toHaveLength(1);
+    expect(rows['people']).toHaveLength(2);
     expect(report).toEqual(Object.fromEntries(Object.entries(rows).map(([name, tableRows]) => [name, tableRows.length])));
     expect(await everyRow(target)).toEqual(rows);
 
