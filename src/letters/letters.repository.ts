@@ -5,6 +5,7 @@
  */
 import { and, desc, eq, getTableColumns, inArray, or, sql, type Placeholder, type Table } from 'drizzle-orm';
 import type { ChannelAddress, LetterStatus } from '../channels/port.js';
+import { addTo } from '../collections.js';
 import { encoded, inFewStatements, writeInFewStatements, preparedQueries, type RegisterTables, type RegisterTx } from '../db/register-tx.js';
 import type { Direction } from './letters.models.js';
 
@@ -244,7 +245,7 @@ export async function insertDeliveries(tx: RegisterTx, rows: readonly NewDeliver
   });
   // Matched by what the delivery is (RETURNING need not follow VALUES): rows alike in all of it are alike in everything, so either id fits either.
   const idsByKey = new Map<string, number[]>();
-  for (const { id, key } of inserted) idsByKey.set(key, [...(idsByKey.get(key) ?? []), id]);
+  for (const { id, key } of inserted) addTo(idsByKey, key, id);
   return rows.map((row) => ({ id: idsByKey.get(keyOf(row))!.shift()!, ...row }));
 }
 

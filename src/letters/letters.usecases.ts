@@ -12,6 +12,7 @@ import type {
   LetterActionRequest,
   LetterSummary,
 } from '../channels/port.js';
+import { addTo } from '../collections.js';
 import type { WaslConfig } from '../config/config.load.js';
 import type { RegisterTx } from '../db/register-tx.js';
 import type { UnitOfWork } from '../db/unit-of-work.js';
@@ -211,10 +212,10 @@ export function createRegister(options: RegisterOptions): Register {
     // server retrying sends the same bytes, while some mailers give other letters the same
     // Message-ID. A chat message is known by its platform's id alone (its original, built here,
     // carries the time it was received).
-    const keys = candidates.map(({ letter }) => messageKey({ channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId }));
+    const messages = candidates.map(({ letter }) => ({ channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId }));
+    const keys = messages.map(messageKey);
     const byMessage = new Map<string, Earlier[]>();
-    const registered = await repository.lettersByChannelMessages(tx, candidates.map(({ letter }) => ({ channel: letter.channel, senderId: letter.from.id, externalId: letter.externalId })));
-    for (const row of registered) byMessage.set(messageKey(row), [...(byMessage.get(messageKey(row)) ?? []), { row }]);
+    for (const row of await repository.lettersByChannelMessages(tx, messages)) addTo(byMessage, messageKey(row), { row });
 
     const arrivals: Arrival[] = [];
     const outcomes: ({ repeats: Earlier } | { arrival: number })[] = [];
@@ -277,7 +278,7 @@ export function createRegister(options: RegisterOptions): Register {
   /** The sequence of each arrival, in their order: one counter update per year and direction. */
   async function takeSequences(tx: RegisterTx, arrivals: readonly Arrival[]): Promise<number[]> {
     const groups = new Map<string, number[]>();
-    arrivals.forEach(({ year, direction }, index) => groups.set(`${year}${direction}`, [...(groups.get(`${year}${direction}`) ?? []), index]));
+    arrivals.forEach(({ year, direction }, index) => addTo(groups, `${year}${direction}`, index));
     const sequences: number[] = [];
     for (const indexes of groups.values()) {
       const { year, direction } = arrivals[indexes[0]!]!;
@@ -375,14 +376,14 @@ export function createRegister(options: RegisterOptions): Register {
       return { rows, receiptTo, letterId: row.id, at };
     });
     const asked = owed.filter((letter) => letter.receiptTo);
-    const allowed = asked.length > 0 ? await receiptAllowance.take(tx, asked.map(({ receiptTo, at }) => ({ place: receiptTo!, at }))) : [];
+    const allowed = await receiptAllowance.take(tx, asked.map(({ receiptTo, at }) => ({ place: receiptTo!, at })));
     asked.forEach(({ rows, receiptTo, letterId, at }, index) => {
       const row = newDelivery({ letterId, kind: 'receipt', target: receiptTo!, at });
       // The cap holds whatever the headers say: a sender we answer too often may be an auto-responder.
       rows.push(allowed[index] ? row : { ...row, status: 'suppressed', lastErrorCode: 'receipt.rate_limited', lastError: `more than ${config.receipts.perSenderPerHour} receipts an hour to this sender` });
     });
     const byLetter = new Map<number, DeliveryRow[]>();
-    for (const delivery of await queueDeliveries(tx, owed.flatMap(({ rows }) => rows), letters[0]?.at ?? now())) byLetter.set(delivery.letterId, [...(byLetter.get(delivery.letterId) ?? []), delivery]);
+    for (const delivery of await queueDeliveries(tx, owed.flatMap(({ rows }) => rows), letters[0]?.at ?? now())) addTo(byLetter, delivery.letterId, delivery);
     return byLetter;
   }
 
